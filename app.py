@@ -1,0 +1,49 @@
+"""Opt-In Desk: st.navigation once; the public sees only the sign-up page and sign-in."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from pages import ui
+
+st.set_page_config(page_title="Opt-In Desk", page_icon="✅", layout="wide")
+
+HERE = Path(__file__).parent
+
+# (section, file, title, url path, icon). A page appears once its file exists.
+OWNER_PAGES = [
+    ("", "pages/personas.py", "Personas", "personas", ":material/group:"),
+    ("", "pages/audiences.py", "Audiences", "audiences", ":material/filter_alt:"),
+    ("", "pages/inbox.py", "Inbox", "inbox", ":material/sms:"),
+    ("Data Analytics", "pages/reports.py", "Reports", "reports", ":material/insights:"),
+    ("Data Analytics", "pages/member_club.py", "Member Club", "member-club", ":material/pending_actions:"),
+    ("Configure", "pages/texting_defaults.py", "Texting Defaults", "texting-defaults", ":material/edit_note:"),
+    ("Settings", "pages/signup_forms.py", "Sign-up Forms", "signup-forms", ":material/assignment:"),
+    ("Settings", "pages/integrations.py", "Integrations", "integrations", ":material/sync:"),
+    ("Settings", "pages/import_customers.py", "Import", "import", ":material/upload_file:"),
+    ("Training", "pages/walkthrough.py", "Walkthrough", "walkthrough", ":material/school:"),
+]
+PUBLIC_SIGNUP = ("pages/signup.py", "Sign up", "signup", ":material/how_to_reg:")
+SIGN_IN = ("pages/sign_in.py", "Sign in", "sign-in", ":material/login:")
+
+
+def _page(file, title, url_path, icon, default=False):
+    return st.Page(file, title=title, url_path=url_path, icon=icon, default=default)
+
+
+signup = [_page(*PUBLIC_SIGNUP)] if (HERE / PUBLIC_SIGNUP[0]).exists() else []
+
+if ui.is_signed_in():
+    sections: dict[str, list] = {}
+    first = True
+    for section, file, title, url_path, icon in OWNER_PAGES:
+        if (HERE / file).exists():
+            sections.setdefault(section, []).append(_page(file, title, url_path, icon, default=first))
+            first = False
+    if signup:
+        sections.setdefault("Public", []).extend(signup)
+    ui.sidebar()
+    nav = st.navigation(sections)
+else:
+    nav = st.navigation([_page(*SIGN_IN, default=True), *signup])
+nav.run()

@@ -1,0 +1,336 @@
+"""Customers and their consent: the only place a status changes (rulebook §1, §2)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from typing import Any, Optional
+
+from sqlmodel import Session, col, select
+
+from core import phones
+from core.db import lock_for_write, run_write
+from core.models import (
+    Channel,
+    ConsentEvent,
+    Customer,
+    MessageKind,
+    MessageStatus,
+    SmsStatus,
+    Source,
+    utcnow,
+)
+
+MAX_NAME = 100
+MAX_EMAIL = 254
+
+
+class CustomerError(ValueError):
+    """Something the owner asked for cannot be done; the message says why."""
+
+
+class NotFound(CustomerError):
+    pass
+
+
+class OptOutWins(CustomerError):
+    """Only the customer texting START can lift an opt-out (rulebook §2)."""
+
+
+class MissingEvidence(CustomerError):
+    """Nothing becomes opted in without evidence (rulebook §2)."""
+
+
+class InvalidDetails(CustomerError):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def _clean_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return "".join(ch for ch in str(value) if ch >= " " or ch == "\t").strip()
+
+
+def validate_details(*, first_name: Any = None, last_name: Any = None, email: Any = None,
+                     birthday: Any = None, zip: Any = None) -> dict[str, Any]:
+    """Clean what a person typed; InvalidDetails names each field that is wrong."""
+    errors: dict[str, str] = {}
+    out: dict[str, Any] = {}
+    for key, label, value in (("first_name", "First name", first_name), ("last_name", "Last name", last_name)):
+        if value is None:
+            continue
+        text = _clean_text(value)
+        if len(text) > MAX_NAME:
+            errors[key] = f"{label} is too long ({len(text):,} characters; at most {MAX_NAME})."
+        out[key] = text
+    if email is not None:
+        text = _clean_text(email)
+        if text:
+            local, _, domain = text.partition("@")
+            if len(text) > MAX_EMAIL or not local or "." not in domain or " " in text or domain.startswith("."):
+                errors["email"] = "Email doesn't look like an address (name@example.com)."
+        out["email"] = text.lower()
+    if birthday is not None:
+        if isinstance(birthday, str) and birthday.strip():
+            try:
+                birthday = dt.date.fromisoformat(birthday.strip())
+            except ValueError:
+                errors["birthday"] = "Birthday is not a real date (use YYYY-MM-DD)."
+                birthday = None
+        elif isinstance(birthday, str):
+            birthday = None
+        if isinstance(birthday, dt.datetime):
+            birthday = birthday.date()
+        if isinstance(birthday, dt.date) and not (dt.date(1900, 1, 1) <= birthday <= dt.date.today()):
+            errors["birthday"] = "Birthday must be a date in the past."
+        out["birthday"] = birthday
+    if zip is not None:
+        text = _clean_text(zip)
+        if len(text) > 10 or (text and not all(c.isalnum() or c in " -" for c in text)):
+            errors["zip"] = "Zip code should be 5 digits (or ZIP+4)."
+        out["zip"] = text
+    if errors:
+        raise InvalidDetails(errors)
+    return out
+
+
+def get(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"No customer with id {customer_id}")
+    return customer
+
+
+def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> Optional[Customer]:
+    """The customer with this phone, written in any format; None when unknown or not a phone."""
+    if region is None:
+        from core.texting import get_defaults
+
+        region = get_defaults(session).default_region
+    try:
+        e164 = phones.normalize(phone, region)
+    except phones.InvalidPhone:
+        return None
+    return session.exec(select(Customer).where(Customer.phone == e164)).first()
+
+
+def create(session: Session, *, phone: str, source: Source | str, now: Optional[dt.datetime] = None,
+           source_detail: str = "", region: str = "US", **details: Any) -> Customer:
+    """A new customer, not opted in (no commit). The phone must be new."""
+    now = now or utcnow()
+    e164 = phones.normalize(phone, region)
+    clean = validate_details(**details)
+    customer = Customer(phone=e164, source=Source(source).value, source_detail=source_detail[:200],
+                        sms_status=SmsStatus.not_opted_in, created_at=now, updated_at=now, **clean)
+    session.add(customer)
+    session.flush()
+    return customer
+
+
+def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, channel: Channel,
+               evidence: dict[str, Any], now: Optional[dt.datetime] = None,
+               dedupe_key: Optional[str] = None) -> Optional[ConsentEvent]:
+    """Change a status and append its consent event (no commit). None when nothing changes.
+
+    Enforces: opt-out wins (only an SMS reply can lift it); opted in needs evidence.
+    """
+    now = now or utcnow()
+    new_status = SmsStatus(new_status)
+    old = SmsStatus(customer.sms_status)
+    if old is new_status:
+        return None
+    if old is SmsStatus.opted_out and channel is not Channel.sms_reply:
+        raise OptOutWins("This customer opted out; only the customer texting START can opt back in.")
+    if new_status is SmsStatus.opted_in and not evidence:
+        raise MissingEvidence("Opting in needs evidence: the customer's reply, a signed form or an attested import.")
+    customer.sms_status = new_status
+    customer.status_changed_at = now
+    customer.updated_at = now
+    session.add(customer)
+    event = ConsentEvent(customer_id=customer.id, phone=customer.phone, old_status=old, new_status=new_status,
+                         occurred_at=now, channel=channel, evidence=evidence, dedupe_key=dedupe_key)
+    session.add(event)
+    return event
+
+
+def ledger(session: Session, customer_id: int) -> list[ConsentEvent]:
+    """The customer's consent history, newest first."""
+    return list(session.exec(
+        select(ConsentEvent).where(ConsentEvent.customer_id == customer_id)
+        .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())
+    ).all())
+
+
+def describe_evidence(event: ConsentEvent) -> str:
+    """One line a shop owner can read: what proves this change."""
+    ev = event.evidence or {}
+    parts = []
+    if "inbound_text" in ev:
+        parts.append(f'texted "{ev["inbound_text"]}"')
+        if ev.get("to"):
+            parts.append(f"to {phones.format_display(ev['to'])}")
+    if "form" in ev:
+        parts.append(f"sign-up form '{ev['form']}' (disclosure v{ev.get('disclosure_version', '?')})")
+        if ev.get("signature"):
+            parts.append(f"signed \"{ev['signature']}\"")
+    if "file" in ev:
+        parts.append(f"file {ev['file']} row {ev.get('row', '?')}")
+        if ev.get("attested"):
+            parts.append("owner attested consent")
+    if "pos_source" in ev:
+        parts.append(f"POS source {ev['pos_source']}")
+    if "reason" in ev:
+        parts.append(f"reason: {ev['reason']}")
+    if ev.get("by"):
+        parts.append(f"by {ev['by']}")
+    return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
+
+
+KEYWORD_NAMES = {SmsStatus.opted_out: "opted out", SmsStatus.opted_in: "opted in", SmsStatus.pending: "pending"}
+
+
+def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> str:
+    """'Opted out by texting STOP on 29 Nov 2026 at 14:02' (UTC)."""
+    status = SmsStatus(customer.sms_status)
+    if last_event is None:
+        return {
+            SmsStatus.not_opted_in: "Not opted in: no consent recorded yet.",
+            SmsStatus.pending: "Pending: waiting for a reply of Y or YES.",
+            SmsStatus.opted_in: "Opted in.",
+            SmsStatus.opted_out: "Opted out.",
+        }[status]
+    when = last_event.occurred_at.strftime("%d %b %Y at %H:%M UTC").lstrip("0")
+    ev = last_event.evidence or {}
+    how = {
+        Channel.sms_reply: f"by texting {str(ev.get('inbound_text', '')).strip()[:40] or 'a reply'}",
+        Channel.text_to_join: f"by texting {str(ev.get('inbound_text', '')).strip()[:40] or 'the Text To Join number'}",
+        Channel.signup_form: "through a sign-up form",
+        Channel.csv_import: f"by the import of {ev.get('file', 'a file')}",
+        Channel.pos_sync: "by a POS sync",
+        Channel.dashboard: "by the shop in the dashboard",
+    }[Channel(last_event.channel)]
+    lead = {
+        SmsStatus.opted_out: "Opted out",
+        SmsStatus.opted_in: "Opted in",
+        SmsStatus.pending: "Opt-in request sent",
+        SmsStatus.not_opted_in: "Not opted in",
+    }[status]
+    sentence = f"{lead} {how} on {when}"
+    if status is SmsStatus.pending:
+        sentence += "; waiting for a reply of Y or YES"
+    if status is SmsStatus.opted_out and ev.get("reason"):
+        sentence += f" (reason: {ev['reason']})"
+    return sentence + "."
+
+
+def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
+    """The ledger for one customer as CSV (oldest first), for a carrier or an auditor."""
+    customer = get(session, customer_id)
+    events = list(reversed(ledger(session, customer_id)))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["phone", "name", "when_utc", "old_status", "new_status", "channel", "evidence", "evidence_json"])
+    for e in events:
+        w.writerow([
+            customer.phone,
+            _safe_cell(customer.name),
+            e.occurred_at.isoformat(sep=" ", timespec="seconds"),
+            e.old_status.value if e.old_status else "",
+            e.new_status.value,
+            e.channel.value if hasattr(e.channel, "value") else e.channel,
+            _safe_cell(describe_evidence(e)),
+            _safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
+        ])
+    return buf.getvalue().encode("utf-8-sig")
+
+
+def _safe_cell(value: str) -> str:
+    """OWASP CSV-injection rule: a cell starting with = + - @ tab or CR is neutralised."""
+    if value and value[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# --- Dashboard actions (the shop owner) ------------------------------------------------
+
+def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None):
+    """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
+    from core import outbox
+
+    now = now or utcnow()
+
+    def work():
+        lock_for_write(session, str(customer_id))
+        customer = get(session, customer_id)
+        session.refresh(customer)
+        msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now)
+        if msg.status is not MessageStatus.blocked and customer.sms_status is SmsStatus.not_opted_in:
+            set_status(session, customer, SmsStatus.pending, channel=Channel.dashboard,
+                       evidence={"by": "owner", "action": "sent an opt-in request"}, now=now)
+        session.flush()
+        return msg
+
+    return run_write(session, work)
+
+
+def can_request_opt_in(session: Session, customer: Customer, now: Optional[dt.datetime] = None) -> str:
+    """'' when the dashboard may send an opt-in request now, else why not."""
+    from core import outbox, texting
+
+    return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), now or utcnow())
+
+
+def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str = "owner",
+                   now: Optional[dt.datetime] = None) -> ConsentEvent:
+    """The owner records an opt-out (e.g. asked in store). A reason is required."""
+    reason = _clean_text(reason)
+    if not reason:
+        raise CustomerError("Say why: a reason is required to record an opt-out.")
+    if len(reason) > 500:
+        raise CustomerError("Keep the reason under 500 characters.")
+    now = now or utcnow()
+
+    def work():
+        lock_for_write(session, str(customer_id))
+        customer = get(session, customer_id)
+        if customer.sms_status is SmsStatus.opted_out:
+            raise CustomerError("This customer has already opted out.")
+        event = set_status(session, customer, SmsStatus.opted_out, channel=Channel.dashboard,
+                           evidence={"reason": reason, "by": by}, now=now)
+        session.flush()
+        return event
+
+    return run_write(session, work)
+
+
+def update_details(session: Session, *, customer_id: int, **details: Any) -> Customer:
+    """Edit name, email, birthday, zip. The phone is not editable: a new number has no consent."""
+    if "phone" in details:
+        raise CustomerError("A changed phone is a new number without consent: add it as a new customer.")
+    clean = validate_details(**details)
+
+    def work():
+        customer = get(session, customer_id)
+        for k, v in clean.items():
+            setattr(customer, k, v)
+        customer.updated_at = utcnow()
+        session.add(customer)
+        return customer
+
+    return run_write(session, work)
+
+
+def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, **details: Any) -> Customer:
+    """The owner adds a customer by hand (source: dashboard), not opted in."""
+    from core.texting import get_defaults
+
+    region = get_defaults(session).default_region
+    e164 = phones.normalize(phone, region)
+    if session.exec(select(Customer.id).where(Customer.phone == e164)).first() is not None:
+        raise CustomerError(f"{phones.format_display(e164, region)} is already a customer.")
+    return run_write(session, lambda: create(session, phone=e164, source=Source.dashboard, now=now,
+                                             region=region, **details))

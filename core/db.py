@@ -1,0 +1,161 @@
+"""Engine, schema and the write discipline shared by every service.
+
+SQLite file by default (no set-up); PostgreSQL when DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+import zlib
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, SQLModel, create_engine
+
+from core import models  # noqa: F401  (registers the tables)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SQLITE_PATH = PROJECT_ROOT / "optin_desk.db"
+
+T = TypeVar("T")
+
+
+def database_url(url: str | None = None) -> str:
+    if url:
+        return url
+    env = os.environ.get("DATABASE_URL", "").strip()
+    if env:
+        return env
+    return f"sqlite:///{DEFAULT_SQLITE_PATH}"
+
+
+def _normalise_url(url: str) -> str:
+    # Heroku-style and bare postgres URLs use the psycopg 3 driver.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
+    """An engine for `url`, else DATABASE_URL, else the SQLite file beside the app.
+
+    "sqlite://" gives a private in-memory database (tests).
+    """
+    url = _normalise_url(database_url(url))
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if in_memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+            cur = dbapi_conn.cursor()
+            if not in_memory:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def is_sqlite(bind) -> bool:
+    return bind.dialect.name == "sqlite"
+
+
+def describe(engine: Engine) -> str:
+    """Where the data lives, for the sidebar: never a password."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        db = url.database or ":memory:"
+        return "SQLite (in memory)" if db in ("", ":memory:") else f"SQLite file {Path(db).name}"
+    host = url.host or "localhost"
+    port = f":{url.port}" if url.port else ""
+    return f"PostgreSQL {host}{port}/{url.database or ''}"
+
+
+def init_db(engine: Engine) -> None:
+    """Create what is missing and make sure texting defaults and the main form exist.
+
+    Safe at every start, also from several app replicas at once.
+    """
+    if engine.dialect.name == "postgresql":
+        # Serialise concurrent first starts of several replicas.
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
+            SQLModel.metadata.create_all(conn)
+    else:
+        SQLModel.metadata.create_all(engine)
+    from core import texting  # local import: texting imports db helpers
+
+    with Session(engine) as session:
+        run_write(session, lambda: texting.ensure_defaults(session))
+    try:
+        from core import forms  # built by the sign-up forms work
+    except ImportError:  # pragma: no cover
+        forms = None
+    if forms is not None and hasattr(forms, "ensure_main_form"):
+        with Session(engine) as session:
+            run_write(session, lambda: forms.ensure_main_form(session))
+
+
+def lock_for_write(session: Session, key: str | None = None) -> None:
+    """Start the write part of a service so concurrent writers queue instead of clashing.
+
+    SQLite: BEGIN IMMEDIATE takes the database's write lock up front (waiting up to
+    the busy timeout). PostgreSQL: a transaction-scoped advisory lock on `key`
+    (a phone number, say) serialises writers for that key only.
+    """
+    bind = session.get_bind()
+    if is_sqlite(bind):
+        conn = session.connection()
+        raw = conn.connection.dbapi_connection
+        if not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif key is not None and bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())})
+
+
+def _transient(exc: Exception) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # a concurrent insert of the same unique key: retry sees it
+    msg = str(exc).lower()
+    return any(w in msg for w in ("locked", "busy", "deadlock", "could not serialize", "serialization"))
+
+
+def run_write(session: Session, fn: Callable[[], T], *, attempts: int = 8) -> T:
+    """Run fn() and commit; on a transient clash roll back and try again.
+
+    A failure that is not transient is re-raised after rollback, so a
+    half-finished action never leaves the database changed.
+    """
+    for attempt in range(attempts):
+        try:
+            result = fn()
+            session.commit()
+            return result
+        except (OperationalError, IntegrityError) as exc:
+            session.rollback()
+            if attempt == attempts - 1 or not _transient(exc):
+                raise
+            time.sleep(min(0.5, 0.01 * (2 ** attempt)) * (0.5 + random.random()))
+        except BaseException:
+            session.rollback()
+            raise
+    raise RuntimeError("unreachable")  # pragma: no cover
+
+
+def redacted_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,108 @@
+"""Inbound keywords (rulebook §3): what a customer's text means.
+
+Pure functions, no I/O. The body is normalised (trim, collapse whitespace,
+drop trailing ``.``, ``!``, ``?``, ignore case) and matched as a whole against
+the keyword table. A message that is not a keyword but contains a revocation
+word among other words is a *possible opt-out* for the owner to review.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import Enum
+
+__all__ = [
+    "Keyword",
+    "KEYWORDS",
+    "REVOCATION_WORDS",
+    "normalize_body",
+    "classify",
+]
+
+
+class Keyword(str, Enum):
+    OPT_OUT = "opt_out"
+    CONFIRM = "confirm"
+    RESUBSCRIBE = "resubscribe"
+    HELP = "help"
+    POSSIBLE_OPT_OUT = "possible_opt_out"
+    NONE = "none"
+
+
+#: Whole-message keywords (already normalised: upper case, single spaces).
+KEYWORDS: dict[str, Keyword] = {
+    **dict.fromkeys(
+        (
+            "STOP",
+            "STOPALL",
+            "UNSUBSCRIBE",
+            "CANCEL",
+            "END",
+            "QUIT",
+            "REVOKE",
+            "OPTOUT",
+            "OPT OUT",
+            "OPT-OUT",
+        ),
+        Keyword.OPT_OUT,
+    ),
+    "Y": Keyword.CONFIRM,
+    "YES": Keyword.CONFIRM,
+    "START": Keyword.RESUBSCRIBE,
+    "UNSTOP": Keyword.RESUBSCRIBE,
+    "HELP": Keyword.HELP,
+    "INFO": Keyword.HELP,
+}
+
+#: Words that, inside a longer message, make it a possible opt-out.
+REVOCATION_WORDS = (
+    "stop",
+    "stopall",
+    "quit",
+    "end",
+    "revoke",
+    "opt out",
+    "opt-out",
+    "optout",
+    "cancel",
+    "unsubscribe",
+)
+
+# Whole words only: "weekend", "stopped", "spend" do not match.
+_REVOCATION = re.compile(
+    r"(?<!\w)(?:STOP(?:ALL)?|QUIT|END|REVOKE|OPT[ -]?OUT|CANCEL|UNSUBSCRIBE)(?!\w)"
+)
+
+_TRAILING = ".!?… "
+
+
+def _visible(word: str) -> str:
+    """``word`` without control and format characters (NUL, zero-width space, BOM...)."""
+    if word.isprintable():
+        return word
+    return "".join(ch for ch in word if unicodedata.category(ch) not in ("Cc", "Cf"))
+
+
+def normalize_body(body: object) -> str:
+    """The body as matched: trimmed, control characters removed, inner whitespace
+    collapsed to one space, trailing ``.``/``!``/``?`` dropped, upper case."""
+    if body is None:
+        return ""
+    if not isinstance(body, str):
+        body = str(body)
+    words = [w for w in map(_visible, body.split()) if w]
+    return " ".join(words).rstrip(_TRAILING).upper()
+
+
+def classify(body: object) -> Keyword:
+    """What an inbound text asks for (see rulebook §3)."""
+    text = normalize_body(body)
+    if not text:
+        return Keyword.NONE
+    keyword = KEYWORDS.get(text)
+    if keyword is not None:
+        return keyword
+    if _REVOCATION.search(text):
+        return Keyword.POSSIBLE_OPT_OUT
+    return Keyword.NONE

@@ -1,0 +1,357 @@
+"""SQLModel tables: the one place the database's shape is written down.
+
+Status, channel, kind and message-status words are exactly those of
+shared/consent-rules.md; the enums below are the single source of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import Enum as SAEnum
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC, without tzinfo (how every timestamp is stored)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class SmsStatus(str, Enum):
+    not_opted_in = "not_opted_in"
+    pending = "pending"
+    opted_in = "opted_in"
+    opted_out = "opted_out"
+
+    @property
+    def label(self) -> str:
+        return STATUS_LABELS[self]
+
+    @property
+    def icon(self) -> str:
+        return "✓" if self is SmsStatus.opted_in else "✕"
+
+    @property
+    def badge(self) -> str:
+        """Rulebook §1: green ✓ when opted in, red ✕ with the reason word otherwise."""
+        if self is SmsStatus.opted_in:
+            return "✓ opted in"
+        return f"✕ {self.label}"
+
+
+STATUS_LABELS = {
+    SmsStatus.not_opted_in: "not opted in",
+    SmsStatus.pending: "pending",
+    SmsStatus.opted_in: "opted in",
+    SmsStatus.opted_out: "opted out",
+}
+
+
+class Channel(str, Enum):
+    """How a consent event came about (rulebook §2)."""
+
+    sms_reply = "sms_reply"
+    signup_form = "signup_form"
+    text_to_join = "text_to_join"
+    csv_import = "csv_import"
+    pos_sync = "pos_sync"
+    dashboard = "dashboard"
+
+
+class Source(str, Enum):
+    """Where a customer record came from."""
+
+    signup_form = "signup_form"
+    text_to_join = "text_to_join"
+    csv_import = "csv_import"
+    pos_sync = "pos_sync"
+    dashboard = "dashboard"
+    inbound_sms = "inbound_sms"
+
+    @property
+    def label(self) -> str:
+        return SOURCE_LABELS[self]
+
+
+SOURCE_LABELS = {
+    Source.signup_form: "Sign-up form",
+    Source.text_to_join: "Text To Join",
+    Source.csv_import: "CSV import",
+    Source.pos_sync: "POS sync",
+    Source.dashboard: "Dashboard",
+    Source.inbound_sms: "Texted the shop",
+}
+
+
+class MessageKind(str, Enum):
+    """The only kinds of outbound message the product sends (rulebook §4)."""
+
+    opt_in_request = "opt_in_request"
+    opt_in_confirmation = "opt_in_confirmation"
+    opt_out_confirmation = "opt_out_confirmation"
+    resubscribe_confirmation = "resubscribe_confirmation"
+    help_reply = "help_reply"
+
+    @property
+    def label(self) -> str:
+        return KIND_LABELS[self]
+
+
+KIND_LABELS = {
+    MessageKind.opt_in_request: "Opt-in request",
+    MessageKind.opt_in_confirmation: "Post opt-in confirmation",
+    MessageKind.opt_out_confirmation: "Opt-out confirmation",
+    MessageKind.resubscribe_confirmation: "Resubscribe confirmation",
+    MessageKind.help_reply: "Help reply",
+}
+
+
+class Direction(str, Enum):
+    inbound = "inbound"
+    outbound = "outbound"
+
+
+class MessageStatus(str, Enum):
+    received = "received"  # inbound
+    sent = "sent"
+    queued = "queued"
+    blocked = "blocked"
+
+
+class Decision(str, Enum):
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+
+
+def _enum(e: type[Enum]) -> SAEnum:
+    """Stored as plain VARCHAR holding the rulebook's words; read back as the enum."""
+    return SAEnum(e, native_enum=False, length=30, values_callable=lambda x: [m.value for m in x])
+
+
+class Customer(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_customer_status_id", "sms_status", "id"),
+        Index("ix_customer_created_id", "created_at", "id"),
+        Index("ix_customer_source_id", "source", "id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
+    phone: str = Field(index=True, unique=True, max_length=20)  # E.164
+    email: str = Field(default="", max_length=254, index=True)
+    birthday: Optional[dt.date] = None
+    zip: str = Field(default="", max_length=10)
+    source: str = Field(default=Source.dashboard.value, max_length=20)
+    # the POS source's name, the form's slug or the import file's name
+    source_detail: str = Field(default="", max_length=200)
+    sms_status: SmsStatus = Field(default=SmsStatus.not_opted_in, sa_type=_enum(SmsStatus))
+    status_changed_at: Optional[dt.datetime] = Field(default=None, index=True, sa_type=DateTime())
+    opt_in_requests: int = 0  # requests sent or queued, ever (rulebook §4 limit)
+    last_request_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class ConsentEvent(SQLModel, table=True):
+    """Append-only ledger of status changes, each with its evidence (§2)."""
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        Index("ix_consent_customer_time", "customer_id", "occurred_at"),
+        Index("ix_consent_time_status", "occurred_at", "new_status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id")
+    phone: str = Field(max_length=20)
+    old_status: Optional[SmsStatus] = Field(default=None, sa_type=_enum(SmsStatus))
+    new_status: SmsStatus = Field(sa_type=_enum(SmsStatus))
+    occurred_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    channel: Channel = Field(sa_type=_enum(Channel))
+    # evidence: {"inbound_text": ...} | {"form": ..., "disclosure_version": ..., "signature": ...}
+    #           | {"file": ..., "row": ..., "attested": ...} | {"reason": ..., "by": ...}
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # makes imports and syncs idempotent: the same row never records twice
+    dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+
+
+class Message(SQLModel, table=True):
+    """Every text, both directions (§4)."""
+
+    __table_args__ = (
+        Index("ix_message_phone_time", "phone", "created_at"),
+        Index("ix_message_status_send_at", "status", "send_at"),
+        Index("ix_message_kind_phone", "kind", "phone"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id", index=True)
+    phone: str = Field(max_length=20)
+    shop_number: str = Field(default="", max_length=20)
+    direction: Direction = Field(sa_type=_enum(Direction))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    kind: Optional[MessageKind] = Field(default=None, sa_type=_enum(MessageKind))
+    status: MessageStatus = Field(sa_type=_enum(MessageStatus))
+    reason: str = Field(default="", max_length=300)  # why blocked or queued
+    encoding: str = Field(default="GSM-7", max_length=10)
+    segments: int = 1
+    created_at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
+    send_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # when a queued message will go
+    sent_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    bulk: bool = False  # started by the shop in bulk (sync, import, resend)
+    dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+
+
+class TextingDefaults(SQLModel, table=True):
+    """The shop's texting settings; a single row with id 1 (§5)."""
+
+    __tablename__ = "texting_defaults"
+
+    id: Optional[int] = Field(default=1, primary_key=True)
+    brand: str = Field(default="Green Leaf Goods", max_length=60)
+    opt_in_request: str = Field(sa_column=Column(Text, nullable=False))
+    opt_in_confirmation: str = Field(sa_column=Column(Text, nullable=False))
+    opt_out_confirmation: str = Field(sa_column=Column(Text, nullable=False))
+    resubscribe_confirmation: str = Field(sa_column=Column(Text, nullable=False))
+    help_reply: str = Field(sa_column=Column(Text, nullable=False))
+    help_contact: str = Field(default="", max_length=120)
+    main_number: str = Field(default="", max_length=20)
+    join_number: str = Field(default="", max_length=20)
+    join_keyword: str = Field(default="JOIN", max_length=20)
+    window_start: dt.time = Field(default=dt.time(8, 0))  # texts may go out from (quiet hours end)
+    window_end: dt.time = Field(default=dt.time(20, 0))  # until (quiet hours start)
+    timezone: str = Field(default="America/Los_Angeles", max_length=64)
+    default_region: str = Field(default="US", max_length=2)
+    max_opt_in_requests: int = 2
+    base_url: str = Field(default="", max_length=300)  # public address of sign-up pages
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
+class PossibleOptOut(SQLModel, table=True):
+    """A message that may revoke consent, waiting for the owner (§3, FCC 24-24)."""
+
+    __tablename__ = "possible_opt_out"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    phone: str = Field(max_length=20)
+    message_id: Optional[int] = Field(default=None, foreign_key="message.id")
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
+    deadline: dt.date
+    decision: Optional[Decision] = Field(default=None, sa_type=_enum(Decision), index=True)
+    decided_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    reason: str = Field(default="", max_length=500)
+
+
+class Setting(SQLModel, table=True):
+    """Small key/value settings (owner password hash, first-start choice, ...)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+# --- Sign-up forms (rulebook §6) -------------------------------------------------
+
+class SignupForm(SQLModel, table=True):
+    __tablename__ = "signup_form"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    slug: str = Field(unique=True, index=True, max_length=60)
+    is_main: bool = False
+    # {"first_name": "required" | "optional" | "hidden", ...}
+    fields: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    collects_sms: bool = True
+    double_opt_in: bool = True
+    auto_opt_in: bool = False
+    disclosure: str = Field(sa_column=Column(Text, nullable=False))
+    disclosure_version: int = 1
+    views: int = 0
+    submissions: int = 0
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
+class FormSubmission(SQLModel, table=True):
+    __tablename__ = "form_submission"
+    __table_args__ = (Index("ix_submission_form_time", "form_id", "submitted_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    form_id: int = Field(foreign_key="signup_form.id")
+    customer_id: Optional[int] = Field(default=None, foreign_key="customer.id")
+    disclosure_version: int = 1
+    outcome: str = Field(max_length=30)
+    submitted_at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
+
+
+class FormView(SQLModel, table=True):
+    """One row per day and form: views counted for the reports' chart."""
+
+    __tablename__ = "form_view"
+    __table_args__ = (UniqueConstraint("form_id", "day"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    form_id: int = Field(foreign_key="signup_form.id", index=True)
+    day: dt.date
+    views: int = 0
+
+
+# --- POS sync and import (rulebook §7, §8) ----------------------------------------
+
+class PosSource(SQLModel, table=True):
+    __tablename__ = "pos_source"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    request_after: Optional[dt.date] = None  # the double opt-in date setting; None = off
+    last_sync_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    last_counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
+class PosContact(SQLModel, table=True):
+    """Which customers a POS source has synced, and when they were first synced."""
+
+    __tablename__ = "pos_contact"
+    __table_args__ = (UniqueConstraint("source_id", "customer_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source_id: int = Field(foreign_key="pos_source.id", index=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    synced_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
+class ImportRun(SQLModel, table=True):
+    __tablename__ = "import_run"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    file_hash: str = Field(default="", max_length=64, index=True)
+    origin: str = Field(default="csv_import", max_length=20)
+    started_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    finished_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    by: str = Field(default="owner", max_length=100)
+    attested: bool = False
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    errors_csv: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+# --- Audiences ----------------------------------------------------------------------
+
+class SavedAudience(SQLModel, table=True):
+    __tablename__ = "saved_audience"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=100)
+    conditions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())

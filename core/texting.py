@@ -1,0 +1,245 @@
+"""Texting Defaults (rulebook §5): the shop's templates, numbers and quiet hours."""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from typing import Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from sqlmodel import Session
+
+from core import compliance, phones
+from core.db import run_write
+from core.models import Customer, MessageKind, TextingDefaults, utcnow
+
+TEMPLATE_FIELDS = tuple(k.value for k in MessageKind)
+DEFAULT_MAIN_NUMBER = "+14155550100"
+DEFAULT_JOIN_NUMBER = "+14155550142"
+DEFAULT_BRAND = "Green Leaf Goods"
+DEFAULT_HELP_CONTACT = "support@greenleafgoods.example"
+
+EDITABLE = (
+    "brand", *TEMPLATE_FIELDS, "help_contact", "main_number", "join_number", "join_keyword",
+    "window_start", "window_end", "timezone", "default_region", "max_opt_in_requests", "base_url",
+)
+
+
+class InvalidSetting(ValueError):
+    """A texting default the owner typed cannot be saved; `field` names which."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class TemplateError(InvalidSetting):
+    """A template fails the compliance check; `findings` lists what to fix."""
+
+    def __init__(self, field: str, findings: list[compliance.Finding]):
+        text = " ".join(f.message for f in findings)
+        super().__init__(field, f"{MessageKind(field).label}: {text}")
+        self.findings = findings
+
+
+def default_template(kind: str | MessageKind) -> str:
+    return compliance.DEFAULT_TEMPLATES[MessageKind(kind).value]
+
+
+def ensure_defaults(session: Session) -> TextingDefaults:
+    """The single settings row, created with compliant defaults when missing (no commit)."""
+    row = session.get(TextingDefaults, 1)
+    if row is None:
+        row = TextingDefaults(
+            id=1,
+            brand=DEFAULT_BRAND,
+            help_contact=DEFAULT_HELP_CONTACT,
+            main_number=DEFAULT_MAIN_NUMBER,
+            join_number=DEFAULT_JOIN_NUMBER,
+            **{k: default_template(k) for k in TEMPLATE_FIELDS},
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def get_defaults(session: Session) -> TextingDefaults:
+    row = session.get(TextingDefaults, 1)
+    if row is None:
+        row = run_write(session, lambda: ensure_defaults(session))
+        row = session.get(TextingDefaults, 1)
+    return row
+
+
+def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
+    if field == "brand":
+        value = (value or "").strip()
+        if not value:
+            raise InvalidSetting(field, "The brand name cannot be empty: every text starts with it.")
+        if len(value) > 60:
+            raise InvalidSetting(field, "Keep the brand name to 60 characters or fewer.")
+        return value
+    if field in TEMPLATE_FIELDS:
+        value = (value or "").replace("\x00", "").strip()
+        findings = compliance.errors(compliance.check(field, value, brand=current["brand"]))
+        if findings:
+            raise TemplateError(field, findings)
+        return value
+    if field == "help_contact":
+        value = (value or "").replace("\x00", "").strip()
+        if not value:
+            raise InvalidSetting(field, "Give a support contact (an email, phone or web address) for HELP replies.")
+        if len(value) > 120:
+            raise InvalidSetting(field, "Keep the support contact to 120 characters or fewer.")
+        return value
+    if field == "help_contact":  # the {help_contact} of the help reply: a phone, an email or a website
+        value = " ".join((value or "").replace("\x00", "").split())
+        if not value:
+            raise InvalidSetting(field, "Enter a support contact: a phone number, an email or a website.")
+        if len(value) > 120:
+            raise InvalidSetting(field, "Keep the support contact to 120 characters or fewer.")
+        if not compliance.has_contact(value):
+            raise InvalidSetting(field, "The support contact must be a phone number, an email or a website.")
+        return value
+    if field in ("main_number", "join_number"):
+        label = "Main number" if field == "main_number" else "Text To Join number"
+        if not str(value or "").strip():
+            which = "main number" if field == "main_number" else "Text To Join number"
+            raise InvalidSetting(field, f"Enter the {which}: it cannot be blank.")
+        try:
+            return phones.normalize(value, current.get("default_region") or "US")
+        except phones.InvalidPhone as exc:
+            raise InvalidSetting(field, f"{label}: {exc.reason}.") from None
+    if field == "join_keyword":
+        value = (value or "").strip().upper()
+        if not value or not value.replace("-", "").isalnum() or len(value) > 20:
+            raise InvalidSetting(field, "The join keyword is one word of letters and digits, e.g. JOIN.")
+        from core.keywords import Keyword, classify
+
+        if classify(value) is not Keyword.NONE:
+            raise InvalidSetting(field, f"{value} is a reserved keyword (STOP, START, YES, HELP, ...); pick another.")
+        return value
+    if field in ("window_start", "window_end"):
+        if isinstance(value, str):
+            try:
+                value = dt.time.fromisoformat(value)
+            except ValueError:
+                raise InvalidSetting(field, "Times are written like 08:00 or 20:30.") from None
+        if not isinstance(value, dt.time):
+            raise InvalidSetting(field, "Times are written like 08:00 or 20:30.")
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    if field == "timezone":
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise InvalidSetting(field, f"{value!r} is not a time zone; pick one like America/Los_Angeles.") from None
+        return value
+    if field == "default_region":
+        value = (value or "").strip().upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise InvalidSetting(field, f"{value!r} is not a country code phone numbers know (e.g. US, CA, GB).")
+        return value
+    if field == "max_opt_in_requests":
+        try:
+            value = int(value)
+        except (TypeError, ValueError):
+            raise InvalidSetting(field, "The request limit is a whole number.") from None
+        if not 1 <= value <= 5:
+            raise InvalidSetting(field, "Allow between 1 and 5 opt-in requests per phone.")
+        return value
+    if field == "base_url":
+        value = (value or "").strip().rstrip("/")
+        if value and not value.startswith(("http://", "https://")):
+            raise InvalidSetting(field, "The public address starts with https:// (or http://).")
+        return value
+    raise InvalidSetting(field, f"{field} is not a texting default.")
+
+
+def validate_changes(session: Session, **changes: Any) -> dict[str, Any]:
+    """Check every change (templates against the new brand); raise the first problem."""
+    row = get_defaults(session)
+    current = {k: getattr(row, k) for k in EDITABLE}
+    # brand and region first: templates and numbers are checked against them
+    order = sorted(changes, key=lambda k: (k not in ("brand", "default_region"), k))
+    clean: dict[str, Any] = {}
+    for field in order:
+        value = _validate(field, changes[field], {**current, **clean})
+        clean[field] = value
+    if "brand" in clean:  # the unchanged templates must still pass with the new brand
+        for field in TEMPLATE_FIELDS:
+            if field not in clean:
+                _validate(field, current[field], {**current, **clean})
+    ws = clean.get("window_start", current["window_start"])
+    we = clean.get("window_end", current["window_end"])
+    if ws == we:
+        raise InvalidSetting("window_end", "The sending window cannot start and end at the same time.")
+    main = clean.get("main_number", current["main_number"])
+    join = clean.get("join_number", current["join_number"])
+    if main and main == join:
+        raise InvalidSetting("join_number", "The Text To Join number must differ from the main number.")
+    return clean
+
+
+def update_defaults(session: Session, **changes: Any) -> TextingDefaults:
+    """Validate all changes, then save them together (nothing is saved if one fails)."""
+    clean = validate_changes(session, **changes)
+
+    def write() -> None:
+        row = get_defaults(session)
+        for field, value in clean.items():
+            setattr(row, field, value)
+        row.updated_at = utcnow()
+        session.add(row)
+
+    run_write(session, write)
+    return get_defaults(session)
+
+
+def is_overnight(row: TextingDefaults) -> bool:
+    return row.window_end < row.window_start
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    out = []
+    for literal, field, _spec, _conv in string.Formatter().parse(template):
+        out.append(literal)
+        if field is not None:
+            out.append(values.get(field, "{" + field + "}"))
+    return "".join(out)
+
+
+def render(kind: str | MessageKind, customer: Optional[Customer], defaults: Optional[TextingDefaults] = None,
+           *, session: Optional[Session] = None, template: Optional[str] = None) -> str:
+    """The text of a message of `kind` for `customer`, placeholders filled."""
+    if defaults is None:
+        if session is None:
+            raise ValueError("render needs the texting defaults or a session")
+        defaults = get_defaults(session)
+    kind = MessageKind(kind)
+    body = template if template is not None else getattr(defaults, kind.value)
+    first = (customer.first_name.strip() if customer and customer.first_name else "") or "there"
+    values = {
+        "brand": defaults.brand,
+        "first_name": first,
+        "join_number": phones.format_display(defaults.join_number, defaults.default_region),
+        "help_contact": defaults.help_contact,
+    }
+    return _fill(body, values)
+
+
+def shop_number(defaults: TextingDefaults, which: str) -> str:
+    return defaults.join_number if which == "join" else defaults.main_number
+
+
+def which_number(defaults: TextingDefaults, to: Optional[str]) -> str:
+    """'join' when `to` is the Text To Join number, else 'main'."""
+    if not to:
+        return "main"
+    try:
+        e164 = phones.normalize(to, defaults.default_region)
+    except phones.InvalidPhone:
+        return "main"
+    return "join" if e164 == defaults.join_number else "main"
+

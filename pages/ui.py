@@ -1,0 +1,115 @@
+"""What every page shares: the engine, a session, the owner check, badges.
+
+Pages call core; this module only wires Streamlit to it.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import streamlit as st
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core import db
+from core.models import SmsStatus
+
+OWNER_KEY = "owner_signed_in"
+TRAINING_KEY = "training_db_url"  # set while this browser session works in the training shop
+
+
+@st.cache_resource(show_spinner=False)
+def _engine_for(url: str) -> Engine:
+    engine = db.make_engine(url)
+    db.init_db(engine)
+    return engine
+
+
+def main_url() -> str:
+    return db.database_url(os.environ.get("DATABASE_URL") or None)
+
+
+def engine() -> Engine:
+    """The training shop's engine while a walkthrough runs in this browser, else the shop's."""
+    url = st.session_state.get(TRAINING_KEY) or main_url()
+    return _engine_for(url)
+
+
+def main_engine() -> Engine:
+    return _engine_for(main_url())
+
+
+@contextmanager
+def session() -> Iterator[Session]:
+    with Session(engine()) as s:
+        yield s
+
+
+def in_training() -> bool:
+    return bool(st.session_state.get(TRAINING_KEY))
+
+
+def is_signed_in() -> bool:
+    return bool(st.session_state.get(OWNER_KEY))
+
+
+def require_owner() -> None:
+    """Every owner page calls this first: a signed-out visitor sees nothing of it."""
+    if not is_signed_in():
+        st.error("Sign in to see this page.")
+        st.stop()
+    if in_training():
+        st.warning("**Training shop** — nothing you do here touches the real shop's customers. "
+                   "Leave it from the Walkthrough page.", icon=":material/school:")
+    _release_due()
+
+
+def _release_due() -> None:
+    """Queued messages whose time has come go out whenever a page loads (no background process)."""
+    from core import outbox
+
+    try:
+        with session() as s:
+            if outbox.due_count(s):
+                outbox.release_due(s)
+    except Exception:  # never let the release break a page; the log shows what is queued
+        pass
+
+
+def sidebar() -> None:
+    from core import texting
+
+    with st.sidebar:
+        try:
+            with session() as s:
+                brand = texting.get_defaults(s).brand
+        except Exception:
+            brand = "Opt-In Desk"
+        st.markdown(f"### {html.escape(brand)}")
+        st.caption(f"Opt-In Desk · {db.describe(engine())}")
+        if in_training():
+            st.caption(":orange[Training shop]")
+        if st.button("Sign out", key="sign_out", icon=":material/logout:"):
+            st.session_state.clear()
+            st.rerun()
+
+
+STATUS_COLORS = {
+    SmsStatus.opted_in: "green",
+    SmsStatus.pending: "orange",
+    SmsStatus.not_opted_in: "red",
+    SmsStatus.opted_out: "red",
+}
+
+
+def badge(status: SmsStatus | str) -> str:
+    """Markdown badge: green ✓ when opted in, red ✕ with the reason word otherwise (§1)."""
+    status = SmsStatus(status)
+    return f":{STATUS_COLORS[status]}-badge[{status.badge}]"
+
+
+def show_error(exc: Exception) -> None:
+    st.error(str(exc), icon=":material/error:")

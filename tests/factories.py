@@ -1,0 +1,41 @@
+"""Small builders for tests: customers in a given status, with the evidence the rules need."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlmodel import Session
+
+from core import customers
+from core.models import Channel, Customer, SmsStatus, Source
+
+_seq = itertools.count(1)
+
+
+def phone(n: int | None = None) -> str:
+    """A valid San Francisco number, +1 415 555 01xx / 02xx ..., distinct per call."""
+    n = next(_seq) if n is None else n
+    return f"+1415{200 + (n // 10000) % 700:03d}{n % 10000:04d}"
+
+
+def make_customer(session: Session, *, status: SmsStatus = SmsStatus.not_opted_in, phone_number: str | None = None,
+                  first_name: str = "Ada", last_name: str = "Lovelace", email: str = "", source: Source = Source.dashboard,
+                  now: dt.datetime | None = None, commit: bool = True, **details) -> Customer:
+    """A customer in `status`, reached the way the rules allow (with a consent event as evidence)."""
+    now = now or dt.datetime(2026, 11, 1, 18, 0)
+    c = customers.create(session, phone=phone_number or phone(), source=source, now=now,
+                         first_name=first_name, last_name=last_name, email=email, **details)
+    if status is SmsStatus.opted_out:
+        customers.set_status(session, c, SmsStatus.opted_out, channel=Channel.sms_reply,
+                             evidence={"inbound_text": "STOP"}, now=now)
+    elif status is SmsStatus.opted_in:
+        customers.set_status(session, c, SmsStatus.opted_in, channel=Channel.sms_reply,
+                             evidence={"inbound_text": "YES"}, now=now)
+    elif status is SmsStatus.pending:
+        customers.set_status(session, c, SmsStatus.pending, channel=Channel.dashboard,
+                             evidence={"by": "test"}, now=now)
+    if commit:
+        session.commit()
+        session.refresh(c)
+    return c
