@@ -70,9 +70,9 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     def work() -> list[int]:
         lock_for_write(session, e164)
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
-        customer = session.exec(select(Customer).where(Customer.phone == e164)).first()
-        if customer is not None:
-            session.refresh(customer)
+        # fresh from the database, whatever this session held before the lock
+        customer = session.exec(select(Customer).where(Customer.phone == e164)
+                                .execution_options(populate_existing=True)).first()
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
         if customer is None and (t.changes or t.sends or t.review or t.join_request):

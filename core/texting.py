@@ -157,28 +157,51 @@ def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
     raise InvalidSetting(field, f"{field} is not a texting default.")
 
 
-def validate_changes(session: Session, **changes: Any) -> dict[str, Any]:
-    """Check every change (templates against the new brand); raise the first problem."""
+def problems(session: Session, **changes: Any) -> dict[str, InvalidSetting]:
+    """Every problem with `changes` at once, by field, in the order validate_changes meets them
+    (empty when update_defaults would accept them). Saves nothing."""
+    return _check_changes(session, changes)[1]
+
+
+def _check_changes(session: Session, changes: dict[str, Any]) -> tuple[dict[str, Any], dict[str, InvalidSetting]]:
     row = get_defaults(session)
     current = {k: getattr(row, k) for k in EDITABLE}
+    found: dict[str, InvalidSetting] = {}
+
+    def note(exc: InvalidSetting) -> None:
+        found.setdefault(exc.field, exc)
+
     # brand and region first: templates and numbers are checked against them
     order = sorted(changes, key=lambda k: (k not in ("brand", "default_region"), k))
     clean: dict[str, Any] = {}
     for field in order:
-        value = _validate(field, changes[field], {**current, **clean})
-        clean[field] = value
+        try:
+            clean[field] = _validate(field, changes[field], {**current, **clean})
+        except InvalidSetting as exc:
+            note(exc)
     if "brand" in clean:  # the unchanged templates must still pass with the new brand
         for field in TEMPLATE_FIELDS:
-            if field not in clean:
-                _validate(field, current[field], {**current, **clean})
+            if field not in changes:
+                try:
+                    _validate(field, current[field], {**current, **clean})
+                except InvalidSetting as exc:
+                    note(exc)
     ws = clean.get("window_start", current["window_start"])
     we = clean.get("window_end", current["window_end"])
     if ws == we:
-        raise InvalidSetting("window_end", "The sending window cannot start and end at the same time.")
+        note(InvalidSetting("window_end", "The sending window cannot start and end at the same time."))
     main = clean.get("main_number", current["main_number"])
     join = clean.get("join_number", current["join_number"])
     if main and main == join:
-        raise InvalidSetting("join_number", "The Text To Join number must differ from the main number.")
+        note(InvalidSetting("join_number", "The Text To Join number must differ from the main number."))
+    return clean, found
+
+
+def validate_changes(session: Session, **changes: Any) -> dict[str, Any]:
+    """Check every change (templates against the new brand); raise the first problem."""
+    clean, found = _check_changes(session, changes)
+    if found:
+        raise next(iter(found.values()))
     return clean
 
 
