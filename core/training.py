@@ -1,0 +1,174 @@
+"""The training shop: a separate database seeded with the demo shop, for walkthroughs.
+
+SQLite: a file of its own beside the shop's (``<shop>.training-<token>.db``).
+PostgreSQL: a schema of its own (``training_<token>``) in the shop's database.
+Nothing a trainee does touches the real shop's tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Optional
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from core import db
+from core.models import Setting, utcnow
+
+STARTED_KEY = "training_started_at"
+TRAINEE_KEY = "training_trainee"
+
+
+class TrainingError(ValueError):
+    pass
+
+
+def _token(token: str) -> str:
+    clean = re.sub(r"[^a-z0-9]", "", token.lower())[:16]
+    if not clean:
+        raise TrainingError("A training shop needs a name made of letters and digits.")
+    return clean
+
+
+def training_url(main_url: str, token: str) -> str:
+    """Where this trainee's training shop lives, derived from the real shop's URL."""
+    token = _token(token)
+    main_url = db.database_url(main_url)
+    if main_url.startswith("sqlite"):
+        path = main_url.split("///", 1)[1] if "///" in main_url else ""
+        if not path or path == ":memory:":
+            raise TrainingError("The training shop needs the shop to be stored in a file or on PostgreSQL.")
+        p = Path(path)
+        suffix = p.suffix or ".db"
+        return f"sqlite:///{p.with_name(f'{p.stem}.training-{token}{suffix}')}"
+    parts = urlsplit(main_url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = f"-csearch_path=training_{token}"
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _schema(url: str) -> Optional[str]:
+    m = re.search(r"search_path(?:%3D|=)(training_[a-z0-9]+)", url)
+    return m.group(1) if m else None
+
+
+def _create_storage(url: str) -> None:
+    schema = _schema(url)
+    if schema:
+        admin = db.make_engine(url.split("?", 1)[0])
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        admin.dispose()
+
+
+def drop(url: str, engine: Optional[Engine] = None) -> None:
+    """Delete a training shop entirely."""
+    if engine is not None:
+        engine.dispose()
+    schema = _schema(url)
+    if schema:
+        admin = db.make_engine(url.split("?", 1)[0])
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+        return
+    path = Path(url.split("///", 1)[1])
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def is_seeded(engine: Engine) -> bool:
+    with Session(engine) as s:
+        return s.get(Setting, STARTED_KEY) is not None
+
+
+def seed(engine: Engine, *, trainee: str = "", now: Optional[dt.datetime] = None) -> None:
+    """Create the tables, load the demo shop and remember when training started."""
+    from core import demo
+
+    now = now or utcnow()
+    db.init_db(engine)
+    with Session(engine) as s:
+        if demo.is_empty(s):
+            demo.load_demo(s, now=now)
+        db.run_write(s, lambda: _mark_start(s, trainee, now))
+
+
+def _mark_start(s: Session, trainee: str, now: dt.datetime) -> None:
+    for key, value in ((STARTED_KEY, now.isoformat()), (TRAINEE_KEY, trainee.strip()[:100])):
+        row = s.get(Setting, key) or Setting(key=key)
+        row.value = value
+        s.add(row)
+
+
+def prepare(main_url: str, token: str, *, trainee: str = "") -> str:
+    """Make (or reuse) this trainee's training shop and return its URL."""
+    url = training_url(main_url, token)
+    _create_storage(url)
+    engine = db.make_engine(url)
+    try:
+        db.init_db(engine)
+        if not is_seeded(engine):
+            seed(engine, trainee=trainee)
+    except Exception:
+        engine.dispose()
+        raise
+    engine.dispose()
+    return url
+
+
+def reset(url: str, *, trainee: str = "") -> None:
+    """Start the training shop afresh: drop it, create it, seed it again."""
+    drop(url)
+    _create_storage(url)
+    engine = db.make_engine(url)
+    try:
+        seed(engine, trainee=trainee)
+    finally:
+        engine.dispose()
+
+
+def started_at(session: Session) -> Optional[dt.datetime]:
+    row = session.get(Setting, STARTED_KEY)
+    return dt.datetime.fromisoformat(row.value) if row and row.value else None
+
+
+def trainee(session: Session) -> str:
+    row = session.get(Setting, TRAINEE_KEY)
+    return row.value if row else ""
+
+
+def set_trainee(session: Session, name: str) -> None:
+    def write():
+        row = session.get(Setting, TRAINEE_KEY) or Setting(key=TRAINEE_KEY)
+        row.value = (name or "").strip()[:100]
+        session.add(row)
+
+    db.run_write(session, write)
+
+
+# --- Marks: things a trainee did that leave no other trace in the data ------------------
+
+MARK_PREFIX = "training_mark:"
+
+
+def mark(session: Session, name: str, value: str = "1") -> None:
+    """Remember that something happened in the training shop (e.g. a refused template)."""
+    key = MARK_PREFIX + name[:50]
+
+    def write():
+        row = session.get(Setting, key) or Setting(key=key)
+        row.value = value
+        session.add(row)
+
+    db.run_write(session, write)
+
+
+def marks(session: Session) -> dict[str, str]:
+    rows = session.exec(select(Setting).where(Setting.key.startswith(MARK_PREFIX))).all()
+    return {r.key[len(MARK_PREFIX):]: r.value for r in rows}
