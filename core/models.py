@@ -181,6 +181,9 @@ class ConsentEvent(SQLModel, table=True):
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # makes imports and syncs idempotent: the same row never records twice
     dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+    # denormalised by customers.set_status: seconds the customer had been pending when this
+    # event moved them out of pending (the reports' median time to confirm); else None
+    pending_seconds: Optional[int] = None
 
 
 class Message(SQLModel, table=True):
@@ -291,6 +294,8 @@ class FormSubmission(SQLModel, table=True):
     disclosure_version: int = 1
     outcome: str = Field(max_length=30)
     submitted_at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
+    # what the customer typed, cleaned (visible fields only): a record even without a phone
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class FormView(SQLModel, table=True):
@@ -313,6 +318,8 @@ class PosSource(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(unique=True, max_length=100)
     request_after: Optional[dt.date] = None  # the double opt-in date setting; None = off
+    # every change of that date: [{"date": "YYYY-MM-DD" | None, "at": ISO time}] (the walkthrough reads it)
+    request_after_log: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     last_sync_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
     last_counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
@@ -355,3 +362,37 @@ class SavedAudience(SQLModel, table=True):
     conditions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+
+
+# --- Indexes for audiences and reports (core/audiences.py, core/reports.py) ---------------
+# Each lets one audience condition or one report figure read an index range instead of
+# the whole table (figures in bench/audiences_bench.py).
+from sqlalchemy import extract as _extract  # noqa: E402
+
+_customer = Customer.__table__
+Index("ix_customer_birthday_month", _extract("month", _customer.c.birthday))  # Birthday month is ...
+Index("ix_customer_zip", _customer.c.zip)  # Zip code is / starts with
+Index("ix_customer_source_detail", _customer.c.source, _customer.c.source_detail)  # Source: POS by name
+Index("ix_customer_status_changed", _customer.c.sms_status, _customer.c.status_changed_at,
+      _customer.c.id)  # Pending for more than N days; the Member Club list, longest waiting first
+_event = ConsentEvent.__table__
+Index("ix_consent_transition", _event.c.new_status, _event.c.old_status, _event.c.occurred_at,
+      _event.c.pending_seconds)  # confirmations in a range and their median time to confirm
+_message = Message.__table__
+Index("ix_message_kind_sent", _message.c.kind, _message.c.sent_at, _message.c.customer_id)  # requests sent
+
+
+# --- Indexes for the Personas search (core/personas.py; figures in bench/personas_bench.py) --------
+# Name and email "starts with", case-insensitive: SQLite reads a range of the lower() index,
+# PostgreSQL a LIKE 'x%' on the text_pattern_ops one. A partial phone ("867-5309") is matched
+# on its last 4 digits, then filtered: ~1 in 10,000 customers share them.
+from sqlalchemy import func as _func  # noqa: E402
+from sqlalchemy import literal_column as _literal_column  # noqa: E402
+
+Index("ix_customer_first_lower", _func.lower(_customer.c.first_name).label("first_lower"),
+      postgresql_ops={"first_lower": "text_pattern_ops"})
+Index("ix_customer_last_lower", _func.lower(_customer.c.last_name).label("last_lower"),
+      postgresql_ops={"last_lower": "text_pattern_ops"})
+Index("ix_customer_email_lower", _func.lower(_customer.c.email).label("email_lower"),
+      postgresql_ops={"email_lower": "text_pattern_ops"})
+Index("ix_customer_phone_last4", _func.substr(_customer.c.phone, _func.length(_customer.c.phone) - _literal_column("3")))

@@ -1,0 +1,123 @@
+"""Walkthrough checks against a training shop driven through core: green only when really done."""
+
+import datetime as dt
+
+import pytest
+from sqlmodel import Session, select
+
+from core import customers, db, forms, inbox, signup, texting, training, walkthrough
+from core.models import Customer, SmsStatus
+
+PHONE = "(415) 555-0199"
+T0 = dt.datetime(2000, 1, 1)  # set by the fixture: the moment training started, after the demo was loaded
+
+
+@pytest.fixture
+def shop(tmp_path):
+    main_url = f"sqlite:///{tmp_path / 'shop.db'}"
+    main = db.make_engine(main_url)
+    db.init_db(main)
+    url = training.prepare(main_url, "t1", trainee="Robin")
+    eng = db.make_engine(url)
+    global T0
+    with Session(eng) as s:
+        T0 = training.started_at(s)
+        yield s
+    eng.dispose()
+    main.dispose()
+
+
+def status(shop, key):
+    res = {r.key: r for r in walkthrough.evaluate(shop)}[key]
+    return [st.done for st in res.steps]
+
+
+def at(minutes):
+    return T0 + dt.timedelta(minutes=minutes)
+
+
+def view(shop, customer_id, minutes):
+    training.mark(shop, f"viewed:{customer_id}", at(minutes).isoformat())
+
+
+def test_nothing_is_green_before_the_trainee_does_anything(shop):
+    results = walkthrough.evaluate(shop)
+    assert len(results) == 7
+    assert not any(step.done for r in results for step in r.steps)
+
+
+def test_scenario_1_double_opt_in_turns_green_step_by_step(shop):
+    res = signup.submit(shop, form_slug=None, answers={"phone": PHONE, "first_name": "Tess"}, now=at(1))
+    assert res.outcome is signup.Outcome.check_phone
+    assert status(shop, "double_opt_in") == [True, False, False]
+    inbox.receive(shop, phone=PHONE, body="maybe", now=at(2))  # not a confirmation
+    assert status(shop, "double_opt_in") == [True, False, False]
+    inbox.receive(shop, phone=PHONE, body="YES", now=at(3))
+    assert status(shop, "double_opt_in") == [True, True, False]
+    view(shop, res.customer_id, 4)
+    assert status(shop, "double_opt_in") == [True, True, True]
+
+
+def test_scenario_2_opt_out_and_rejoin(shop):
+    c = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_in)).first()
+    inbox.receive(shop, phone=c.phone, body="STOP", now=at(1))
+    inbox.receive(shop, phone=c.phone, body="YES", now=at(2))  # nothing more is sent
+    assert status(shop, "opt_out_rejoin") == [True, False, False]
+    inbox.receive(shop, phone=c.phone, body="START", now=at(3))  # START before the form: not the order taught
+    assert status(shop, "opt_out_rejoin") == [True, False, False]
+
+
+def test_scenario_2_in_the_taught_order(shop):
+    c = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_in)).first()
+    inbox.receive(shop, phone=c.phone, body="stop", now=at(1))
+    res = signup.submit(shop, form_slug=None, answers={"phone": c.phone, "first_name": "Sam"}, now=at(2))
+    assert res.outcome is signup.Outcome.text_start
+    assert status(shop, "opt_out_rejoin") == [True, True, False]
+    inbox.receive(shop, phone=c.phone, body="START", now=at(3))
+    assert status(shop, "opt_out_rejoin") == [True, True, True]
+
+
+def test_scenario_3_auto_opt_in_needs_the_form_the_signup_and_a_look_at_the_evidence(shop):
+    form = forms.main_form(shop)
+    fields = dict(form.fields)
+    fields["signature"] = "required"
+    forms.update(shop, form_id=form.id, fields=fields, double_opt_in=False, auto_opt_in=True, now=at(1))
+    assert status(shop, "auto_opt_in") == [True, False, False]
+    res = signup.submit(shop, form_slug=form.slug, answers={"phone": PHONE, "first_name": "Tess", "signature": "Tess Tester"}, now=at(2))
+    assert res.outcome is signup.Outcome.subscribed
+    assert status(shop, "auto_opt_in") == [True, True, False]
+    view(shop, res.customer_id, 3)
+    assert status(shop, "auto_opt_in") == [True, True, True]
+
+
+def test_scenario_4_needs_a_refusal_then_a_compliant_saved_request(shop):
+    d = texting.get_defaults(shop)
+    good = ("{brand}: reply Y or YES to get our store news by text. Msg frequency varies. "
+            "Msg & data rates may apply. Reply HELP for help, STOP to opt out.")
+    texting.update_defaults(shop, opt_in_request=good)
+    assert status(shop, "noncompliant_request") == [False, False]  # no refusal seen yet
+    training.mark(shop, "refused_opt_in_request")
+    assert status(shop, "noncompliant_request") == [True, True]
+    assert d.brand
+
+
+def test_scenario_7_a_possible_opt_out_confirmed_before_its_deadline(shop):
+    c = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_in)).first()
+    inbox.receive(shop, phone=c.phone, body="please stop texting me", now=at(1))
+    assert status(shop, "possible_opt_out") == [True, False]
+    [review] = [r for r in inbox.pending_reviews(shop) if r.phone == c.phone and r.received_at >= T0]
+    inbox.decide_review(shop, review_id=review.id, confirm=False, reason="just joking", now=at(2))
+    assert status(shop, "possible_opt_out") == [True, False]
+    inbox.receive(shop, phone=c.phone, body="seriously, unsubscribe me now", now=at(3))
+    review = [r for r in inbox.pending_reviews(shop) if r.phone == c.phone][0]
+    inbox.decide_review(shop, review_id=review.id, confirm=True, now=at(4))
+    assert status(shop, "possible_opt_out") == [True, True]
+
+
+def test_the_certificate_is_a_one_page_png_and_pdf(shop):
+    results = walkthrough.evaluate(shop)
+    png = walkthrough.certificate_png(trainee="Robin <script>", results=results, when=dt.date(2026, 11, 30))
+    pdf = walkthrough.certificate_pdf(trainee="Robin", results=results, when=dt.date(2026, 11, 30))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(
+        b"/Type /Page/") <= 1 or pdf.count(b"/Type /Pages") == 1
