@@ -218,8 +218,9 @@ def placeholders_in(text: str) -> list[str]:
     return _parse(text or "")[0]
 
 
-def sample_render(text: str, *, brand: str | None) -> str:
-    """``text`` with its placeholders filled with ``brand`` and sample values,
+def sample_render(text: str, *, brand: str | None, values: dict[str, str] | None = None) -> str:
+    """``text`` with its placeholders filled with ``brand`` and sample values
+    (``values`` overrides them, e.g. the shop's real join number and contact),
     for previewing length and encoding. Unparseable text is returned unchanged."""
     try:
         names, _ = _parse(text or "")
@@ -227,7 +228,8 @@ def sample_render(text: str, *, brand: str | None) -> str:
         return text or ""
     if any(name not in PLACEHOLDERS for name in names):
         return text
-    return text.format(brand=(brand or "").strip() or "Shop", **_SAMPLE_VALUES)
+    filled = {**_SAMPLE_VALUES, **{k: v for k, v in (values or {}).items() if k in _SAMPLE_VALUES}}
+    return text.format(brand=(brand or "").strip() or "Shop", **filled)
 
 
 def _brand_pattern(brand: str | None) -> re.Pattern[str] | None:
@@ -262,10 +264,13 @@ def _found(pattern: re.Pattern[str], text: str) -> list[str]:
     return list(seen.values())
 
 
-def check(kind: object, text: str | None, *, brand: str | None) -> list[Finding]:
+def check(kind: object, text: str | None, *, brand: str | None,
+          values: dict[str, str] | None = None) -> list[Finding]:
     """Every problem with template ``text`` of ``kind`` for shop ``brand``.
 
     ``kind`` is a MessageKind or its value. Errors block saving; see ``errors``.
+    ``values`` (first_name, join_number, help_contact) fill the placeholders when
+    the cost warnings count the text as sent; sample values otherwise.
     """
     word = _kind_word(kind)
     text = text or ""
@@ -328,7 +333,7 @@ def check(kind: object, text: str | None, *, brand: str | None) -> list[Finding]
             )
 
     # Cost warnings, on the text as it would be sent.
-    rendered = sample_render(text, brand=brand)
+    rendered = sample_render(text, brand=brand, values=values)
     counted = _segments.count(rendered)
     if counted.segments > MAX_SEGMENTS:
         findings.append(

@@ -184,9 +184,12 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
 
 def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: int = 500) -> SendSummary:
     """Send the queued messages whose time has come; block those the rules now forbid
-    (the customer opted out or already confirmed meanwhile). Commits per batch."""
+    (the customer opted out or already confirmed meanwhile); a bulk message that came due
+    but finds the recipient in quiet hours now (no page loaded while the window was open)
+    waits for the next window. Commits per batch."""
     now = now or utcnow()
     summary = SendSummary()
+    defaults = texting.get_defaults(session)
 
     def one_batch() -> list[Message]:
         rows = session.exec(
@@ -204,6 +207,8 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
             elif msg.kind is MessageKind.opt_in_request and status is SmsStatus.opted_in:
                 msg.status = MessageStatus.blocked
                 msg.reason = "Already opted in while the request was queued"
+            elif msg.bulk and (later := next_send_time(msg.phone, now, defaults)) is not None and later > now:
+                msg.send_at = later  # quiet hours again: stays queued
             else:
                 msg.status = MessageStatus.sent
                 msg.sent_at = now
@@ -233,4 +238,13 @@ def due_count(session: Session, now: Optional[dt.datetime] = None) -> int:
     return session.exec(
         select(func.count()).select_from(Message)
         .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now)
+    ).one()
+
+
+def next_release_at(session: Session) -> Optional[dt.datetime]:
+    """When the earliest queued message is due to go (UTC), or None when nothing is queued."""
+    from sqlalchemy import func
+
+    return session.exec(
+        select(func.min(Message.send_at)).where(Message.status == MessageStatus.queued)
     ).one()

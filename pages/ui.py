@@ -113,3 +113,8 @@ def badge(status: SmsStatus | str) -> str:
 
 def show_error(exc: Exception) -> None:
     st.error(str(exc), icon=":material/error:")
+
+
+def plain(text: str) -> str:
+    """Text someone typed, safe inside Streamlit markdown: no formatting, links, math or HTML from it."""
+    return "".join("\\" + ch if ch in "\\`*_[]#|$<>~" else ch for ch in str(text))

@@ -1,0 +1,150 @@
+"""Sign in: choose the owner password on the first start, sign in, then (once) demo or empty shop."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import streamlit as st
+from sqlmodel import Session
+
+from core import auth, demo, texting
+from pages import ui
+
+VERIFIED_KEY = "signin_verified"  # password checked; the first-start choice is still to make
+SETUP_DONE_KEY = "signin_setup_done"
+HERE = Path(__file__).resolve().parent
+
+
+def _preset_password() -> str | None:
+    value = os.environ.get("OPTIN_DESK_PASSWORD")
+    if value:
+        return value
+    try:
+        return st.secrets.get("OPTIN_DESK_PASSWORD")
+    except Exception:  # no secrets file: nothing preset
+        return None
+
+
+def _enter(s: Session) -> None:
+    """The password was right: on a first start with an empty shop, ask demo or empty; else in."""
+    if demo.is_empty(s) and not auth.first_start_done(s):
+        st.session_state[VERIFIED_KEY] = True
+    else:
+        st.session_state[ui.OWNER_KEY] = True
+    st.rerun()
+
+
+def _header(s: Session) -> None:
+    try:
+        brand = texting.get_defaults(s).brand
+    except Exception:
+        brand = "your shop"
+    st.caption("OPT-IN DESK")
+    st.subheader(f"Welcome to {brand}", anchor=False)
+    st.markdown("Opt-In Desk keeps your customers' texting consent straight and provable: "
+                "who said yes, who said stop, and the evidence for both.")
+
+
+def _setup(s: Session) -> None:
+    st.markdown("##### Choose the owner password")
+    st.caption(f"This is the first start: nobody has a password yet. Choose one of at least {auth.MIN_LENGTH} "
+               "characters; you will use it to sign in from now on. It is stored scrambled (hashed), never "
+               "as you type it.")
+    with st.form("setup_form", border=True):
+        new = st.text_input("Password", type="password", key="new_password", autocomplete="new-password")
+        again = st.text_input("Type it again", type="password", key="confirm_password",
+                              autocomplete="new-password")
+        submitted = st.form_submit_button("Save password", key="set_password", type="primary",
+                                          use_container_width=True)
+    if submitted:
+        if new != again:
+            st.error("The two passwords are different. Type the same password twice.", icon=":material/error:")
+            return
+        try:
+            auth.set_password(s, new)
+        except auth.AuthError as exc:
+            ui.show_error(exc)
+            return
+        st.session_state[SETUP_DONE_KEY] = True
+        st.rerun()
+
+
+def _sign_in_form(s: Session) -> None:
+    st.markdown("##### Sign in")
+    if st.session_state.pop(SETUP_DONE_KEY, False):
+        st.success("Password saved. Sign in with it to open your shop.", icon=":material/check_circle:")
+    left = auth.check_lockout(s)
+    with st.form("sign_in_form", border=True, clear_on_submit=True):
+        password = st.text_input("Owner password", type="password", key="password",
+                                 autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", key="sign_in", type="primary", use_container_width=True)
+    if submitted and not password:
+        st.error("Type the owner password, then press Sign in.", icon=":material/error:")
+    elif submitted:
+        try:
+            ok = auth.sign_in(s, password)
+        except auth.Locked as exc:
+            st.error(str(exc), icon=":material/timer:")
+            return
+        if ok:
+            _enter(s)
+        tries = auth.attempts_left(s)
+        more = (f" {tries} more {'try' if tries == 1 else 'tries'} before sign-in pauses."
+                if tries else "")
+        st.error(f"That password isn't right. Check it and try again.{more}", icon=":material/error:")
+    elif left:
+        st.warning(f"Sign-in paused for {left} seconds after too many wrong passwords.", icon=":material/timer:")
+
+
+def _first_start(s: Session) -> None:
+    st.markdown("##### Your shop is empty: how do you want to start?")
+    demo_col, empty_col = st.columns(2, gap="medium")
+    with demo_col, st.container(border=True):
+        st.markdown("**Load the demo shop**")
+        st.caption("About 300 made-up customers from the last 90 days, in every status and from every source, "
+                   "with their consent history and texts. The best way to look around. It stays until you "
+                   "clear the database.")
+        load = st.button("Load the demo shop", key="load_demo", type="primary", icon=":material/storefront:",
+                         use_container_width=True)
+    with empty_col, st.container(border=True):
+        st.markdown("**Start empty**")
+        st.caption("No customers yet: add them by hand, import a list from your previous provider, "
+                   "or let them join through your sign-up form.")
+        empty = st.button("Start empty", key="start_empty", icon=":material/check_box_outline_blank:",
+                          use_container_width=True)
+    if load:
+        try:
+            with st.spinner("Loading the demo shop…"):
+                demo.load_demo(s)
+            auth.mark_first_start(s, "demo")
+        except demo.DemoError as exc:
+            ui.show_error(exc)
+            return
+        _signed_in()
+    if empty:
+        auth.mark_first_start(s, "empty")
+        _signed_in()
+
+
+def _signed_in() -> None:
+    st.session_state.pop(VERIFIED_KEY, None)
+    st.session_state[ui.OWNER_KEY] = True
+    st.rerun()
+
+
+# narrow for the password forms, wider for the two first-start choices side by side
+_, middle, _ = st.columns([1, 3.2, 1] if st.session_state.get(VERIFIED_KEY) else [1, 2.2, 1])
+with middle, Session(ui.main_engine()) as s:
+    auth.preset_from(s, _preset_password())
+    _header(s)
+    if st.session_state.get(VERIFIED_KEY):
+        _first_start(s)
+    elif not auth.has_password(s):
+        _setup(s)
+    else:
+        _sign_in_form(s)
+    if (HERE / "signup.py").exists() and not st.session_state.get(VERIFIED_KEY):
+        st.divider()
+        st.page_link("pages/signup.py", label="Looking to join the text list? Sign up here",
+                     icon=":material/how_to_reg:")

@@ -1,0 +1,82 @@
+"""core.texting: saving texting defaults (rulebook §5): every field validated, all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from core import texting
+from core.models import TextingDefaults
+
+
+def saved(session) -> TextingDefaults:
+    session.expire_all()
+    return texting.get_defaults(session)
+
+
+@pytest.mark.parametrize("contact", ["(415) 555-0100", "help@shop.example", "www.shop.example/help", "shop.com"])
+def test_the_support_contact_can_be_saved_as_a_phone_an_email_or_a_website(session, contact):
+    texting.update_defaults(session, help_contact=f"  {contact} ")
+    assert saved(session).help_contact == contact
+
+
+@pytest.mark.parametrize("contact, says", [
+    ("", "Give a support contact"),
+    ("   ", "Give a support contact"),
+    ("ask at the counter", "must be a phone number, an email or a website"),
+    ("help@shop.example " + "x" * 120, "120 characters"),
+])
+def test_a_support_contact_that_is_blank_or_no_contact_is_refused(session, contact, says):
+    before = saved(session).help_contact
+    with pytest.raises(texting.InvalidSetting) as err:
+        texting.update_defaults(session, help_contact=contact)
+    assert err.value.field == "help_contact" and says in str(err.value)
+    assert saved(session).help_contact == before
+
+
+@pytest.mark.parametrize("field, says", [
+    ("main_number", "Enter the main number"), ("join_number", "Enter the Text To Join number")])
+def test_a_blank_number_says_to_enter_it(session, field, says):
+    with pytest.raises(texting.InvalidSetting, match=says):
+        texting.update_defaults(session, **{field: "  "})
+
+
+def test_a_template_error_is_named_by_the_templates_label(session):
+    with pytest.raises(texting.TemplateError) as err:
+        texting.update_defaults(session, opt_in_request="20% off everything")
+    assert str(err.value).startswith("Opt-in request: ")
+    assert ".;" not in str(err.value)
+
+
+def test_problems_lists_every_problem_at_once_by_field_and_saves_nothing(session):
+    before = saved(session).model_dump()
+    found = texting.problems(session, brand="New Name", main_number="555", join_number="123",
+                             help_reply="", window_start=dt.time(9), window_end=dt.time(9))
+    assert set(found) == {"main_number", "join_number", "help_reply", "window_end"}
+    assert "too few digits" in str(found["main_number"])
+    assert "same time" in str(found["window_end"])
+    assert saved(session).model_dump() == before
+
+
+def test_problems_is_empty_for_changes_update_defaults_accepts(session):
+    changes = dict(brand="Corner Shop", main_number="(415) 555-0111", window_start=dt.time(22),
+                   window_end=dt.time(6), help_contact="hello@corner.example")
+    assert texting.problems(session, **changes) == {}
+    row = texting.update_defaults(session, **changes)
+    assert (row.brand, row.main_number, row.window_end) == ("Corner Shop", "+14155550111", dt.time(6))
+    assert texting.is_overnight(row)
+
+
+def test_validate_changes_still_raises_the_first_problem(session):
+    with pytest.raises(texting.InvalidSetting) as err:
+        texting.validate_changes(session, main_number="555", window_start=dt.time(9), window_end=dt.time(9))
+    assert err.value.field == "main_number"
+
+
+def test_a_new_brand_is_checked_against_the_templates_that_name_the_old_one(session):
+    texting.update_defaults(session, help_reply=(
+        "Green Leaf Goods: For help, contact {help_contact}. Reply STOP to opt out."))
+    found = texting.problems(session, brand="Corner Shop")
+    assert list(found) == ["help_reply"]
+    assert isinstance(found["help_reply"], texting.TemplateError)
