@@ -116,6 +116,8 @@ for field in TEMPLATES:
                       icon=":material/restart_alt:", disabled=typed[field] == texting.default_template(kind))
             if kind is MessageKind.opt_in_request:
                 st.info(CARRIER_FILTERING, icon=":material/policy:")
+                if any(f.code in ("promotional", "regulated") for f in check.errors):
+                    ui.training_mark("refused_opt_in_request")  # walkthrough scenario 4 (training shop only)
         with right:
             st.markdown(f":material/sms: **{check.cost}**")
             if check.count.non_gsm:

@@ -62,9 +62,36 @@ def require_owner() -> None:
         st.error("Sign in to see this page.")
         st.stop()
     if in_training():
-        st.warning("**Training shop** — nothing you do here touches the real shop's customers. "
-                   "Leave it from the Walkthrough page.", icon=":material/school:")
+        training_banner()
     _release_due()
+
+
+def training_banner() -> None:
+    """On every page while a walkthrough runs: say so, and offer the way back."""
+    left, right = st.columns([5, 1], vertical_alignment="center")
+    left.warning("**Training shop** — nothing you do here touches the real shop's customers. "
+                 "Your progress is on the Walkthrough page.", icon=":material/school:")
+    if right.button("Back to the real shop", key="leave_training_banner", icon=":material/logout:"):
+        leave_training()
+        st.rerun()
+
+
+def leave_training() -> None:
+    st.session_state.pop(TRAINING_KEY, None)
+
+
+def training_mark(name: str, value: str | None = None) -> None:
+    """Remember, in the training shop only, something a walkthrough step checks (e.g. a customer viewed)."""
+    if not in_training():
+        return
+    from core import training
+    from core.models import utcnow
+
+    try:
+        with session() as s:
+            training.mark(s, name, value or utcnow().isoformat())
+    except Exception:  # a mark is a convenience for the walkthrough; never break the page for it
+        pass
 
 
 def _release_due() -> None:
