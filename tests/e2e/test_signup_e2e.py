@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import RUN_TIMEOUT_MS, by_key, click, fill, shot, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import (RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, sign_in_fresh,
+                               wait_for_app)
 
 pytestmark = pytest.mark.e2e
 
@@ -19,13 +20,19 @@ def _phone_context(browser):
     return context
 
 
+def _go(page, title: str) -> None:
+    """Open an owner page from the sidebar (a new address would start a new, signed-out session)."""
+    nav_links(page)  # unfolds "View more" when the list is folded
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    wait_for_app(page)
+
+
 def test_a_signed_out_customer_signs_up_replies_y_and_is_opted_in(app_server, browser, browser_page):
     owner = browser_page
     sign_in_fresh(owner, app_server, PASSWORD)
 
     # --- Settings > Sign-up Forms > Share this page ------------------------------------------
-    owner.goto(f"{app_server}/signup-forms")
-    wait_for_app(owner)
+    _go(owner, "Sign-up Forms")
     shot(owner, "signup-00-builder")
     owner.get_by_role("tab", name="Share this page").click()
     owner.get_by_text("Main sign-up URL").wait_for()
@@ -60,8 +67,7 @@ def test_a_signed_out_customer_signs_up_replies_y_and_is_opted_in(app_server, br
         context.close()
 
     # --- the owner texts Y as that phone in the Inbox -------------------------------------
-    owner.goto(f"{app_server}/inbox")
-    wait_for_app(owner)
+    _go(owner, "Inbox")
     by_key(owner, "inbox_mode").get_by_text("Any phone number").click()
     wait_for_app(owner)
     fill(owner, "inbox_phone", PHONE)
@@ -75,8 +81,7 @@ def test_a_signed_out_customer_signs_up_replies_y_and_is_opted_in(app_server, br
     shot(owner, "signup-04-inbox-replied-y")
 
     # --- Personas shows the customer opted in ----------------------------------------------
-    owner.goto(f"{app_server}/personas")
-    wait_for_app(owner)
+    _go(owner, "Personas")
     fill(owner, "persona_search", "5550177")
     owner.keyboard.press("Enter")
     wait_for_app(owner)
