@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from sqlalchemy import event, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -87,28 +87,85 @@ def describe(engine: Engine) -> str:
 
 
 def init_db(engine: Engine) -> None:
-    """Create what is missing and make sure texting defaults and the main form exist.
+    """Create what is missing (tables, columns added by newer versions, indexes) and make sure
+    texting defaults and the main sign-up form exist.
 
     Safe at every start, also from several app replicas at once.
     """
-    if engine.dialect.name == "postgresql":
-        # Serialise concurrent first starts of several replicas.
-        with engine.begin() as conn:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Serialise concurrent first starts of several replicas.
             conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-            SQLModel.metadata.create_all(conn)
-    else:
-        SQLModel.metadata.create_all(engine)
-    from core import texting  # local import: texting imports db helpers
+        elif engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        SQLModel.metadata.create_all(conn)
+        upgrade_schema(conn)
+    from core import forms, texting  # local import: both use the helpers above
 
     with Session(engine) as session:
         run_write(session, lambda: texting.ensure_defaults(session))
-    try:
-        from core import forms  # built by the sign-up forms work
-    except ImportError:  # pragma: no cover
-        forms = None
-    if forms is not None and hasattr(forms, "ensure_main_form"):
-        with Session(engine) as session:
-            run_write(session, lambda: forms.ensure_main_form(session))
+    with Session(engine) as session:
+        run_write(session, lambda: forms.ensure_main_form(session))
+
+
+def _python_default(table_name: str, column):
+    """The value a model gives this column when none is set (its default or default factory)."""
+    for mapper in SQLModel._sa_registry.mappers:
+        cls = mapper.class_
+        if getattr(cls, "__tablename__", None) != table_name:
+            continue
+        field = cls.model_fields.get(column.name)
+        if field is None:
+            return None
+        if field.default_factory is not None:
+            return field.default_factory()
+        default = field.default
+        return None if default is None or repr(default) == "PydanticUndefined" else default
+    return None
+
+
+def _index_names(conn, table_name: str) -> set[str]:
+    """Every index on a table, expression indexes included (which reflection skips)."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"),
+                            {"t": table_name})
+    else:
+        rows = conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t "
+                                 "AND schemaname = current_schema()"), {"t": table_name})
+    return {r[0] for r in rows}
+
+
+def upgrade_schema(conn) -> list[str]:
+    """Add the columns and indexes a newer version defines to tables an older one created.
+
+    New columns are added nullable and filled with their default, so an existing shop's
+    database keeps working after an upgrade without a migration step. Returns what it did.
+    """
+    insp = inspect(conn)
+    done: list[str] = []
+    existing_tables = set(insp.get_table_names())
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        have = {c["name"] for c in insp.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in have:
+                continue
+            ddl_type = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl_type}')
+            value = _python_default(table.name, column)
+            if value is not None:
+                conn.execute(table.update().values({column.name: value}))
+            done.append(f"{table.name}.{column.name}")
+        index_names = {ix["name"] for ix in insp.get_indexes(table.name)}
+        if conn.dialect.name == "sqlite":  # reflection skips expression indexes (lower(name), ...)
+            index_names |= {r[0] for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table.name,))}
+        for index in table.indexes:
+            if index.name and index.name not in index_names:
+                index.create(conn, checkfirst=True)
+                done.append(f"index {index.name}")
+    return done
 
 
 def lock_for_write(session: Session, key: str | None = None) -> None:

@@ -50,3 +50,22 @@ def test_indexes_exist_for_what_the_pages_ask(engine):
     uniques = [tuple(u["column_names"]) for u in insp.get_unique_constraints("customer")] + [
         tuple(ix["column_names"]) for ix in insp.get_indexes("customer") if ix.get("unique")]
     assert ("phone",) in uniques
+
+
+def test_a_database_made_by_an_older_version_gets_the_new_columns_and_indexes_at_start(engine):
+    from core.models import Customer
+
+    with engine.begin() as conn:
+        conn.exec_driver_sql('DROP INDEX IF EXISTS "ix_customer_status_id"')
+        conn.exec_driver_sql('ALTER TABLE "pos_source" DROP COLUMN "request_after_log"')
+        conn.exec_driver_sql("INSERT INTO pos_source (name, last_counts, created_at) "
+                             "VALUES ('Old POS', '{}', '2026-01-01 00:00:00')")
+    db.init_db(engine)
+    insp = inspect(engine)
+    assert "request_after_log" in {c["name"] for c in insp.get_columns("pos_source")}
+    assert "ix_customer_status_id" in {ix["name"] for ix in insp.get_indexes("customer")}
+    from core.models import PosSource
+    from sqlmodel import select
+    with Session(engine) as s:
+        assert s.exec(select(PosSource)).one().request_after_log == []
+        assert s.exec(select(Customer)).all() == []
