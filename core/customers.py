@@ -147,12 +147,15 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
         raise OptOutWins("This customer opted out; only the customer texting START can opt back in.")
     if new_status is SmsStatus.opted_in and not evidence:
         raise MissingEvidence("Opting in needs evidence: the customer's reply, a signed form or an attested import.")
+    pending_since = customer.status_changed_at if old is SmsStatus.pending else None
     customer.sms_status = new_status
     customer.status_changed_at = now
     customer.updated_at = now
     session.add(customer)
     event = ConsentEvent(customer_id=customer.id, phone=customer.phone, old_status=old, new_status=new_status,
                          occurred_at=now, channel=channel, evidence=evidence, dedupe_key=dedupe_key)
+    if pending_since is not None:  # denormalised for the reports' median time to confirm
+        event.pending_seconds = max(0, int((now - pending_since).total_seconds()))
     session.add(event)
     return event
 

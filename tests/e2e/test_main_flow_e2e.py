@@ -74,20 +74,21 @@ def test_search_text_yes_then_stop_and_see_the_status_change_then_sign_out(app_s
     fill(page, "inbox_find", name)
     by_key(page, "inbox_find").locator("input").press("Enter")
     wait_for_app(page)
-    assert name in by_key(page, "inbox_pick").inner_text()
-    assert "✕ pending" in main_text(page)
+    status = page.locator('[data-testid="stMarkdownContainer"]', has_text="SMS").filter(has_text=name).first
+    assert "✕ pending" in status.inner_text()  # the picked customer's badge above the conversation
+    shot(page, "main-04-inbox-picked")
     click(page, "inbox_quick_YES")
     by_key(page, "inbox_conversation").get_by_text("Post opt-in confirmation").first.wait_for()
-    assert "✓ opted in" in main_text(page)
-    shot(page, "main-04-inbox-yes")
+    assert "✓ opted in" in status.inner_text()
+    shot(page, "main-05-inbox-yes")
 
     click(page, "inbox_quick_STOP")
     by_key(page, "inbox_conversation").get_by_text("Opt-out confirmation").first.wait_for()
-    assert "✕ opted out" in main_text(page)
+    assert "✕ opted out" in status.inner_text()
     click(page, "inbox_quick_STOP")  # a second STOP: no second confirmation
     assert "No automatic reply" in main_text(page)
     assert by_key(page, "inbox_conversation").get_by_text("Opt-out confirmation").count() == 1
-    shot(page, "main-05-inbox-stop")
+    shot(page, "main-06-inbox-stop")
 
     # back on Personas the change shows, with its reason
     go(page, "Personas")
@@ -97,11 +98,11 @@ def test_search_text_yes_then_stop_and_see_the_status_change_then_sign_out(app_s
     wait_for_app(page)
     body = main_text(page)
     assert "Opted out by texting STOP" in body and "✕ opted out" in body
-    shot(page, "main-06-customer-opted-out")
+    shot(page, "main-07-customer-opted-out")
 
     # sign out: the owner pages are gone
     click(page, "sign_out")
     by_key(page, "password").wait_for()
     assert not set(nav_links(page)) & OWNER_TITLES
     assert name not in page.locator('[data-testid="stApp"]').inner_text()
-    shot(page, "main-07-signed-out")
+    shot(page, "main-08-signed-out")

@@ -1,0 +1,141 @@
+"""The message log: every text, both directions, a page at a time (newest first, keyset)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
+
+from sqlalchemy import func, tuple_
+from sqlmodel import Session, col, select
+
+from core import phones
+from core.models import Direction, Message, MessageKind, MessageStatus
+from core.personas import PAGE_SIZE, Cursor, Page
+
+MIN_PHONE_DIGITS = 4
+
+
+class InvalidFilter(ValueError):
+    """A log filter that cannot be applied; the message says how to fix it."""
+
+
+@dataclass
+class QueueSummary:
+    queued: int
+    next_send_at: Optional[dt.datetime]
+
+
+def _phone_condition(phone: str, region: str):
+    text = " ".join(str(phone or "").split())
+    if not text:
+        return None
+    try:
+        return Message.phone == phones.normalize(text, region)
+    except phones.InvalidPhone:
+        pass
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < MIN_PHONE_DIGITS or re.search(r"[A-Za-z]", text):
+        raise InvalidFilter(f"Type a whole phone number, or at least its last {MIN_PHONE_DIGITS} digits.")
+    return col(Message.phone).like("%" + digits)
+
+
+def _conditions(session: Session, *, direction, kinds, statuses, phone, region):
+    conds = []
+    if direction:
+        conds.append(Message.direction == Direction(direction))
+    kind_values = sorted({MessageKind(k).value for k in (kinds or [])})
+    if kind_values:
+        conds.append(col(Message.kind).in_([MessageKind(k) for k in kind_values]))
+    status_values = sorted({MessageStatus(s).value for s in (statuses or [])})
+    if status_values:
+        conds.append(col(Message.status).in_([MessageStatus(s) for s in status_values]))
+    if phone:
+        if region is None:
+            from core.texting import get_defaults
+
+            region = get_defaults(session).default_region
+        cond = _phone_condition(phone, region)
+        if cond is not None:
+            conds.append(cond)
+    return conds
+
+
+def page(session: Session, *, direction: Optional[Any] = None, kinds: Optional[Sequence[Any]] = None,
+         statuses: Optional[Sequence[Any]] = None, phone: str = "", after: Optional[Cursor] = None,
+         limit: int = PAGE_SIZE, region: Optional[str] = None) -> Page:
+    """One page of the log, newest first; InvalidFilter when the phone filter is not usable."""
+    limit = max(1, min(int(limit), 500))
+    conds = _conditions(session, direction=direction, kinds=kinds, statuses=statuses, phone=phone, region=region)
+    stmt = select(Message).where(*conds)
+    if after is not None:
+        created, last_id = after
+        stmt = stmt.where(tuple_(Message.created_at, Message.id) < tuple_(created, int(last_id)))
+    stmt = stmt.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit + 1)
+    rows = list(session.exec(stmt).all())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    cursor = (rows[-1].created_at, rows[-1].id) if has_more and rows else None
+    return Page(rows=rows, next_cursor=cursor, has_more=has_more)
+
+
+def count(session: Session, *, direction: Optional[Any] = None, kinds: Optional[Sequence[Any]] = None,
+          statuses: Optional[Sequence[Any]] = None, phone: str = "", region: Optional[str] = None) -> int:
+    conds = _conditions(session, direction=direction, kinds=kinds, statuses=statuses, phone=phone, region=region)
+    return int(session.exec(select(func.count()).select_from(Message).where(*conds)).one())
+
+
+def queue_summary(session: Session) -> QueueSummary:
+    """How many messages wait for their sending window, and when the next one goes (one aggregate)."""
+    n, first = session.exec(
+        select(func.count(), func.min(Message.send_at)).where(Message.status == MessageStatus.queued)
+    ).one()
+    return QueueSummary(queued=int(n or 0), next_send_at=first)
+
+
+@dataclass
+class Deadline:
+    """How urgent a possible opt-out is: 'overdue', 'due_soon' (2 business days or less) or 'open'."""
+
+    state: str
+    business_days_left: int
+
+
+DUE_SOON_BUSINESS_DAYS = 2
+
+
+def deadline_state(deadline: dt.date, today: dt.date) -> Deadline:
+    import numpy as np
+
+    left = int(np.busday_count(np.datetime64(today, "D"), np.datetime64(deadline, "D")))
+    if deadline < today:
+        return Deadline("overdue", left)
+    if left <= DUE_SOON_BUSINESS_DAYS:
+        return Deadline("due_soon", left)
+    return Deadline("open", left)
+
+
+def _when(value: Optional[dt.datetime]) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def log_rows(rows: Iterable[Message], region: str = "US") -> list[dict[str, Any]]:
+    """What the log table shows for each message (plain text)."""
+    out = []
+    for m in rows:
+        inbound = m.direction is Direction.inbound
+        out.append({
+            "time (UTC)": _when(m.created_at),
+            "direction": "in ←" if inbound else "out →",
+            "phone": phones.format_display(m.phone, region),
+            "kind": m.kind.label if m.kind else ("Customer's text" if inbound else ""),
+            "status": m.status.value,
+            "text": m.body,
+            "reason": m.reason,
+            "sends at (UTC)": _when(m.send_at) if m.status is MessageStatus.queued else "",
+            "shop number": phones.format_display(m.shop_number, region) if m.shop_number else "",
+            "encoding": m.encoding,
+            "segments": m.segments,
+        })
+    return out

@@ -1,0 +1,246 @@
+"""AppTest: the Personas page — list, search, pages, a customer's view and its consent actions."""
+
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from core import demo
+from core.models import Customer, Message, SmsStatus, Source
+from tests.factories import make_customer
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "personas.py")
+EVIL = "<script>alert('x')</script> **Bold** [link](http://evil.example)"
+
+
+def app(customer_id=None):
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["owner_signed_in"] = True
+    if customer_id is not None:
+        at.query_params["customer"] = str(customer_id)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def markdown(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def texts(at) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def view_buttons(at) -> list:
+    return [b for b in at.button if (b.key or "").startswith("view_")]
+
+
+@pytest.fixture
+def shop(app_db):
+    with Session(app_db) as s:
+        made = {
+            "ada": make_customer(s, first_name="Ada", last_name="Lovelace", email="ada@example.com",
+                                 phone_number="+14158675309", status=SmsStatus.opted_in, source=Source.signup_form),
+            "new": make_customer(s, first_name="Nova", last_name="Fresh", phone_number="+14155550111"),
+            "gone": make_customer(s, first_name="Otto", last_name="Gone", phone_number="+14155550122",
+                                  status=SmsStatus.opted_out),
+            "evil": make_customer(s, first_name=EVIL[:100], last_name="Evil", phone_number="+14155550133"),
+        }
+        return {k: c.id for k, c in made.items()}
+
+
+@pytest.fixture
+def demo_shop(app_db):
+    with Session(app_db) as s:
+        demo.load_demo(s)
+        return s.exec(select(Customer.id)).all()
+
+
+def status_of(engine, customer_id) -> SmsStatus:
+    with Session(engine) as s:
+        return s.get(Customer, customer_id).sms_status
+
+
+def test_signed_out_the_page_shows_nothing_but_sign_in(shop):
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.query_params["customer"] = str(shop["ada"])
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Sign in to see this page."]
+    assert not at.title and not at.markdown and not at.text and not at.button
+
+
+def test_an_empty_shop_says_how_customers_arrive(app_db):
+    at = app()
+    assert at.title[0].value == "Personas"
+    info = at.info[0].value
+    assert "No customers yet" in info and "sign-up form" in info and "Text To Join" in info and "import" in info
+    assert not view_buttons(at)
+
+
+def test_the_demo_shop_lists_50_customers_a_page_with_next_and_previous(demo_shop):
+    at = app()
+    total = len(demo_shop)
+    assert f"1–50 of **{total:,}** customers" in markdown(at)
+    assert len(view_buttons(at)) == 50
+    first_page = {b.key for b in view_buttons(at)}
+    assert at.button(key="persona_prev").disabled
+    at.button(key="persona_next").click().run()
+    assert not at.exception
+    assert f"51–100 of **{total:,}**" in markdown(at)
+    second_page = {b.key for b in view_buttons(at)}
+    assert len(second_page) == 50 and not first_page & second_page
+    at.button(key="persona_prev").click().run()
+    assert {b.key for b in view_buttons(at)} == first_page
+    # every status shows with its §1 badge
+    md = markdown(at)
+    assert ":green-badge[✓ opted in]" in md and "✕" in md
+
+
+def test_the_table_shows_formatted_phones_and_badges(shop):
+    at = app()
+    assert "(415) 867-5309" in texts(at) and "ada@example.com" in texts(at) and "Sign-up form" in texts(at)
+    md = markdown(at)
+    assert ":green-badge[✓ opted in]" in md and ":red-badge[✕ opted out]" in md and ":red-badge[✕ not opted in]" in md
+
+
+@pytest.mark.parametrize("query", ["ada", "LOVELACE", "ada lovelace", "ada@example", "(415) 867-5309",
+                                   "867-5309", "5309"])
+def test_a_search_by_name_email_or_phone_finds_the_customer(shop, query):
+    at = app()
+    at.text_input(key="persona_search").set_value(query).run()
+    assert not at.exception
+    assert [b.key for b in view_buttons(at)] == [f"view_{shop['ada']}"]
+    assert "1–1 of **1** customer matching" in markdown(at)
+
+
+def test_a_search_without_results_says_so_and_a_short_number_asks_for_more_digits(shop):
+    at = app()
+    at.text_input(key="persona_search").set_value("zebra").run()
+    assert "No customers match" in at.info[0].value
+    at.text_input(key="persona_search").set_value("53").run()
+    assert "4 digits" in at.info[0].value
+
+
+def test_filters_by_status_and_source(shop):
+    at = app()
+    at.multiselect(key="persona_status").set_value([SmsStatus.opted_out]).run()
+    assert [b.key for b in view_buttons(at)] == [f"view_{shop['gone']}"]
+    at.multiselect(key="persona_status").set_value([]).run()
+    at.multiselect(key="persona_source").set_value([Source.signup_form]).run()
+    assert [b.key for b in view_buttons(at)] == [f"view_{shop['ada']}"]
+
+
+def test_view_shows_sms_badge_sentence_history_and_thread(shop):
+    at = app()
+    at.button(key=f"view_{shop['ada']}").click().run()
+    assert not at.exception
+    assert at.query_params["customer"] == str(shop["ada"])
+    md = markdown(at)
+    assert "## Ada Lovelace" in md
+    assert "### SMS :green-badge[✓ opted in]" in md
+    assert at.info[0].value.startswith("Opted in by texting YES")
+    ledger = at.dataframe[0].value
+    assert list(ledger["Change"]) == ["not opted in → opted in"]
+    assert 'texted "YES"' in ledger["Evidence"][0]
+    assert at.text_input(key=f"persona_phone_{shop['ada']}").disabled
+    at.button(key="persona_back").click().run()
+    assert "customer" not in at.query_params and len(view_buttons(at)) == 4
+
+
+def test_the_customer_query_parameter_opens_the_view_directly_and_a_wrong_one_says_so(shop):
+    at = app(shop["gone"])
+    assert "### SMS :red-badge[✕ opted out]" in markdown(at)
+    assert app("999999").error[0].value.startswith("There is no such customer")
+    assert app("not-a-number").error[0].value.startswith("There is no such customer")
+
+
+def test_record_opt_out_needs_a_reason_and_then_opts_the_customer_out(shop, app_db):
+    at = app(shop["ada"])
+    at.button(key="persona_optout").click().run()
+    assert "reason is required" in at.error[0].value
+    assert status_of(app_db, shop["ada"]) is SmsStatus.opted_in
+    at.text_input(key=f"persona_optout_reason_{shop['ada']}").set_value("Asked in store to stop texts")
+    at.button(key="persona_optout").click().run()
+    assert not at.exception and not at.error
+    assert status_of(app_db, shop["ada"]) is SmsStatus.opted_out
+    assert "Opt-out recorded" in at.success[0].value
+    assert "### SMS :red-badge[✕ opted out]" in markdown(at)
+    assert "reason: Asked in store to stop texts" in at.info[0].value
+    assert at.button(key="persona_optout").disabled and at.button(key="persona_request").disabled
+    assert any("already opted out" in c.value for c in at.caption)
+
+
+def test_send_opt_in_request_makes_the_customer_pending_and_is_then_disabled_with_the_reason(shop, app_db):
+    at = app(shop["new"])
+    assert not at.button(key="persona_request").disabled
+    at.button(key="persona_request").click().run()
+    assert not at.exception
+    assert status_of(app_db, shop["new"]) is SmsStatus.pending
+    assert "Opt-in request sent" in at.success[0].value
+    assert at.button(key="persona_request").disabled
+    assert any("24 hours" in c.value for c in at.caption)
+    with Session(app_db) as s:
+        assert s.exec(select(Message).where(Message.customer_id == shop["new"])).one().kind.value == "opt_in_request"
+
+
+def test_an_opted_out_customer_cannot_be_sent_a_request(shop):
+    at = app(shop["gone"])
+    assert at.button(key="persona_request").disabled
+    assert any("opted out" in c.value for c in at.caption if c.value.startswith("Can't send"))
+
+
+def test_editing_details_checks_them_and_saves(shop, app_db):
+    cid = shop["new"]
+    at = app(cid)
+    at.text_input(key=f"persona_email_{cid}").set_value("not an email")
+    at.button(key=f"persona_save_{cid}").click().run()
+    assert "doesn't look like an address" in at.error[0].value
+    with Session(app_db) as s:
+        assert s.get(Customer, cid).email == ""
+    at.text_input(key=f"persona_email_{cid}").set_value("Nova@Example.com")
+    at.text_input(key=f"persona_first_{cid}").set_value("Novella")
+    at.button(key=f"persona_save_{cid}").click().run()
+    assert not at.exception and "Details saved." in at.success[0].value
+    with Session(app_db) as s:
+        c = s.get(Customer, cid)
+        assert (c.first_name, c.email) == ("Novella", "nova@example.com")
+
+
+def test_add_a_customer_refuses_a_bad_phone_and_opens_the_new_customer(shop, app_db):
+    at = app()
+    at.text_input(key="persona_add_phone").set_value("12345")
+    at.button(key="persona_add_submit").click().run()
+    assert "can't be used" in at.error[0].value
+    at.text_input(key="persona_add_phone").set_value("(415) 867-5309")
+    at.button(key="persona_add_submit").click().run()
+    assert "already a customer" in at.error[0].value
+    at.text_input(key="persona_add_phone").set_value("415 555 0199")
+    at.text_input(key="persona_add_first").set_value("Walk")
+    at.text_input(key="persona_add_last").set_value("In")
+    at.button(key="persona_add_submit").click().run()
+    assert not at.exception
+    with Session(app_db) as s:
+        c = s.exec(select(Customer).where(Customer.phone == "+14155550199")).one()
+        assert c.sms_status is SmsStatus.not_opted_in and c.source == "dashboard"
+    assert at.query_params["customer"] == str(c.id)
+    assert "## Walk In" in markdown(at) and "not opted in yet" in at.success[0].value
+
+
+def test_a_name_with_html_or_markdown_is_shown_as_text(shop):
+    at = app()
+    assert f"{EVIL[:100]} Evil" in texts(at)  # the table cell: plain text
+    at = app(shop["evil"])
+    heading = next(m.value for m in at.markdown if m.value.startswith("## "))
+    assert "<script>" not in heading and "\\<script\\>" in heading and "\\*\\*Bold\\*\\*" in heading
+    assert "\\[link\\]" in heading
+    for m in at.markdown:
+        assert not m.allow_html
+
+
+def test_the_demo_shop_customer_views_render(demo_shop):
+    with_events = demo_shop[:5] + demo_shop[-5:]
+    for cid in with_events:
+        at = app(cid)
+        assert "SMS" in markdown(at)
