@@ -84,6 +84,9 @@ def _open_main() -> None:
 if not ui.is_signed_in():
     st.html(_HIDE_NAV)
 st.html(_CSS)
+if ui.is_signed_in() and ui.in_training():
+    st.caption(":orange[:material/school: Training shop: this sign-up goes to the training shop, not to your "
+               "real customers.]")
 
 slug = str(st.query_params.get("form", "") or "").strip()
 with ui.session() as s:

@@ -54,21 +54,21 @@ done = sum(r.done for r in results)
 steps_done = sum(st_.done for r in results for st_ in r.steps)
 steps_all = sum(len(r.steps) for r in results)
 
-top = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+top = st.columns([2.2, 1.2, 1.4, 1.4], vertical_alignment="bottom")
 with top[0]:
     new_name = st.text_input("Trainee", value=trainee, key="trainee_name_live", max_chars=60)
     if new_name != trainee:
         with ui.session() as s:
             training.set_trainee(s, new_name)
         trainee = new_name
-top[1].button("Check again", key="check_again", icon=":material/refresh:")
-if top[2].button("Reset training shop", key="reset_training", icon=":material/restart_alt:"):
+top[1].button("Check again", key="check_again", icon=":material/refresh:", width="stretch")
+if top[2].button("Reset training shop", key="reset_training", icon=":material/restart_alt:", width="stretch"):
     url = st.session_state[ui.TRAINING_KEY]
     training.drop(url, ui._engine_for(url))
     training.reset(url, trainee=trainee)
     st.toast("The training shop starts afresh.")
     st.rerun()
-if top[3].button("Leave training shop", key="leave_training", icon=":material/logout:"):
+if top[3].button("Leave training shop", key="leave_training", icon=":material/logout:", width="stretch"):
     ui.leave_training()
     st.rerun()
 
