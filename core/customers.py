@@ -156,8 +156,17 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
                          occurred_at=now, channel=channel, evidence=evidence, dedupe_key=dedupe_key)
     if pending_since is not None:  # denormalised for the reports' median time to confirm
         event.pending_seconds = max(0, int((now - pending_since).total_seconds()))
+    event.customer_source = source_key(customer.source, customer.source_detail)  # reports: by source
     session.add(event)
     return event
+
+
+def source_key(source: str, detail: str = "") -> str:
+    """'pos_sync:Dutchie' for a named POS source, else the source word ('signup_form')."""
+    source = Source(source).value if source else Source.dashboard.value
+    if source == Source.pos_sync.value and detail:
+        return f"{source}:{detail}"[:120]
+    return source
 
 
 def ledger(session: Session, customer_id: int) -> list[ConsentEvent]:

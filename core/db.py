@@ -124,6 +124,10 @@ def _python_default(table_name: str, column):
     return None
 
 
+# Indexes an earlier version made that now mislead the query planner; dropped at start.
+OBSOLETE_INDEXES = ("ix_consent_transition",)
+
+
 def _index_names(conn, table_name: str) -> set[str]:
     """Every index on a table, expression indexes included (which reflection skips)."""
     if conn.dialect.name == "sqlite":

@@ -184,6 +184,9 @@ class ConsentEvent(SQLModel, table=True):
     # denormalised by customers.set_status: seconds the customer had been pending when this
     # event moved them out of pending (the reports' median time to confirm); else None
     pending_seconds: Optional[int] = None
+    # denormalised by customers.set_status: where the customer came from ("signup_form",
+    # "pos_sync:Dutchie", ...), so the reports count opt-ins by source without a join
+    customer_source: Optional[str] = Field(default=None, max_length=120)
 
 
 class Message(SQLModel, table=True):
@@ -320,6 +323,9 @@ class PosSource(SQLModel, table=True):
     request_after: Optional[dt.date] = None  # the double opt-in date setting; None = off
     # every change of that date: [{"date": "YYYY-MM-DD" | None, "at": ISO time}] (the walkthrough reads it)
     request_after_log: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # bumped each time the date is turned on or moved back ("go back in time"): opt-in requests of a
+    # sync are deduplicated per round, so a new round may ask a contact again (within the limits)
+    request_round: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     last_sync_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
     last_counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
@@ -375,9 +381,21 @@ Index("ix_customer_zip", _customer.c.zip)  # Zip code is / starts with
 Index("ix_customer_source_detail", _customer.c.source, _customer.c.source_detail)  # Source: POS by name
 Index("ix_customer_status_changed", _customer.c.sms_status, _customer.c.status_changed_at,
       _customer.c.id)  # Pending for more than N days; the Member Club list, longest waiting first
+# An audience that combines an SMS status with other broad conditions (source, created, email...)
+# is counted from this index alone: a slice of it per status, no table reads.
+Index("ix_customer_audience", _customer.c.sms_status, _customer.c.source, _customer.c.created_at,
+      _customer.c.email, _customer.c.source_detail, _customer.c.status_changed_at, _customer.c.zip,
+      _customer.c.birthday)
 _event = ConsentEvent.__table__
-Index("ix_consent_transition", _event.c.new_status, _event.c.old_status, _event.c.occurred_at,
-      _event.c.pending_seconds)  # confirmations in a range and their median time to confirm
+# The reports read events by the status they moved to (or from) and a date range, from these
+# indexes alone (covering): status counts on a past day, confirmations and their waits,
+# opt-ins/outs per day and by source, the funnel's requests.
+Index("ix_consent_new_time", _event.c.new_status, _event.c.occurred_at, _event.c.old_status,
+      _event.c.customer_id, _event.c.pending_seconds, _event.c.customer_source)
+Index("ix_consent_old_time", _event.c.old_status, _event.c.occurred_at)
+# the funnel follows each customer's later events without reading the table
+Index("ix_consent_customer_change", _event.c.customer_id, _event.c.occurred_at, _event.c.new_status,
+      _event.c.old_status)
 _message = Message.__table__
 Index("ix_message_kind_sent", _message.c.kind, _message.c.sent_at, _message.c.customer_id)  # requests sent
 

@@ -69,3 +69,11 @@ def test_a_database_made_by_an_older_version_gets_the_new_columns_and_indexes_at
     with Session(engine) as s:
         assert s.exec(select(PosSource)).one().request_after_log == []
         assert s.exec(select(Customer)).all() == []
+
+
+def test_an_obsolete_index_left_by_an_older_version_is_dropped_at_start(engine):
+    with engine.begin() as conn:
+        conn.exec_driver_sql('CREATE INDEX "ix_consent_transition" ON consent_event (new_status, old_status)')
+    db.init_db(engine)
+    with engine.connect() as conn:
+        assert "ix_consent_transition" not in db._index_names(conn, "consent_event")

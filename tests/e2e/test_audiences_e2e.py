@@ -9,6 +9,7 @@ running a Member Club report under Data Analytics".
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +22,7 @@ PASSWORD = "green-leaf-audiences-e2e"
 
 def choose(page, key: str, option: str) -> None:
     """Pick `option` in the selectbox or multiselect with this key."""
-    by_key(page, key).locator('[data-baseweb="select"]').first.click()
+    by_key(page, key).get_by_role("combobox").first.click()
     page.get_by_role("option", name=option, exact=True).first.click()
     wait_for_app(page)
 
@@ -29,8 +30,7 @@ def choose(page, key: str, option: str) -> None:
 def go(page, title: str) -> None:
     """Open an owner page through the sidebar (a new address would start a new, signed-out session)."""
     nav_links(page)  # unfolds "View more"
-    page.locator('[data-testid="stSidebarNavLink"]').filter(
-        has_text=re.compile(rf"(^|\n){re.escape(title)}$")).first.click()
+    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
     wait_for_app(page)
     page.get_by_role("heading", name=title).first.wait_for()
 
@@ -65,6 +65,15 @@ def test_opt_in_status_is_true_matches_personas_filtered_by_opted_in(app_server,
     click(page, "aud_save_new")
     assert page.get_by_text("Saved “Opted in”").is_visible()
     shot(page, "audiences-02-saved")
+
+    # the export: one row per customer, phones as tel:+E.164
+    with page.expect_download() as download:
+        by_key(page, "aud_export").locator("button").click()
+    text = Path(download.value.path()).read_bytes().decode("utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].startswith("phone,first_name,last_name")
+    assert len(lines) == opted_in + 1
+    assert all(line.startswith("tel:+") for line in lines[1:])
 
     # --- Personas filtered by opted in: the same count -----------------------------------------
     go(page, "Personas")

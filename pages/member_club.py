@@ -1,0 +1,96 @@
+"""Data Analytics > Member Club: pending double opt-in requests, with "Resend the request"."""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from core import reports, texting
+from pages import ui
+
+ui.require_owner()
+
+PAGES = "mc_pages"  # keyset cursors of the pages before the one shown
+RESULT = "mc_result"  # what the last resend did, shown after the rerun
+TABLE_GEN = "mc_table_gen"  # a new table widget after a resend, so no row stays ticked
+
+st.title("Member Club", anchor=False)
+st.caption("Pending double opt-in requests: customers who were sent an opt-in request and have not replied "
+           "**Y** or **YES** yet, longest waiting first.")
+
+result = st.session_state.pop(RESULT, None)
+if result:
+    kind, lines = result
+    box = {"success": st.success, "warning": st.warning}[kind]
+    box("  \n".join(lines), icon=":material/outgoing_mail:")
+
+st.session_state.setdefault(PAGES, [])
+with ui.session() as s:
+    defaults = texting.get_defaults(s)
+    cursors = st.session_state[PAGES]
+    page = reports.pending_requests(s, after=cursors[-1] if cursors else None)
+    if not page.rows and cursors:  # the list shrank under us: back to the start
+        st.session_state[PAGES] = cursors = []
+        page = reports.pending_requests(s)
+
+st.metric("Waiting for a reply", f"{page.total:,}")
+if not page.total:
+    st.info("Nobody is waiting: every opt-in request has been answered (or none was sent yet). Requests go out "
+            "from sign-up forms, the Text To Join number, POS syncs and the customer's page in Personas.",
+            icon=":material/check_circle:")
+    st.stop()
+
+table = [{
+    "Name": r["name"] or "—",
+    "Phone": r["phone_display"],
+    "Requested at": r["requested_at_local"],
+    "Requests sent": r["requests_sent"],
+    "Days waiting": r["days_waiting"],
+    "Last request": r["last_request_local"],
+    "Source": r["source"],
+} for r in page.rows]
+event = st.dataframe(table, key=f"mc_table_{st.session_state.get(TABLE_GEN, 0)}", on_select="rerun", selection_mode="multi-row", hide_index=True,
+                     width="stretch", height=min(38 + 35 * len(table), 600))
+selected_rows = [i for i in event.selection.rows if i < len(page.rows)]
+selected_ids = [page.rows[i]["id"] for i in selected_rows]
+
+first = len(cursors) * reports.PAGE_SIZE + 1
+p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
+if p1.button("Previous", key="mc_prev", disabled=not cursors, icon=":material/chevron_left:"):
+    st.session_state[PAGES] = cursors[:-1]
+    st.rerun()
+if p2.button("Next", key="mc_next", disabled=page.next_after is None, icon=":material/chevron_right:"):
+    st.session_state[PAGES] = cursors + [page.next_after]
+    st.rerun()
+p3.caption(f"Showing {first:,}–{first + len(page.rows) - 1:,} of {page.total:,}. Tick rows to choose them "
+           "(the box in the header ticks the whole page).")
+
+with st.container(border=True, key="mc_resend_box"):
+    n = len(selected_ids)
+    label = f"Resend the request to {n} customer{'s' if n != 1 else ''}" if n else "Resend the request"
+    if st.button(label, key="mc_resend", type="primary", disabled=not n, icon=":material/send:"):
+        with ui.session() as s:
+            summary = reports.resend(s, selected_ids)
+        kind = "success" if not summary.blocked else "warning"
+        st.session_state[RESULT] = (kind, reports.summary_sentences(summary))
+        st.session_state[TABLE_GEN] = st.session_state.get(TABLE_GEN, 0) + 1
+        st.rerun()
+    st.caption(f"The request limits apply: at most {defaults.max_opt_in_requests} opt-in requests per phone in "
+               "total and never two within 24 hours; a customer over a limit is refused and the reason shown. "
+               f"In quiet hours (outside {defaults.window_start:%H:%M}–{defaults.window_end:%H:%M} in the "
+               "customer's time) a request waits in the queue and goes out when the window opens.")
+
+engine = ui.engine()
+
+
+def _export_file() -> bytes:
+    # runs when the button is clicked, on a thread of its own: its own session. The CSV is
+    # built from the streamed chunks (Streamlit sends a download as one piece).
+    with Session(engine) as s:
+        return b"".join(reports.pending_export(s))
+
+
+st.download_button("Export CSV", data=_export_file, file_name="member-club-pending.csv", mime="text/csv",
+                   key="mc_export", icon=":material/download:")
+st.caption("Every waiting customer, not only this page. Phones are written as **tel:+14158675309** so a "
+           "spreadsheet keeps them as text; cells starting with = + - @ get a leading apostrophe.")
