@@ -161,13 +161,14 @@ def upgrade_schema(conn) -> list[str]:
             if value is not None:
                 conn.execute(table.update().values({column.name: value}))
             done.append(f"{table.name}.{column.name}")
-        index_names = {ix["name"] for ix in insp.get_indexes(table.name)}
-        if conn.dialect.name == "sqlite":  # reflection skips expression indexes (lower(name), ...)
-            index_names |= {r[0] for r in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table.name,))}
+        index_names = _index_names(conn, table.name)
+        for name in OBSOLETE_INDEXES:
+            if name in index_names:
+                conn.exec_driver_sql(f'DROP INDEX "{name}"')
+                done.append(f"dropped index {name}")
         for index in table.indexes:
             if index.name and index.name not in index_names:
-                index.create(conn, checkfirst=True)
+                index.create(conn)
                 done.append(f"index {index.name}")
     return done
 
