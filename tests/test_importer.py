@@ -1,0 +1,354 @@
+"""Importing customer lists (rulebook §8): the merge rules, idempotence, the report and the history.
+
+Storage tests run on the `session` fixture: SQLite here, and PostgreSQL too when TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from sqlmodel import Session, select
+
+from core import customers, importer, import_reference
+from core.db import init_db, make_engine
+from core.importer import RowError, import_csv
+from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
+from tests.conftest import NOW
+from tests.factories import make_customer
+from tests.import_helpers import counts, fixture, snapshot, status_of, write_csv
+
+NIGHT = dt.datetime(2026, 12, 1, 9, 0)  # 01:00 in San Francisco: quiet hours
+
+
+def ev_of(session, phone):
+    session.expire_all()
+    return list(session.exec(select(ConsentEvent).where(ConsentEvent.phone == phone).order_by(ConsentEvent.id)))
+
+
+# --- files that import -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, expected", [
+    ("utf8.csv", {"+14155550101": ("José", "García", "jose@example.com"), "+14155550103": ("Chloé", "Dubois", "")}),
+    ("utf8_bom.csv", {"+14155550102": ("Zoë", "Müller", "zoe@example.com")}),
+    ("cp1252.csv", {"+14155550111": ("José", "O’Brien", ""), "+14155550113": ("Renée", "Ørsted", "")}),
+    ("utf16.txt", {"+14155550122": ("Søren", "Kierkegaard", "")}),
+    ("semicolon.csv", {"+14155550131": ("Jürgen", "Groß, Jr.", "juergen@example.com")}),
+    ("tab.csv", {"+14155550141": ("Amy", "Wong", "")}),
+    ("crlf.csv", {"+14155550151": ("Ann", "Lee", "")}),
+    ("quoted_newlines.csv", {"+14155550161": ("Mary, Jr.", 'O"Neil', "")}),
+    ("blank_lines.csv", {"+14155550171": ("Ann", "", ""), "+14155550172": ("Bob", "", "")}),
+    ("odd_headers.csv", {"+14155550181": ("Ann", "Lee", "ann@example.com")}),
+    ("excel_floats.csv", {"+14155550191": ("Float", "", ""), "+14155550192": ("Float", "with 1", ""),
+                          "+14155550193": ("Scientific", "", ""), "+14155550194": ("Plain", "", "")}),
+    ("extensions.csv", {"+14155550201": ("Ext", "x", ""), "+14155550202": ("Ext", "dot", ""),
+                        "+14155550203": ("Hash", "", ""), "+14155550204": ("Word", "", "")}),
+    ("apostrophes.csv", {"+14155550211": ("Apostrophe", "", ""), "+14155550212": ("Apostrophe", "plus", ""),
+                         "+14155550213": ("Apostrophe", "space", "")}),
+    ("customers.xlsx", {"+14155550221": ("Ann", "Lee", "ann@example.com"), "+14155550222": ("Bob", "Ray", ""),
+                        "+14155550223": ("Cy", "Oh", ""), "+14155550224": ("Di", "Xu", "")}),
+])
+def test_every_kind_of_real_file_imports(session, name, expected):
+    report = import_csv(session, fixture(name), attested=False, now=NOW)
+    got = {c.phone: (c.first_name, c.last_name, c.email) for c in session.exec(select(Customer)).all()}
+    for phone, details in expected.items():
+        assert got[phone] == details, (name, phone)
+    assert report.created == len(got)
+
+
+def test_a_shortened_excel_number_is_reported_not_guessed(session):
+    report = import_csv(session, fixture("excel_floats.csv"), attested=False, now=NOW)
+    assert [(e.row, e.value) for e in report.invalid] == [(5, "1.41556E+10")]
+    assert "shortened by Excel" in report.invalid[0].reason
+    assert report.created == 4
+
+
+def test_statuses_of_an_xlsx_file_are_read_from_true_false_cells(session):
+    report = import_csv(session, fixture("customers.xlsx"), attested=True, now=NOW)
+    assert status_of(session, "+14155550221") == "opted_in"  # TRUE
+    assert status_of(session, "+14155550222") == "not_opted_in"  # FALSE
+    assert status_of(session, "+14155550223") == "opted_in"  # "yes"
+    assert [e.row for e in report.invalid] == [7]
+
+
+def test_odd_headers_map_the_opt_out_column(session):
+    import_csv(session, fixture("odd_headers.csv"), attested=True, now=NOW)
+    assert status_of(session, "+14155550181") == "opted_in"  # Subscribed
+    assert status_of(session, "+14155550182") == "opted_out"  # opted in, but Do Not Text = yes
+    assert status_of(session, "+14155550183") == "opted_out"  # Unsubscribed
+
+
+def test_an_uploaded_file_object_imports_like_a_path(session):
+    data = fixture("utf8.csv").read_bytes()
+    report = import_csv(session, io.BytesIO(data), file_name="from-klaviyo.csv", attested=True, now=NOW)
+    assert report.file_name == "from-klaviyo.csv"
+    assert report.created == 3
+    event = ev_of(session, "+14155550101")[0]
+    assert event.evidence == {"file": "from-klaviyo.csv", "row": 2, "attested": True}
+
+
+# --- §8 merge rules -----------------------------------------------------------------------------------------------
+
+def test_opt_out_wins_within_the_file(session):
+    report = import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
+    assert status_of(session, "+14155550301") == "opted_out"  # yes, then opted out
+    assert status_of(session, "+14155550302") == "opted_out"  # unsubscribed, then yes
+    assert status_of(session, "+14155550303") == "opted_in"  # blank, then y
+    assert status_of(session, "+14155550304") == "opted_in"
+    assert status_of(session, "+14155550305") == "not_opted_in"  # false = no status
+    assert report.duplicates_in_file == 3
+    assert report.kept_opted_out == 2
+    assert (report.opted_in, report.opted_out, report.no_status) == (2, 0, 1)
+    # one event per phone: the opt-out, never an opt-in first
+    assert [(e.old_status, e.new_status) for e in ev_of(session, "+14155550301")] == [
+        (SmsStatus.not_opted_in, SmsStatus.opted_out)]
+    assert ev_of(session, "+14155550302")[0].evidence["row"] == 3  # the row that says opted out
+
+
+def test_opted_in_rows_without_the_attestation_import_as_not_opted_in(session):
+    report = import_csv(session, fixture("merge.csv"), attested=False, now=NOW)
+    assert status_of(session, "+14155550304") == "not_opted_in"
+    assert status_of(session, "+14155550303") == "not_opted_in"
+    assert report.not_attested == 2 and report.opted_in == 0
+    assert status_of(session, "+14155550301") == "opted_out"  # opted out needs no attestation
+
+
+def test_an_opt_out_in_the_database_wins_over_an_opted_in_row(session):
+    make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550304")
+    before = len(ev_of(session, "+14155550304"))
+    report = import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
+    assert status_of(session, "+14155550304") == "opted_out"
+    assert len(ev_of(session, "+14155550304")) == before
+    assert report.kept_opted_out == 3
+
+
+def test_a_blank_status_leaves_an_existing_status_as_it_is(session):
+    make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550305")  # file says false
+    make_customer(session, status=SmsStatus.pending, phone_number="+14155550303")  # file: blank, then y
+    import_csv(session, fixture("merge.csv"), attested=False, now=NOW)
+    assert status_of(session, "+14155550305") == "opted_in"
+    assert status_of(session, "+14155550303") == "pending"
+
+
+def test_a_pending_customer_becomes_opted_in_by_an_attested_row_with_its_evidence(session):
+    make_customer(session, status=SmsStatus.pending, phone_number="+14155550304")
+    import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
+    last = ev_of(session, "+14155550304")[-1]
+    assert (last.old_status, last.new_status, last.channel) == (SmsStatus.pending, SmsStatus.opted_in,
+                                                                Channel.csv_import)
+    assert last.evidence == {"file": "merge.csv", "row": 7, "attested": True}
+    assert last.occurred_at == NOW
+
+
+def test_an_opted_in_customer_is_opted_out_by_a_row_that_says_so(session):
+    make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550302")
+    import_csv(session, fixture("merge.csv"), attested=False, now=NOW)
+    assert status_of(session, "+14155550302") == "opted_out"
+
+
+def test_blank_values_never_erase_details_and_new_values_replace_them(session, tmp_path):
+    make_customer(session, phone_number="+14155550801", first_name="Ann", last_name="Lee", email="ann@old.example")
+    path = write_csv(tmp_path, "details.csv", ["phone,first_name,last_name,email", "415-555-0801,Annie,,"])
+    report = import_csv(session, path, attested=False, now=NOW)
+    c = customers.get_by_phone(session, "+14155550801", "US")
+    session.refresh(c)
+    assert (c.first_name, c.last_name, c.email) == ("Annie", "Lee", "ann@old.example")
+    assert (report.updated, report.unchanged, report.created) == (1, 0, 0)
+
+
+def test_a_full_name_column_fills_first_and_last_name(session, tmp_path):
+    path = write_csv(tmp_path, "names.csv", ["Name,Mobile", "Ann Marie Lee,415-555-0811", "Cher,415-555-0812"])
+    import_csv(session, path, attested=False, now=NOW)
+    got = {c.phone: (c.first_name, c.last_name) for c in session.exec(select(Customer)).all()}
+    assert got == {"+14155550811": ("Ann", "Marie Lee"), "+14155550812": ("Cher", "")}
+
+
+def test_a_mapping_chosen_by_the_owner_is_used(session, tmp_path):
+    path = write_csv(tmp_path, "custom.csv", ["Telefon,Vorname,Einwilligung", "415-555-0821,Jürgen,ja"])
+    with pytest.raises(importer.NoPhoneColumn):
+        import_csv(session, path, attested=True, now=NOW)
+    report = import_csv(session, path, attested=True, now=NOW,
+                        mapping={"phone": "Telefon", "first_name": "Vorname"})
+    assert report.created == 1
+    assert status_of(session, "+14155550821") == "not_opted_in"
+
+
+def test_opt_in_values_of_the_rulebook_are_all_understood(session, tmp_path):
+    says_in = ["true", "TRUE", "yes", "Y", "1", "1.0", "subscribed", "Opted In", "opted_in"]
+    says_no = ["false", "no", "N", "0", "0.0", ""]
+    says_out = ["unsubscribed", "Opted Out", "opted-out"]
+    lines = ["phone,sms_opt_in"]
+    n = 900
+    plan = {}
+    for values, status in ((says_in, "opted_in"), (says_no, "not_opted_in"), (says_out, "opted_out")):
+        for v in values:
+            n += 1
+            lines.append(f"415-555-0{n},{v}")
+            plan[f"+14155550{n}"] = status
+    report = import_csv(session, write_csv(tmp_path, "values.csv", lines), attested=True, now=NOW)
+    assert not report.invalid
+    for phone, status in plan.items():
+        assert status_of(session, phone) == status, phone
+
+
+# --- bad rows among good ones -------------------------------------------------------------------------------------
+
+def test_a_bad_row_among_good_ones_is_reported_and_the_rest_imported(session):
+    report = import_csv(session, fixture("bad_rows.csv"), attested=True, now=NOW)
+    assert [(e.row, e.column) for e in report.invalid] == [
+        (3, "phone"), (4, "sms_opt_in"), (5, "phone"), (6, "")]
+    assert report.invalid[0].reason == "too few digits"
+    assert report.invalid[2].reason == "no phone number"
+    assert "cannot be read" in report.invalid[3].reason
+    assert [(w.row, w.column, w.imported) for w in report.warnings] == [(7, "email", True)]
+    assert {c.phone for c in session.exec(select(Customer)).all()} == {
+        "+14155550701", "+14155550705", "+442079460958", "+14155550706"}
+    errors = report.errors_csv().decode("utf-8-sig").splitlines()
+    assert errors[0] == "row,column,value,reason,what happened"
+    assert errors[1].startswith("3,phone,555-0702,too few digits,row not imported")
+    assert errors[-1].startswith("7,email,not-an-email,")
+
+
+def test_the_error_file_neutralises_spreadsheet_formulas(session, tmp_path):
+    path = write_csv(tmp_path, "formula.csv", ["phone,name", '"=HYPERLINK(""x"")",Eve', "415-555-0831,Ann"])
+    report = import_csv(session, path, attested=False, now=NOW)
+    assert "'=HYPERLINK" in report.errors_csv().decode("utf-8-sig")
+
+
+def test_a_file_without_a_single_usable_phone_is_refused_with_nothing_written(session, tmp_path):
+    path = write_csv(tmp_path, "bad.csv", ["phone,name", "n/a,Ann", "123,Bob"])
+    with pytest.raises(importer.NoValidPhones, match="None of the 2 rows"):
+        import_csv(session, path, attested=False, now=NOW)
+    assert counts(session)["customers"] == 0 and counts(session)["runs"] == 0
+
+
+# --- idempotence --------------------------------------------------------------------------------------------------
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(session):
+    import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    first = snapshot(session)
+    again = import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW + dt.timedelta(days=2))
+    assert snapshot(session) == first
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
+    assert again.requests_sent == again.requests_queued == 0
+
+
+def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(session, engine, monkeypatch, tmp_path):
+    lines = ["phone,first_name,sms_opt_in"] + [f"415-555-{1000 + i},N{i},{['yes', 'no', '', 'unsubscribed'][i % 4]}"
+                                             for i in range(10)]
+    path = write_csv(tmp_path, "big.csv", lines)
+    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+
+    def crash(fraction, text):
+        if text.startswith("Saved"):
+            raise RuntimeError("the power went out")
+
+    with pytest.raises(RuntimeError):
+        import_csv(session, path, attested=True, send_requests=True, now=NOW, progress=crash)
+    session.rollback()
+    assert counts(session)["customers"] == 3  # the first chunk is in, the rest is not
+    run = session.exec(select(ImportRun)).one()
+    assert run.finished_at is None
+
+    importer._SCAN_CACHE.clear()
+    report = import_csv(session, path, attested=True, send_requests=True, now=NOW)
+    assert (report.created, report.unchanged) == (7, 3)
+
+    fresh = make_engine("sqlite://")
+    init_db(fresh)
+    with Session(fresh) as other:
+        import_csv(other, path, attested=True, send_requests=True, now=NOW)
+        assert snapshot(session) == snapshot(other)
+    fresh.dispose()
+
+
+# --- the set-wise path ends where the row-by-row rules end ----------------------------------------------------------
+
+STATES = [SmsStatus.not_opted_in, SmsStatus.pending, SmsStatus.opted_in, SmsStatus.opted_out]
+
+
+def _prepare_shop(session):
+    """Customers in every status on the phones of merge.csv, one with the request limit reached."""
+    for i, phone in enumerate(["+14155550301", "+14155550302", "+14155550303", "+14155550304", "+14155550305"]):
+        make_customer(session, status=STATES[i % 4], phone_number=phone, first_name=f"Old{i}",
+                      now=dt.datetime(2026, 11, 1, 18, 0))
+    c = make_customer(session, status=SmsStatus.pending, phone_number="+14155550901",
+                      now=dt.datetime(2026, 11, 1, 18, 0))
+    c.opt_in_requests = 2
+    session.add(c)
+    session.commit()
+
+
+@pytest.mark.parametrize("attested", [True, False])
+@pytest.mark.parametrize("send_requests", [True, False])
+@pytest.mark.parametrize("when", [NOW, NIGHT])
+@pytest.mark.parametrize("prepared", [True, False])
+def test_the_bulk_import_ends_in_the_same_state_as_the_row_by_row_rules(session, tmp_path, attested, send_requests,
+                                                                        when, prepared):
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(fixture("merge.csv").read_bytes() + b"415-555-0901,Limit,\n415-555-0902,New,yes\n")
+    if prepared:
+        _prepare_shop(session)
+    import_csv(session, path, attested=attested, send_requests=send_requests, now=when)
+    bulk = snapshot(session)
+
+    other_engine = make_engine("sqlite://")
+    init_db(other_engine)
+    with Session(other_engine) as other:
+        if prepared:
+            _prepare_shop(other)
+        import_reference.import_file(other, path, attested=attested, send_requests=send_requests, now=when)
+        assert bulk == snapshot(other)
+    other_engine.dispose()
+
+
+def test_requests_sent_by_an_import_respect_quiet_hours_and_limits(session, tmp_path):
+    c = make_customer(session, status=SmsStatus.pending, phone_number="+14155550901")
+    c.opt_in_requests = 2
+    session.add(c)
+    session.commit()
+    path = write_csv(tmp_path, "night.csv", ["phone", "415-555-0901", "415-555-0902", "+44 20 7946 0958"])
+    report = import_csv(session, path, attested=False, send_requests=True, now=NIGHT)
+    assert (report.requests_sent, report.requests_queued, report.requests_blocked) == (1, 1, 1)
+    assert list(report.request_reasons) == ["Request limit reached: 2 opt-in requests already sent to this phone"]
+    msgs = {m.phone: m for m in session.exec(select(Message)).all()}
+    assert msgs["+14155550902"].status is MessageStatus.queued and msgs["+14155550902"].send_at > NIGHT
+    assert msgs["+442079460958"].status is MessageStatus.sent  # 09:00 in London
+    assert status_of(session, "+14155550902") == "pending"
+
+
+# --- dry run, report and history ------------------------------------------------------------------------------------
+
+def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
+    make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550304")
+    before = snapshot(session)
+    dry = importer.dry_run(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    assert snapshot(session) == before and counts(session)["runs"] == 0
+    real = import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    assert dry.counts() == real.counts()
+    assert dry.dry_run and not real.dry_run
+
+
+def test_the_import_history_keeps_file_counts_attestation_and_errors(session):
+    report = import_csv(session, fixture("bad_rows.csv"), attested=True, now=NOW, by="owner")
+    runs = importer.history(session)
+    assert len(runs) == 1
+    run = runs[0]
+    assert (run.file_name, run.by, run.attested, run.origin) == ("bad_rows.csv", "owner", True, "csv_import")
+    assert run.counts["created"] == 4 and run.counts["invalid"] == 4
+    assert run.finished_at is not None and run.started_at == NOW
+    assert importer.run_errors_csv(session, run.id) == report.errors_csv()
+
+
+def test_the_history_is_paged_newest_first(session, tmp_path):
+    for i in range(3):
+        import_csv(session, write_csv(tmp_path, f"f{i}.csv", ["phone", f"415-555-084{i}"]), attested=False, now=NOW)
+    first = importer.history(session, limit=2)
+    assert [r.file_name for r in first] == ["f2.csv", "f1.csv"]
+    assert [r.file_name for r in importer.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
+
+
+def test_row_errors_sort_by_row():
+    errors = [RowError(5, "phone", "x"), RowError(2, "phone", "y")]
+    assert importer.errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
