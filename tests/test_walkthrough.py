@@ -121,3 +121,38 @@ def test_the_certificate_is_a_one_page_png_and_pdf(shop):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert pdf[:5] == b"%PDF-" and pdf.count(b"/Type /Page\n") + pdf.count(b"/Type /Page ") + pdf.count(
         b"/Type /Page/") <= 1 or pdf.count(b"/Type /Pages") == 1
+
+
+def test_scenario_5_pos_date_sync_and_going_back_in_time(shop, tmp_path):
+    from core import pos
+    from core.models import PosSource
+
+    src = shop.exec(select(PosSource)).first()
+    assert status(shop, "pos_sync") == [False, False, False]
+    yesterday = (at(1) - dt.timedelta(days=1)).date()  # "after" is from midnight in the shop's time zone
+    pos.set_request_after(shop, src.id, yesterday, now=at(1))
+    assert status(shop, "pos_sync") == [True, False, False]
+    export = tmp_path / "pos.csv"
+    export.write_text("first_name,last_name,phone\nNia,Park,(415) 555-0191\nOmar,Diaz,(415) 555-0192\n")
+    pos.sync(shop, source_id=src.id, file=str(export), now=at(2))
+    assert status(shop, "pos_sync") == [True, True, False]
+    pos.set_request_after(shop, src.id, yesterday, now=at(3))  # the same date again: not back in time
+    assert status(shop, "pos_sync") == [True, True, False]
+    pos.set_request_after(shop, src.id, (at(4) - dt.timedelta(days=365)).date(), now=at(4))
+    assert status(shop, "pos_sync") == [True, True, True]
+
+
+def test_scenario_6_an_import_never_lifts_an_opt_out(shop, tmp_path):
+    from core import importer
+
+    out = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_out)).first()
+    listing = tmp_path / "old-provider.csv"
+    listing.write_text(f"phone,first_name,sms_opt_in\n{out.phone},{out.first_name or 'X'},yes\n"
+                       "(415) 555-0193,Lee,yes\n")
+    report = importer.import_csv(shop, str(listing), attested=True, now=at(1))
+    assert report.kept_opted_out == 1
+    assert status(shop, "import_conflicts") == [True, False]
+    view(shop, out.id, 2)
+    assert status(shop, "import_conflicts") == [True, True]
+    shop.refresh(out)
+    assert out.sms_status is SmsStatus.opted_out
