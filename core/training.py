@@ -57,25 +57,27 @@ def _schema(url: str) -> Optional[str]:
     return m.group(1) if m else None
 
 
-def _create_storage(url: str) -> None:
+def _schema_ddl(url: str, statement: str) -> bool:
+    """Run `statement` (with {schema}) on the shop's PostgreSQL database; False when not a schema."""
     schema = _schema(url)
-    if schema:
-        admin = db.make_engine(url.split("?", 1)[0])
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-        admin.dispose()
+    if not schema:
+        return False
+    admin = db.make_engine(url.split("?", 1)[0])
+    with admin.begin() as conn:
+        conn.execute(text(statement.format(schema=schema)))
+    admin.dispose()
+    return True
+
+
+def _create_storage(url: str) -> None:
+    _schema_ddl(url, 'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
 def drop(url: str, engine: Optional[Engine] = None) -> None:
     """Delete a training shop entirely."""
     if engine is not None:
         engine.dispose()
-    schema = _schema(url)
-    if schema:
-        admin = db.make_engine(url.split("?", 1)[0])
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    if _schema_ddl(url, 'DROP SCHEMA IF EXISTS "{schema}" CASCADE'):
         return
     path = Path(url.split("///", 1)[1])
     for suffix in ("", "-wal", "-shm"):

@@ -45,20 +45,25 @@ def _drop_schema(schema: str):
     admin.dispose()
 
 
+def _engines(kind: str, sqlite_url: str):
+    """An initialised engine on SQLite (`sqlite_url`) or in a fresh PostgreSQL schema; cleaned up after."""
+    if kind == "sqlite":
+        eng = make_engine(sqlite_url)
+        init_db(eng)
+        yield eng
+        eng.dispose()
+        return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    eng = _pg_engine_in_schema(schema)
+    init_db(eng)
+    yield eng
+    eng.dispose()
+    _drop_schema(schema)
+
+
 @pytest.fixture(params=BACKENDS)
 def engine(request):
-    if request.param == "sqlite":
-        eng = make_engine("sqlite://")
-        init_db(eng)
-        yield eng
-        eng.dispose()
-    else:
-        schema = "t_" + uuid.uuid4().hex[:12]
-        eng = _pg_engine_in_schema(schema)
-        init_db(eng)
-        yield eng
-        eng.dispose()
-        _drop_schema(schema)
+    yield from _engines(request.param, "sqlite://")
 
 
 @pytest.fixture
@@ -79,19 +84,7 @@ def sqlite_session():
 @pytest.fixture
 def file_engine(tmp_path, request):
     """A SQLite file (WAL, several connections) or a PostgreSQL schema: for concurrency tests."""
-    kind = getattr(request, "param", "sqlite")
-    if kind == "sqlite":
-        eng = make_engine(f"sqlite:///{tmp_path / 'shop.db'}")
-        init_db(eng)
-        yield eng
-        eng.dispose()
-    else:
-        schema = "t_" + uuid.uuid4().hex[:12]
-        eng = _pg_engine_in_schema(schema)
-        init_db(eng)
-        yield eng
-        eng.dispose()
-        _drop_schema(schema)
+    yield from _engines(getattr(request, "param", "sqlite"), f"sqlite:///{tmp_path / 'shop.db'}")
 
 
 @pytest.fixture
