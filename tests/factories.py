@@ -39,3 +39,18 @@ def make_customer(session: Session, *, status: SmsStatus = SmsStatus.not_opted_i
         session.commit()
         session.refresh(c)
     return c
+
+
+def open_window_around_now(engine) -> None:
+    """Make the real 'now' fall inside the shop's sending window, whatever the hour a test runs at
+    (for page tests, which run on the real clock)."""
+    from zoneinfo import ZoneInfo
+
+    from core import texting
+
+    with Session(engine) as s:
+        tz = ZoneInfo(texting.get_defaults(s).timezone)
+        local = dt.datetime.now(tz)
+        texting.update_defaults(
+            s, window_start=(local - dt.timedelta(hours=2)).time().replace(second=0, microsecond=0),
+            window_end=(local + dt.timedelta(hours=2)).time().replace(second=0, microsecond=0))

@@ -245,6 +245,9 @@ def test_queued_messages_show_their_send_time_and_release_reports_how_many_went(
     assert list(queued["status"]) == ["queued"] and list(queued["sends at (UTC)"]) == [send_at.strftime("%Y-%m-%d %H:%M")]
     at.button(key="log_release").click().run()
     assert "No queued message is due yet." in at.success[0].value
+    from tests.factories import open_window_around_now
+
+    open_window_around_now(app_db)  # release happens on the real clock: make it daytime for the shop
     with Session(app_db) as s:  # its time has come
         m = s.get(Message, mid)
         m.send_at = utcnow() - dt.timedelta(minutes=1)

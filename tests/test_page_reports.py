@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import customers
 from core.models import Customer, Message, MessageKind, SmsStatus, utcnow
-from tests.factories import make_customer
+from tests.factories import make_customer, open_window_around_now
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORTS = str(ROOT / "pages" / "reports.py")
@@ -100,6 +100,7 @@ def test_member_club_lists_the_pending_requests_longest_waiting_first(shop):
 
 
 def test_resend_from_the_member_club_report_says_what_was_sent_and_refused(shop):
+    open_window_around_now(shop)
     app = open_page(CLUB)
     app.session_state["mc_table_0"] = {"selection": {"rows": [0, 1], "columns": [], "cells": []}}
     app.run()
