@@ -371,7 +371,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "opt_out_confirmation": (
         "{brand}: You're unsubscribed and will receive no more messages. Reply START to rejoin."
     ),
-    "resubscribe_confirmation": "Welcome back {first_name}! You're subscribed to {brand} texts again. "
+    "resubscribe_confirmation": "Hi {first_name}, welcome back! You're subscribed to {brand} texts again. "
     + _POST_OPT_IN_TAIL,
     "help_reply": (
         "{brand}: For help, contact {help_contact}. Msg frequency varies. "
