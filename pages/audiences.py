@@ -239,17 +239,10 @@ if total == 0:
     st.info("No customer matches all of these conditions. Remove a condition or widen one.",
             icon=":material/filter_alt_off:")
 else:
-    first = len(cursors) * aud.PAGE_SIZE + 1
     st.dataframe(aud.display_rows(preview.rows, region), key="aud_preview", hide_index=True,
                  width="stretch", height=min(38 + 35 * len(preview.rows), 560))
-    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-    if p1.button("Previous", key="aud_prev", disabled=not cursors, icon=":material/chevron_left:"):
-        st.session_state[PAGES] = cursors[:-1]
-        st.rerun()
-    if p2.button("Next", key="aud_next", disabled=preview.next_after is None, icon=":material/chevron_right:"):
-        st.session_state[PAGES] = cursors + [preview.next_after]
-        st.rerun()
-    p3.caption(f"Showing {first:,}–{first + len(preview.rows) - 1:,} of {total:,}")
+    ui.pager("aud", PAGES, page_size=aud.PAGE_SIZE, shown=len(preview.rows), total=total,
+             next_after=preview.next_after)
 
 left, right = st.columns(2)
 with left.container(border=True, key="aud_save_box"):

@@ -54,16 +54,8 @@ event = st.dataframe(table, key=f"mc_table_{st.session_state.get(TABLE_GEN, 0)}"
 selected_rows = [i for i in event.selection.rows if i < len(page.rows)]
 selected_ids = [page.rows[i]["id"] for i in selected_rows]
 
-first = len(cursors) * reports.PAGE_SIZE + 1
-p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-if p1.button("Previous", key="mc_prev", disabled=not cursors, icon=":material/chevron_left:"):
-    st.session_state[PAGES] = cursors[:-1]
-    st.rerun()
-if p2.button("Next", key="mc_next", disabled=page.next_after is None, icon=":material/chevron_right:"):
-    st.session_state[PAGES] = cursors + [page.next_after]
-    st.rerun()
-p3.caption(f"Showing {first:,}–{first + len(page.rows) - 1:,} of {page.total:,}. Tick rows to choose them "
-           "(the box in the header ticks the whole page).")
+ui.pager("mc", PAGES, page_size=reports.PAGE_SIZE, shown=len(page.rows), total=page.total,
+         next_after=page.next_after, note="Tick rows to choose them (the box in the header ticks the whole page).")
 
 with st.container(border=True, key="mc_resend_box"):
     n = len(selected_ids)

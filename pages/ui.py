@@ -146,3 +146,19 @@ def show_error(exc: Exception) -> None:
 def plain(text: str) -> str:
     """Text someone typed, safe inside Streamlit markdown: no formatting, links, math or HTML from it."""
     return "".join("\\" + ch if ch in "\\`*_[]#|$<>~" else ch for ch in str(text))
+
+
+def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after,
+          note: str = "") -> None:
+    """Previous / Next under a keyset-paginated table. `session_state[state_key]` holds the cursors
+    of the pages before the one shown; buttons are keyed `<prefix>_prev` and `<prefix>_next`."""
+    cursors = st.session_state.get(state_key) or []
+    first = len(cursors) * page_size + 1
+    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
+    if p1.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:"):
+        st.session_state[state_key] = cursors[:-1]
+        st.rerun()
+    if p2.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:"):
+        st.session_state[state_key] = cursors + [next_after]
+        st.rerun()
+    p3.caption(f"Showing {first:,}–{first + shown - 1:,} of {total:,}" + (f". {note}" if note else ""))
