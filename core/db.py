@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import time
 import zlib
 from pathlib import Path
@@ -58,17 +59,32 @@ def make_engine(url: str | None = None, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn, _record):
             cur = dbapi_conn.cursor()
-            if not in_memory:
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
+            if not in_memory:
+                _use_wal(cur)
+                cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _use_wal(cur, attempts: int = 50) -> None:
+    """Switch a SQLite file to WAL (it stays so). Switching takes an exclusive lock that does not
+    wait on the busy timeout, so several processes opening a new file at once retry here."""
+    for attempt in range(attempts):
+        try:
+            if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (1 + attempt % 5))
 
 
 def is_sqlite(bind) -> bool:
@@ -100,12 +116,13 @@ def init_db(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         SQLModel.metadata.create_all(conn)
         upgrade_schema(conn)
-    from core import forms, texting  # local import: both use the helpers above
+        from core import forms, texting  # local import: both use the helpers above
 
-    with Session(engine) as session:
-        run_write(session, lambda: texting.ensure_defaults(session))
-    with Session(engine) as session:
-        run_write(session, lambda: forms.ensure_main_form(session))
+        # the first rows, in the same locked transaction: replicas starting together make one of each
+        with Session(bind=conn) as session:
+            texting.ensure_defaults(session)
+            forms.ensure_main_form(session)
+            session.flush()
 
 
 def _python_default(table_name: str, column):

@@ -1,10 +1,12 @@
 """Engine and schema: SQLite by default, PostgreSQL by URL, safe at every start."""
 
+import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session
 
 from core import db
 from core.models import TextingDefaults
+from tests.conftest import BACKENDS
 
 
 def test_the_default_database_is_a_sqlite_file_git_ignores(monkeypatch):
@@ -77,3 +79,57 @@ def test_an_obsolete_index_left_by_an_older_version_is_dropped_at_start(engine):
     db.init_db(engine)
     with engine.connect() as conn:
         assert "ix_consent_transition" not in db._index_names(conn, "consent_event")
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_several_replicas_starting_at_once_create_one_schema_and_one_settings_row(kind, tmp_path):
+    import threading
+    import uuid
+
+    from sqlmodel import func, select
+
+    from core.models import SignupForm
+    from tests.conftest import _drop_schema, _pg_engine_in_schema
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    if kind == "sqlite":
+        make = lambda: db.make_engine(f"sqlite:///{tmp_path / 'replicas.db'}")  # noqa: E731
+    else:
+        _pg_engine_in_schema(schema).dispose()
+        make = lambda: _pg_engine_in_schema_existing(schema)  # noqa: E731
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def replica():
+        eng = make()
+        try:
+            barrier.wait()
+            db.init_db(eng)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+        finally:
+            eng.dispose()
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        eng = make()
+        with Session(eng) as s:
+            assert s.exec(select(func.count()).select_from(TextingDefaults)).one() == 1
+            assert s.exec(select(func.count()).select_from(SignupForm).where(SignupForm.is_main)).one() == 1
+        eng.dispose()
+    finally:
+        if kind != "sqlite":
+            _drop_schema(schema)
+
+
+def _pg_engine_in_schema_existing(schema):
+    from sqlalchemy import create_engine
+
+    from tests.conftest import PG_URL
+
+    return create_engine(db.make_engine(PG_URL).url, connect_args={"options": f"-csearch_path={schema}"})
