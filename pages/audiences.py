@@ -101,7 +101,7 @@ def _load() -> None:
     _set_conditions(conditions)
     st.session_state[LOADED] = picked
     st.session_state["aud_name"] = name
-    st.session_state[FLASH] = ("success", f"Loaded “{name}”. Change the conditions, then Save changes.")
+    st.session_state[FLASH] = ("success", f"Loaded “{ui.plain(name)}”. Change the conditions, then Save changes.")
 
 
 def _month_name(m: int) -> str:
@@ -180,7 +180,7 @@ with st.container(border=True, key="aud_saved_box"):
     c3.button("New audience", key="aud_new", on_click=_start, icon=":material/add:")
     with c4.popover("Delete", icon=":material/delete:", disabled=st.session_state.get("aud_pick") is None):
         pick = st.session_state.get("aud_pick")
-        st.write(f"Delete the saved audience “{names.get(pick, '')}”? Its customers are not touched.")
+        st.write(f"Delete the saved audience “{ui.plain(names.get(pick, ''))}”? Its customers are not touched.")
         if st.button("Delete it", key="aud_delete", type="primary"):
             try:
                 with ui.session() as s:
@@ -190,7 +190,7 @@ with st.container(border=True, key="aud_saved_box"):
             else:
                 if st.session_state.get(LOADED) == pick:
                     st.session_state[LOADED] = None
-                st.session_state[FLASH] = ("success", f"Deleted “{gone}”.")
+                st.session_state[FLASH] = ("success", f"Deleted “{ui.plain(gone)}”.")
                 st.rerun()
 
 # --- conditions
@@ -217,28 +217,31 @@ st.button("Add condition", key="aud_add", on_click=_add_row, icon=":material/add
 
 # --- count, preview, save, export
 try:
-    clean = aud.normalize(conditions)
+    clean, invalid = aud.normalize(conditions), ""
 except aud.InvalidCondition as exc:
-    st.warning(str(exc), icon=":material/warning:")
-    st.stop()
+    # no count until the row is fixed; the name typed below and every other row stay as they are
+    clean, invalid, total = None, str(exc), 0
 
-with ui.session() as s:
-    for warning in aud.problems(s, clean):
-        st.warning(warning, icon=":material/warning:")
-    total = aud.count(s, clean)
-    if st.session_state.get(SHOWN_FOR) != clean:
-        st.session_state[SHOWN_FOR] = clean
-        st.session_state[PAGES] = []
-    cursors = st.session_state[PAGES]
-    preview = aud.page(s, clean, after_id=cursors[-1] if cursors else None)
+if invalid:
+    st.warning(f"{invalid} Fix it to see the count; nothing else is lost.", icon=":material/warning:")
+else:
+    with ui.session() as s:
+        for warning in aud.problems(s, clean):
+            st.warning(warning, icon=":material/warning:")
+        total = aud.count(s, clean)
+        if st.session_state.get(SHOWN_FOR) != clean:
+            st.session_state[SHOWN_FOR] = clean
+            st.session_state[PAGES] = []
+        cursors = st.session_state[PAGES]
+        preview = aud.page(s, clean, after_id=cursors[-1] if cursors else None)
 
-st.metric("Customers in this audience", f"{total:,}")
-st.caption(aud.describe(clean))
+    st.metric("Customers in this audience", f"{total:,}")
+    st.caption(ui.plain(aud.describe(clean)))
 
-if total == 0:
+if not invalid and total == 0:
     st.info("No customer matches all of these conditions. Remove a condition or widen one.",
             icon=":material/filter_alt_off:")
-else:
+elif not invalid:
     st.dataframe(aud.display_rows(preview.rows, region), key="aud_preview", hide_index=True,
                  width="stretch", height=min(38 + 35 * len(preview.rows), 560))
     ui.pager("aud", PAGES, page_size=aud.PAGE_SIZE, shown=len(preview.rows), total=total,
@@ -249,10 +252,12 @@ with left.container(border=True, key="aud_save_box"):
     loaded = st.session_state.get(LOADED)
     st.text_input("Audience name", key="aud_name", max_chars=aud.MAX_NAME, placeholder="Opted-in regulars")
     b1, b2 = st.columns(2)
-    as_new = b1.button("Save as new", key="aud_save_new", icon=":material/save:",
+    as_new = b1.button("Save as new", key="aud_save_new", icon=":material/save:", disabled=bool(invalid),
                        type="primary" if loaded is None else "secondary")
-    changes = b2.button("Save changes", key="aud_save", disabled=loaded is None, icon=":material/save_as:",
-                        type="primary" if loaded is not None else "secondary")
+    changes = b2.button("Save changes", key="aud_save", disabled=loaded is None or bool(invalid),
+                        icon=":material/save_as:", type="primary" if loaded is not None else "secondary")
+    if invalid:
+        st.caption("Fix the condition above to save.")
     if as_new or changes:
         try:
             with ui.session() as s:
@@ -262,13 +267,13 @@ with left.container(border=True, key="aud_save_box"):
             ui.show_error(exc)
         else:
             st.session_state[LOADED] = row.id
-            st.session_state[SAVED_FLASH] = f"Saved “{row.name}” ({total:,} customers right now)."
+            st.session_state[SAVED_FLASH] = f"Saved “{ui.plain(row.name)}” ({total:,} customers right now)."
             st.session_state["aud_pick_next"] = row.id
             st.rerun()
     if st.session_state.get(SAVED_FLASH):
         st.success(st.session_state.pop(SAVED_FLASH), icon=":material/check_circle:")
     elif loaded is not None and loaded in names:
-        st.caption(f"Editing “{names[loaded]}”. Save changes replaces its conditions; Save as new keeps it.")
+        st.caption(f"Editing “{ui.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it.")
 
 with right.container(border=True, key="aud_export_box"):
     engine = ui.engine()
@@ -280,7 +285,7 @@ with right.container(border=True, key="aud_export_box"):
             return b"".join(aud.export(s, clean))
 
     st.download_button("Export CSV", data=_export_file, file_name="audience.csv", mime="text/csv",
-                       key="aud_export", icon=":material/download:", disabled=total == 0)
+                       key="aud_export", icon=":material/download:", disabled=bool(invalid) or total == 0)
     st.caption("Opens safely in a spreadsheet: a cell that starts with = + - @ gets a leading apostrophe so it "
                "is shown as text, never run as a formula. Phones are written as **tel:+14158675309**: the "
                "tel: prefix keeps the spreadsheet from turning the number into a plain number or a formula; "

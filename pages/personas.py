@@ -45,6 +45,21 @@ _when = conversation.when
 
 # --- the list ---------------------------------------------------------------------------
 
+def _add_problems(s, *, phone: str, **details) -> dict[str, str]:
+    """What is wrong with a customer about to be added: the phone and each detail, all at once."""
+    problems: dict[str, str] = {}
+    try:
+        phones.normalize(phone, get_defaults(s).default_region)
+    except phones.InvalidPhone as exc:
+        problems["phone"] = ("Type the customer's mobile phone number." if exc.reason == "empty"
+                             else f"That phone number can't be used: {exc.reason}.")
+    try:
+        customers.validate_details(**details)
+    except customers.InvalidDetails as exc:
+        problems.update(exc.errors)
+    return problems
+
+
 def _add_customer(s) -> None:
     with st.expander("Add a customer", icon=":material/person_add:"):
         st.caption("Adds the customer as **not opted in**. To text them, send an opt-in request from their "
@@ -56,7 +71,11 @@ def _add_customer(s) -> None:
             last = c3.text_input("Last name", key="persona_add_last")
             email = c4.text_input("Email (optional)", key="persona_add_email")
             if st.form_submit_button("Add customer", key="persona_add_submit", icon=":material/add:"):
+                # every problem at once (phone and details), so the owner fixes them in one go
+                problems = _add_problems(s, phone=phone, first_name=first, last_name=last, email=email)
                 try:
+                    if problems:
+                        raise customers.InvalidDetails(problems)
                     c = customers.add_customer(s, phone=phone, first_name=first, last_name=last, email=email)
                 except phones.InvalidPhone as exc:
                     st.error(f"That phone number can't be used: {exc.reason}.", icon=":material/error:")
@@ -66,7 +85,7 @@ def _add_customer(s) -> None:
                 except customers.CustomerError as exc:
                     ui.show_error(exc)
                 else:
-                    st.session_state[FLASH] = f"Added {c.name or 'the customer'}: not opted in yet."
+                    st.session_state[FLASH] = f"Added {ui.plain(c.name) or 'the customer'}: not opted in yet."
                     _open(c.id)
                     st.rerun()
 
@@ -213,7 +232,7 @@ def _actions(s, v) -> None:
         st.button("Send opt-in request", key="persona_request", icon=":material/send:", type="primary",
                   disabled=not v.can_request_opt_in, on_click=_request, args=(c.id,), width="stretch")
         if v.request_refusal:
-            st.caption(f"Can't send: {ui.plain(v.request_refusal)}.")
+            st.caption(f"Can't send. {ui.plain(v.request_refusal)}.")
         else:
             st.caption("Texts the opt-in request. The customer joins only by replying Y or YES.")
         st.divider()
@@ -232,7 +251,7 @@ def _actions(s, v) -> None:
 
 
 def _ledger(v) -> None:
-    st.subheader("Consent history")
+    st.subheader("Consent history", anchor=False)
     if not v.ledger:
         st.caption("No consent events yet: this customer has never been asked or opted in.")
         return
@@ -246,7 +265,7 @@ def _ledger(v) -> None:
 
 
 def _thread(v) -> None:
-    st.subheader("Messages")
+    st.subheader("Messages", anchor=False)
     if not v.thread:
         st.caption("No texts with this customer yet.")
         return
@@ -283,7 +302,7 @@ def show_customer(s, customer_id: str) -> None:
     _thread(v)
 
 
-st.title("Personas")
+st.title("Personas", anchor=False)
 with ui.session() as s:
     region = get_defaults(s).default_region
     selected = st.query_params.get("customer")

@@ -63,7 +63,7 @@ with ui.session() as s:
                     ui.show_error(exc)
                 else:
                     st.session_state[SELECTED] = created.id
-                    _flash(f"Created “{created.name}”. Set its fields below, then Save sign-up form.")
+                    _flash(f"Created “{ui.plain(created.name)}”. Set its fields below, then Save sign-up form.")
                     st.rerun()
 
         for r in rows:
@@ -83,7 +83,7 @@ with ui.session() as s:
                 if actions.button("Duplicate", key=f"sf_dup_{f.id}", icon=":material/content_copy:"):
                     copy = forms.duplicate(s, form_id=f.id)
                     st.session_state[SELECTED] = copy.id
-                    _flash(f"Duplicated as “{copy.name}” at /signup?form={copy.slug}.")
+                    _flash(f"Duplicated as “{ui.plain(copy.name)}” at /signup?form={copy.slug}.")
                     st.rerun()
                 if actions.button("Delete", key=f"sf_del_{f.id}", icon=":material/delete:"):
                     if f.is_main:
@@ -102,7 +102,7 @@ with ui.session() as s:
                         name = forms.delete(s, form_id=f.id)
                         st.session_state.pop(CONFIRM_DELETE, None)
                         st.session_state[SELECTED] = ids[0]
-                        _flash(f"Deleted “{name}”.")
+                        _flash(f"Deleted “{ui.plain(name)}”.")
                         st.rerun()
                     if n.button("Keep it", key=f"sf_del_no_{f.id}"):
                         st.session_state.pop(CONFIRM_DELETE, None)
@@ -173,7 +173,7 @@ with ui.session() as s:
             except forms.FormError as exc:
                 ui.show_error(exc)
             else:
-                _flash(f"Saved “{saved.name}” (disclosure v{saved.disclosure_version}).")
+                _flash(f"Saved “{ui.plain(saved.name)}” (disclosure v{saved.disclosure_version}).")
                 st.rerun()
 
     # --- Share this page -------------------------------------------------------------------

@@ -25,6 +25,9 @@ CARRIER_FILTERING = (
 )
 
 
+PREVIEW_SCROLL_AFTER = 480  # characters: three segments' worth; a longer preview scrolls
+
+
 def key(field: str) -> str:
     return f"td_{field}"
 
@@ -83,11 +86,11 @@ def sign_png(brand: str, number: str, keyword: str, region: str) -> bytes:
 
 
 # --- page ------------------------------------------------------------------------------------------------------------
-st.title("Texting Defaults")
+st.title("Texting Defaults", anchor=False)
 st.caption("The texts Opt-In Desk sends for your shop, the numbers customers text, and when bulk texts may go out. "
            "Changes apply to the next text after you save.")
 
-st.subheader("Your shop")
+st.subheader("Your shop", anchor=False)
 c1, c2 = st.columns(2)
 with c1:
     st.text_input(LABELS["brand"], key=key("brand"), help="Every text starts with it, so customers know who is texting.")
@@ -97,7 +100,7 @@ with c2:
                   help="A phone number, an email or a website. The help reply gives it as {help_contact}.")
     field_error("help_contact")
 
-st.subheader("Messages")
+st.subheader("Messages", anchor=False)
 st.markdown(
     "Placeholders you can use: "
     + " · ".join(f"`{{{name}}}` {md(what)}" for name, what in editor.PLACEHOLDER_HELP.items())
@@ -129,10 +132,13 @@ for field in TEMPLATES:
             if not check.findings:
                 st.markdown(":green[:material/check_circle: Meets the carrier rules.]")
             st.caption(f"What {editor.SAMPLE_FIRST_NAME} receives")
-            with st.chat_message("shop", avatar=":material/sms:"):
-                st.text(check.preview or " ")
+            # a very long text scrolls inside its own box instead of stretching the page
+            with st.container(height=320 if len(check.preview or "") > PREVIEW_SCROLL_AFTER else "content",
+                              border=False, key=f"preview_{field}"):
+                with st.chat_message("shop", avatar=":material/sms:"):
+                    st.text(check.preview or " ")
 
-st.subheader("Numbers")
+st.subheader("Numbers", anchor=False)
 c1, c2, c3 = st.columns(3)
 with c1:
     st.text_input(LABELS["main_number"], key=key("main_number"),
@@ -148,7 +154,7 @@ with c3:
                     step=1, help="Opt-in requests a phone can get in total; never two within 24 hours.")
     field_error("max_opt_in_requests")
 
-st.subheader("Text To Join")
+st.subheader("Text To Join", anchor=False)
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.text_input(LABELS["join_number"], key=key("join_number"),
@@ -174,7 +180,7 @@ with right:
     if png:
         st.image(png, caption=signs.headline(saved["join_keyword"], saved["join_number"]), width=320)
 
-st.subheader("Quiet hours")
+st.subheader("Quiet hours", anchor=False)
 c1, c2, c3 = st.columns(3)
 with c1:
     st.time_input(LABELS["window_start"], key=key("window_start"), step=dt.timedelta(minutes=15))
@@ -207,7 +213,7 @@ with c2:
     if "td_save_error" in st.session_state:
         st.error(md(st.session_state.pop("td_save_error")), icon=":material/error:")
 
-st.subheader("Queued texts")
+st.subheader("Queued texts", anchor=False)
 with ui.session() as s:
     queue = editor.queue_state(s)
 st.markdown(md(queue.sentence(saved["timezone"])))
