@@ -49,6 +49,14 @@ class Ctx:
     def viewed(self, customer_id: Optional[int]) -> bool:
         return customer_id is not None and f"viewed:{customer_id}" in self.marks
 
+    def viewed_at(self, customer_id: Optional[int]) -> Optional[dt.datetime]:
+        """When the trainee last opened this customer on Personas (None: not opened, or not known)."""
+        value = self.marks.get(f"viewed:{customer_id}") if customer_id is not None else None
+        try:
+            return dt.datetime.fromisoformat(value) if value else None
+        except ValueError:
+            return None
+
 
 Check = Callable[[Ctx], bool]
 
@@ -119,16 +127,32 @@ def _confirmed_yes(ctx: Ctx) -> bool:
     ids = ctx.found.get("s1_customers") or []
     if not ids:
         return False
+    # A confirmation stays done when the trainee goes on (scenario 2 texts STOP from the same phone).
     evs = _events(ctx, col(ConsentEvent.customer_id).in_(ids), ConsentEvent.new_status == SmsStatus.opted_in,
                   ConsentEvent.channel == Channel.sms_reply, ConsentEvent.old_status == SmsStatus.pending)
-    confirmed = [e.customer_id for e in evs
-                 if ctx.session.get(Customer, e.customer_id).sms_status is SmsStatus.opted_in]
-    ctx.found["s1_confirmed"] = confirmed
-    return bool(confirmed)
+    ctx.found["s1_confirmed"] = evs
+    return bool(evs)
+
+
+def _status_at(ctx: Ctx, customer_id: int, at: dt.datetime) -> Optional[SmsStatus]:
+    last = ctx.session.exec(
+        select(ConsentEvent).where(ConsentEvent.customer_id == customer_id, ConsentEvent.occurred_at <= at)
+        .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())
+    ).first()
+    return SmsStatus(last.new_status) if last else None
 
 
 def _saw_opted_in(ctx: Ctx) -> bool:
-    return any(ctx.viewed(cid) for cid in ctx.found.get("s1_confirmed") or [])
+    """Opened on Personas after the YES, while the customer was opted in (the green ✓ was there to see)."""
+    for e in ctx.found.get("s1_confirmed") or []:
+        seen = ctx.viewed_at(e.customer_id)
+        if seen is None:
+            customer = ctx.session.get(Customer, e.customer_id)
+            if ctx.viewed(e.customer_id) and customer and customer.sms_status is SmsStatus.opted_in:
+                return True
+        elif seen >= e.occurred_at and _status_at(ctx, e.customer_id, seen) is SmsStatus.opted_in:
+            return True
+    return False
 
 
 # 2. Opt-out and rejoin -----------------------------------------------------------------------
@@ -245,9 +269,13 @@ def _pos_synced(ctx: Ctx) -> bool:
     first = ctx.found.get("s5_first")
     if not first:
         return False
-    src = ctx.session.get(PosSource, first["source_id"])  # type: ignore[index]
-    return bool(src and src.last_sync_at and src.last_sync_at >= ctx.start
-                and _pos_bulk_requests(ctx, ctx.start) > 0)
+    # a POS sync after the date was set that itself sent (or queued) opt-in requests; requests from an
+    # import or from moving the date back do not count here
+    runs = ctx.session.exec(select(ImportRun).where(
+        ImportRun.origin == "pos_sync", ImportRun.started_at >= first["at_dt"],  # type: ignore[index]
+        col(ImportRun.finished_at).is_not(None))).all()
+    return any(int((r.counts or {}).get("requests_sent", 0)) + int((r.counts or {}).get("requests_queued", 0)) > 0
+               for r in runs)
 
 
 def _pos_back_in_time(ctx: Ctx) -> bool:
@@ -296,8 +324,9 @@ def _possible_received(ctx: Ctx) -> bool:
 
 def _possible_confirmed(ctx: Ctx) -> bool:
     for r in ctx.found.get("s7") or []:
+        # opted out once decided (a START later, e.g. for scenario 2, does not undo what was done)
         if (r.decision is Decision.confirmed and r.decided_at and r.decided_at.date() <= r.deadline
-                and ctx.session.get(Customer, r.customer_id).sms_status is SmsStatus.opted_out):
+                and _status_at(ctx, r.customer_id, r.decided_at) is SmsStatus.opted_out):
             return True
     return False
 
@@ -350,11 +379,15 @@ SCENARIOS: tuple[Scenario, ...] = (
              "A POS sync asks synced contacts to opt in, from a date you choose, and can go back in time.", (
                  Step("Set the double opt-in date on a POS source.",
                       "Settings > Integrations: 'Send an SMS double opt-in request if a contact with a phone number "
-                      "is synced from this source after' → pick a date.", _pos_date_set),
+                      "is synced from this source after' → pick today (or an earlier day) and click Save date.",
+                      _pos_date_set),
                  Step("Sync a POS export and see the opt-in requests go out (or queue for quiet hours).",
-                      "Settings > Integrations: upload a POS customer export to the source.", _pos_synced),
+                      "Settings > Integrations: upload a POS customer export (a CSV with a Phone column and numbers "
+                      "the shop doesn't know yet) to that source and click Sync; the result counts the requests.",
+                      _pos_synced),
                  Step("Move the date back in time and see more requests.",
-                      "Settings > Integrations: choose an earlier date and save.", _pos_back_in_time),
+                      "Settings > Integrations: choose a date earlier than the saved one and click Save date: "
+                      "contacts synced between the two dates are asked too.", _pos_back_in_time),
              )),
     Scenario("import_conflicts", "6. Import with conflicts",
              "An imported list never overrides an opt-out.", (

@@ -113,7 +113,8 @@ with tab_import:
             st.stop()
 
         kind = "Excel workbook" if info.kind == "xlsx" else f"{info.encoding}, {info.delimiter_name}-separated"
-        size = f"{info.size / 1024 / 1024:,.1f} MB" if info.size >= 1024 * 1024 else f"{info.size / 1024:,.0f} KB"
+        size = (f"{info.size / 1024 / 1024:,.1f} MB" if info.size >= 1024 * 1024
+                else f"{info.size / 1024:,.0f} KB" if info.size >= 1024 else _plural(info.size, "byte"))
         st.markdown(f"**{ui.plain(info.name)}** · {size} · {kind} · {len(info.headers)} columns")
         if info.header_looks_like_data:
             st.warning("The first row looks like a customer, not column names. Add a header row (Phone, First "

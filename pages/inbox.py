@@ -32,6 +32,14 @@ def _sender_phone(s) -> str:
     return str(st.session_state.get("inbox_phone", "") or "").strip()
 
 
+def _not_a_phone(typed: str, reason: str) -> str:
+    """A sentence for a phone the simulator cannot text from (the typed message stays in its box)."""
+    reason = (reason or "").strip().rstrip(".")
+    why = "" if not reason or reason.lower() == "not a phone number" else f" ({reason})"
+    return (f"That is not a phone number{why}: “{typed[:40]}”. Type a mobile number such as (415) 555-0199, "
+            "or pick a customer.")
+
+
 def _send(body: str | None = None) -> None:
     """Deliver one text from the simulated customer to the shop (a button callback)."""
     typed = body is None
@@ -47,7 +55,7 @@ def _send(body: str | None = None) -> None:
         try:
             out = inbox.receive(s, phone=phone, body=text, to=to)
         except phones.InvalidPhone as exc:
-            st.session_state["inbox_error"] = f"That is not a phone number: {exc.reason}."
+            st.session_state["inbox_error"] = _not_a_phone(phone, exc.reason)
             return
         except inbox.InvalidMessage as exc:
             st.session_state["inbox_error"] = str(exc)
@@ -178,21 +186,21 @@ def reviews(s, region: str) -> None:
         badge = {"overdue": f":red-badge[Overdue: was due {when}]",
                  "due_soon": f":orange-badge[Due soon: {when}]"}.get(due.state, f":gray-badge[Decide by {when}]")
         with st.container(border=True, key=f"review_{r.id}"):
-            top, right = st.columns([4, 1.4])
-            top.text(f"“{r.body}”")
+            # the deadline badge under the text, not in a narrow column: it stays whole on a small screen
+            st.text(f"“{r.body}”")
+            st.markdown(badge)
             who = f"{c.name if c and c.name else '(no name)'} · {phones.format_display(r.phone, region)}"
-            top.caption(ui.plain(f"{who} · received {_when(r.received_at)}") + " · "
-                        + (ui.badge(c.sms_status) if c else ""))
-            right.markdown(badge)
+            st.caption(ui.plain(f"{who} · received {_when(r.received_at)}") + " · "
+                       + (ui.badge(c.sms_status) if c else ""))
             err = st.session_state.pop(f"review_error_{r.id}", None)
             if err:
                 st.error(err, icon=":material/error:")
-            a, b, e = st.columns([1.3, 3, 1], vertical_alignment="bottom")
-            a.button("Confirm opt-out", key=f"review_confirm_{r.id}", on_click=_decide, args=(r.id, True),
-                     type="primary", icon=":material/block:")
-            b.text_input("Reason to dismiss", key=f"review_reason_{r.id}",
-                         placeholder="e.g. asked us to stop texting a different number")
-            e.button("Dismiss", key=f"review_dismiss_{r.id}", on_click=_decide, args=(r.id, False))
+            row = st.container(horizontal=True, vertical_alignment="bottom", key=f"review_actions_{r.id}")
+            row.button("Confirm opt-out", key=f"review_confirm_{r.id}", on_click=_decide, args=(r.id, True),
+                       type="primary", icon=":material/block:")
+            row.text_input("Reason to dismiss", key=f"review_reason_{r.id}",
+                           placeholder="e.g. asked us to stop texting a different number")
+            row.button("Dismiss", key=f"review_dismiss_{r.id}", on_click=_decide, args=(r.id, False))
 
 
 # --- the message log ---------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import importer, pos, texting
+from core import importer, pos, reports, texting
 from pages import ui
 
 ui.require_owner()
@@ -73,6 +73,7 @@ if st.session_state.get(FLASH):
 with ui.session() as s:
     tz = texting.get_defaults(s).timezone
     sources = pos.list_sources(s)
+    today = reports.local_today(s)
 
 with st.popover("Add a POS source", icon=":material/add:"):
     new_name = st.text_input("Name", key="pos_new_name", placeholder="Dutchie",
@@ -100,9 +101,11 @@ for r in sources:
     src = r.source
     sid = src.id
     with st.container(border=True, key=f"pos_src_{sid}"):
-        head = st.columns([5, 1], vertical_alignment="center")
-        head[0].subheader(ui.plain(src.name), anchor=False)
-        if head[1].button("Delete", key=f"pos_delete_{sid}", icon=":material/delete:"):
+        # one row that keeps the button whole on a narrow screen (a fixed column cut it to "De…")
+        head = st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center",
+                            key=f"pos_head_{sid}")
+        head.subheader(ui.plain(src.name), anchor=False)
+        if head.button("Delete", key=f"pos_delete_{sid}", icon=":material/delete:"):
             st.session_state[CONFIRM_DELETE] = sid
         st.caption(f"{_plural(r.contacts, 'contact')} synced. {_last_sync_line(src, tz)}")
         if st.session_state.get(CONFIRM_DELETE) == sid:
@@ -133,6 +136,10 @@ for r in sources:
                     n = pos.contacts_synced_after(s, sid, src.request_after)
                 st.caption(f"**On** since {_day(src.request_after)}: {n:,} of the {_plural(r.contacts, 'contact')} "
                            "were first synced after it. Requests respect quiet hours and the limit of 2 per phone.")
+                if src.request_after > today:
+                    st.warning(f"{_day(src.request_after)} has not started yet in your shop's time zone ({tz}; "
+                               f"today is {_day(today)}): syncs send no requests until then. Pick today or an "
+                               "earlier date to ask contacts now.", icon=":material/schedule:")
             else:
                 st.caption("**Off**: syncs send no opt-in requests.")
             buttons = st.container(horizontal=True, key=f"pos_date_buttons_{sid}")
@@ -165,6 +172,11 @@ for r in sources:
                     with ui.session() as s:
                         report = pos.sync(s, source_id=sid, file=export, file_name=export.name,
                                           progress=lambda f, t: bar.progress(min(1.0, f), text=t))
+                except importer.NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
+                    bar.empty()
+                    st.error(str(exc).replace(" Choose the phone column in the mapping.", "") + " Rename the phone "
+                             "column in the export to Phone and sync it again. Nothing was saved.",
+                             icon=":material/error:")
                 except importer.ImportProblem as exc:
                     bar.empty()
                     ui.show_error(exc)

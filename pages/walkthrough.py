@@ -54,21 +54,22 @@ done = sum(r.done for r in results)
 steps_done = sum(st_.done for r in results for st_ in r.steps)
 steps_all = sum(len(r.steps) for r in results)
 
-top = st.columns([2.2, 1.2, 1.4, 1.4], vertical_alignment="bottom")
-with top[0]:
-    new_name = st.text_input("Trainee", value=trainee, key="trainee_name_live", max_chars=60)
+with st.columns([2, 3])[0]:  # the name on a row of its own, so the buttons below keep their whole labels
+    new_name = st.text_input("Trainee", value=trainee, key="trainee_name_live", max_chars=60,
+                             placeholder="Name for the certificate")
     if new_name != trainee:
         with ui.session() as s:
             training.set_trainee(s, new_name)
         trainee = new_name
-top[1].button("Check again", key="check_again", icon=":material/refresh:", width="stretch")
-if top[2].button("Reset training shop", key="reset_training", icon=":material/restart_alt:", width="stretch"):
+top = st.container(horizontal=True, key="training_actions")
+top.button("Check again", key="check_again", icon=":material/refresh:", type="primary")
+if top.button("Reset training shop", key="reset_training", icon=":material/restart_alt:"):
     url = st.session_state[ui.TRAINING_KEY]
     training.drop(url, ui._engine_for(url))
     training.reset(url, trainee=trainee)
     st.toast("The training shop starts afresh.")
     st.rerun()
-if top[3].button("Leave training shop", key="leave_training", icon=":material/logout:", width="stretch"):
+if top.button("Leave training shop", key="leave_training", icon=":material/logout:"):
     ui.leave_training()
     st.rerun()
 
