@@ -68,7 +68,7 @@ def require_owner() -> None:
 
 def training_banner() -> None:
     """On every page while a walkthrough runs: say so, and offer the way back."""
-    left, right = st.columns([4, 1.3], vertical_alignment="center")
+    left, right = st.columns([3, 1.2], vertical_alignment="center")
     left.warning("**Training shop** — nothing you do here touches the real shop's customers. "
                  "Your progress is on the Walkthrough page.", icon=":material/school:")
     if right.button("Leave training", key="leave_training_banner", icon=":material/logout:",
