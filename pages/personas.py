@@ -79,10 +79,7 @@ def _add_customer(s) -> None:
                     c = customers.add_customer(s, phone=phone, first_name=first, last_name=last, email=email)
                 except phones.InvalidPhone as exc:
                     st.error(f"That phone number can't be used: {exc.reason}.", icon=":material/error:")
-                except customers.InvalidDetails as exc:
-                    for message in exc.errors.values():
-                        st.error(message, icon=":material/error:")
-                except customers.CustomerError as exc:
+                except customers.CustomerError as exc:  # InvalidDetails: one line per field
                     ui.show_error(exc)
                 else:
                     st.session_state[FLASH] = f"Added {ui.plain(c.name) or 'the customer'}: not opted in yet."
@@ -212,10 +209,7 @@ def _details_form(s, v) -> None:
             try:
                 customers.update_details(s, customer_id=c.id, first_name=first, last_name=last, email=email,
                                          birthday=birthday, zip=zip_code)
-            except customers.InvalidDetails as exc:
-                for message in exc.errors.values():
-                    st.error(message, icon=":material/error:")
-            except customers.CustomerError as exc:
+            except customers.CustomerError as exc:  # InvalidDetails: one line per field
                 ui.show_error(exc)
             else:
                 st.session_state[FLASH] = "Details saved."

@@ -140,7 +140,10 @@ def badge(status: SmsStatus | str) -> str:
 
 
 def show_error(exc: Exception) -> None:
-    st.error(str(exc), icon=":material/error:")
+    """A named error from core, as the owner should read it: one line per field when it names several."""
+    per_field = getattr(exc, "errors", None)
+    for message in (per_field.values() if isinstance(per_field, dict) and per_field else [str(exc)]):
+        st.error(message, icon=":material/error:")
 
 
 def plain(text: str) -> str:
