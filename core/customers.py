@@ -202,7 +202,6 @@ def describe_evidence(event: ConsentEvent) -> str:
     return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
 
 
-KEYWORD_NAMES = {SmsStatus.opted_out: "opted out", SmsStatus.opted_in: "opted in", SmsStatus.pending: "pending"}
 
 
 def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
@@ -235,6 +235,3 @@ def run_write(session: Session, fn: Callable[[], T], *, attempts: int = 8) -> T:
             raise
     raise RuntimeError("unreachable")  # pragma: no cover
 
-
-def redacted_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
