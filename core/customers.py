@@ -11,7 +11,7 @@ from typing import Any, Optional
 from sqlmodel import Session, col, select
 
 from core import phones
-from core.db import lock_for_write, run_write
+from core.db import lock_phones, run_write
 from core.models import (
     Channel,
     ConsentEvent,
@@ -103,6 +103,20 @@ def get(session: Session, customer_id: int) -> Customer:
     if customer is None:
         raise NotFound(f"No customer with id {customer_id}")
     return customer
+
+
+def locked(session: Session, *, customer_id: Optional[int] = None, phone: Optional[str] = None) -> Optional[Customer]:
+    """Take the phone's consent lock (db.lock_phones) and return the customer as it is now in the
+    database, whatever this session read before. Every writer of a customer's consent starts here."""
+    if phone is None:
+        if customer_id is None:
+            raise ValueError("locked() needs a customer id or a phone")
+        phone = session.exec(select(Customer.phone).where(Customer.id == customer_id)).first()
+        if phone is None:
+            raise NotFound(f"No customer with id {customer_id}")
+    lock_phones(session, [phone])
+    return session.exec(select(Customer).where(Customer.phone == phone)
+                        .execution_options(populate_existing=True)).first()
 
 
 def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> Optional[Customer]:
@@ -268,20 +282,36 @@ def _safe_cell(value: str) -> str:
 
 # --- Dashboard actions (the shop owner) ------------------------------------------------
 
-def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None):
-    """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
+def send_opt_in_request(session: Session, customer: Customer, *, channel: Channel, evidence: dict[str, Any],
+                        now: dt.datetime, bulk: bool = False, shop_number: Optional[str] = None,
+                        defaults=None, dedupe_key: Optional[str] = None, customer_asked: bool = False):
+    """The one way an opt-in request goes out (dashboard, resend, inbox, sign-up; the importer's
+    set-wise path applies the same rules): through the outbox's rules (§4: limits, 24 hours,
+    quiet hours for bulk sends), and a customer not yet asked becomes pending with its consent
+    event. `customer_asked`: the customer's own text or sign-up asked for it (it replaces a request
+    still queued for the window). No commit; the caller holds the phone's lock (`locked`).
+    Returns the logged message."""
     from core import outbox
 
-    now = now or utcnow()
+    msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now, bulk=bulk,
+                      shop_number=shop_number, defaults=defaults, dedupe_key=dedupe_key,
+                      customer_asked=customer_asked)
+    if msg.status is not MessageStatus.blocked and SmsStatus(customer.sms_status) is SmsStatus.not_opted_in:
+        set_status(session, customer, SmsStatus.pending, channel=channel, evidence=evidence, now=now)
+    return msg
+
+
+def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None):
+    """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
+    given_now = now
 
     def work():
-        lock_for_write(session, str(customer_id))
-        customer = get(session, customer_id)
-        session.refresh(customer)
-        msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now)
-        if msg.status is not MessageStatus.blocked and customer.sms_status is SmsStatus.not_opted_in:
-            set_status(session, customer, SmsStatus.pending, channel=Channel.dashboard,
-                       evidence={"by": "owner", "action": "sent an opt-in request"}, now=now)
+        customer = locked(session, customer_id=customer_id)
+        if customer is None:
+            raise NotFound(f"No customer with id {customer_id}")
+        now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
+        msg = send_opt_in_request(session, customer, channel=Channel.dashboard, now=now,
+                                  evidence={"by": "owner", "action": "sent an opt-in request"})
         session.flush()
         return msg
 
@@ -303,13 +333,15 @@ def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str =
         raise CustomerError("Say why: a reason is required to record an opt-out.")
     if len(reason) > 500:
         raise CustomerError("Keep the reason under 500 characters.")
-    now = now or utcnow()
+    given_now = now
 
     def work():
-        lock_for_write(session, str(customer_id))
-        customer = get(session, customer_id)
+        customer = locked(session, customer_id=customer_id)
+        if customer is None:
+            raise NotFound(f"No customer with id {customer_id}")
         if customer.sms_status is SmsStatus.opted_out:
             raise CustomerError("This customer has already opted out.")
+        now = given_now or utcnow()
         event = set_status(session, customer, SmsStatus.opted_out, channel=Channel.dashboard,
                            evidence={"reason": reason, "by": by}, now=now)
         session.flush()
@@ -325,7 +357,9 @@ def update_details(session: Session, *, customer_id: int, **details: Any) -> Cus
     clean = validate_details(**details)
 
     def work():
-        customer = get(session, customer_id)
+        customer = locked(session, customer_id=customer_id)
+        if customer is None:
+            raise NotFound(f"No customer with id {customer_id}")
         for k, v in clean.items():
             setattr(customer, k, v)
         customer.updated_at = utcnow()
@@ -341,7 +375,11 @@ def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = N
 
     region = get_defaults(session).default_region
     e164 = phones.normalize(phone, region)
-    if session.exec(select(Customer.id).where(Customer.phone == e164)).first() is not None:
-        raise CustomerError(f"{phones.format_display(e164, region)} is already a customer.")
-    return run_write(session, lambda: create(session, phone=e164, source=Source.dashboard, now=now,
-                                             region=region, **details))
+    validate_details(**details)  # every problem shown before anything is written
+
+    def work():
+        if locked(session, phone=e164) is not None:
+            raise CustomerError(f"{phones.format_display(e164, region)} is already a customer.")
+        return create(session, phone=e164, source=Source.dashboard, now=now, region=region, **details)
+
+    return run_write(session, work)

@@ -5,17 +5,18 @@ SQLite file by default (no set-up); PostgreSQL when DATABASE_URL is set.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import sqlite3
 import time
-import zlib
 from pathlib import Path
 from typing import Callable, TypeVar
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -141,6 +142,19 @@ def _python_default(table_name: str, column):
     return None
 
 
+def _split_queued_requests(conn) -> None:
+    """Before customer.queued_requests existed, opt_in_requests counted queued requests too; now it
+    counts requests sent, and the queued ones move to the new column (released later, counted then)."""
+    conn.exec_driver_sql(
+        "UPDATE customer SET queued_requests = q.n, opt_in_requests = opt_in_requests - q.n "
+        "FROM (SELECT customer_id, count(*) AS n FROM message WHERE kind = 'opt_in_request' "
+        "AND status = 'queued' AND customer_id IS NOT NULL GROUP BY customer_id) AS q WHERE customer.id = q.customer_id")
+
+
+# What else to do when upgrade_schema adds a column to an older shop's table.
+_DATA_FIXES = {("customer", "queued_requests"): _split_queued_requests}
+
+
 # Indexes an earlier version made that now mislead the query planner; dropped at start.
 OBSOLETE_INDEXES = ("ix_consent_transition",)
 
@@ -173,10 +187,14 @@ def upgrade_schema(conn) -> list[str]:
             if column.name in have:
                 continue
             ddl_type = column.type.compile(dialect=conn.dialect)
+            default = getattr(column.server_default, "arg", None)
+            if isinstance(default, str):  # keep the server default, so set-wise INSERTs get it too
+                ddl_type += " DEFAULT '" + default.replace("'", "''") + "'"
             conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl_type}')
             value = _python_default(table.name, column)
             if value is not None:
                 conn.execute(table.update().values({column.name: value}))
+            _DATA_FIXES.get((table.name, column.name), lambda c: None)(conn)
             done.append(f"{table.name}.{column.name}")
         index_names = _index_names(conn, table.name)
         for name in OBSOLETE_INDEXES:
@@ -190,24 +208,81 @@ def upgrade_schema(conn) -> list[str]:
     return done
 
 
+def _lock_key(name: str) -> int:
+    """A signed 64-bit advisory-lock key for a name (blake2b: no collisions between key families)."""
+    return int.from_bytes(hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
+
+
+def _begin_immediate(session: Session) -> bool:
+    """SQLite: take the database's write lock now (waiting up to the busy timeout). True on SQLite."""
+    if not is_sqlite(session.get_bind()):
+        return False
+    conn = session.connection()
+    raw = conn.connection.dbapi_connection
+    if not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    return True
+
+
 def lock_for_write(session: Session, key: str | None = None) -> None:
     """Start the write part of a service so concurrent writers queue instead of clashing.
 
     SQLite: BEGIN IMMEDIATE takes the database's write lock up front (waiting up to
     the busy timeout). PostgreSQL: a transaction-scoped advisory lock on `key`
-    (a phone number, say) serialises writers for that key only.
+    (a form, a setting) serialises writers for that key only. A phone's consent is
+    locked with `lock_phones`, never with this.
     """
-    bind = session.get_bind()
-    if is_sqlite(bind):
-        conn = session.connection()
-        raw = conn.connection.dbapi_connection
-        if not raw.in_transaction:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif key is not None and bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": zlib.crc32(key.encode())})
+    if _begin_immediate(session):
+        return
+    if key is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("key:" + key)})
+
+
+# A writer of more phones than this at once (an import chunk, a POS round) takes the lock of every
+# phone in one step instead of one lock each (PostgreSQL's lock table is finite).
+PHONE_LOCK_SET_LIMIT = 200
+_EVERY_PHONE = _lock_key("every-phone")
+
+
+def lock_phones(session: Session, phones) -> None:
+    """The one lock every writer of a phone's consent takes, before it reads the customer.
+
+    Inbound texts, dashboard requests and opt-outs, sign-ups, resends, imports, POS syncs,
+    review decisions and the release of queued messages all call this with the E.164
+    phones they will change, at the start of their transaction, so two writers of one
+    phone never interleave. SQLite: the database write lock (BEGIN IMMEDIATE).
+    PostgreSQL: a shared lock on "every phone" plus an exclusive lock per phone, taken in
+    sorted order (no deadlock between writers of several phones); a writer of more than
+    PHONE_LOCK_SET_LIMIT phones takes "every phone" exclusively instead.
+    The customer row's version check (models.Customer.version) backs this up: a write
+    based on a stale read fails and run_write retries it.
+    """
+    if _begin_immediate(session):
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({_lock_key("phone:" + p) for p in phones if p})
+    if len(keys) > PHONE_LOCK_SET_LIMIT:
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVERY_PHONE})
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _EVERY_PHONE})
+    if keys:
+        # unnest keeps the array's (sorted) order
+        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
+                        {"keys": keys})
+
+
+def lock_every_phone(session: Session) -> None:
+    """lock_phones for a writer that may touch any phone (a POS round picks its phones by query)."""
+    if _begin_immediate(session):
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVERY_PHONE})
 
 
 def _transient(exc: Exception) -> bool:
+    if isinstance(exc, StaleDataError):
+        return True  # the row changed since it was read: read it again
     if isinstance(exc, IntegrityError):
         return True  # a concurrent insert of the same unique key: retry sees it
     msg = str(exc).lower()
@@ -225,7 +300,7 @@ def run_write(session: Session, fn: Callable[[], T], *, attempts: int = 8) -> T:
             result = fn()
             session.commit()
             return result
-        except (OperationalError, IntegrityError) as exc:
+        except (OperationalError, IntegrityError, StaleDataError) as exc:
             session.rollback()
             if attempt == attempts - 1 or not _transient(exc):
                 raise

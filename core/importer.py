@@ -70,7 +70,7 @@ from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
 from core import customers, outbox, phones, segments, texting
-from core.db import lock_for_write, run_write
+from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
     Channel,
     ConsentEvent,
@@ -1205,6 +1205,7 @@ class _Context:
     by: str = "owner"
     check_event_keys: bool = True  # False when no event of this file existed when the import started
     check_request_keys: bool = True
+    live_clock: bool = False  # no `now` given: each chunk reads the clock under its lock (the ledger's order)
     _evidence_head: str = ""
 
     def evidence_json(self, row: int) -> str:
@@ -1365,6 +1366,7 @@ class _Sql:
     def __init__(self, session: Session):
         self.session = session
         self.conn = session.connection()
+        self.versions: dict[int, int] = {}  # customer id -> the version this transaction read or wrote
         self.dialect = self.conn.dialect
         self.sqlite = self.dialect.name == "sqlite"
         self.ph = "?" if self.sqlite else "%s"
@@ -1406,6 +1408,21 @@ class _Sql:
         if rows:
             self.conn.exec_driver_sql(sql.replace("?", self.ph), rows)
 
+    def update_customers(self, assignments: str, rows: list[tuple]) -> bool:
+        """UPDATE customer SET <assignments> for rows (values..., id), each checked against the version this
+        chunk read (models.Customer.version). False when a row changed meanwhile (the caller retries)."""
+        if not rows:
+            return True
+        ids = [r[-1] for r in rows]
+        params = [(*r, self.versions.get(r[-1], 1)) for r in rows]
+        sql = f"UPDATE customer SET {assignments}, version = version + 1 WHERE id = ? AND version = ?"
+        result = self.conn.exec_driver_sql(sql.replace("?", self.ph), params)
+        if result.rowcount != len(rows):
+            return False
+        for i in ids:
+            self.versions[i] = self.versions.get(i, 1) + 1
+        return True
+
     def existing_keys(self, table, keys: list[str]) -> set[str]:
         return {r[0] for r in _in_rows(self.conn, f"SELECT dedupe_key FROM {table.name} WHERE dedupe_key", keys)}
 
@@ -1438,7 +1455,8 @@ def _in_rows(conn, sql: str, values: list, tail: str = "", params: tuple = ()) -
 
 
 # columns of _existing's tuples
-_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT = range(11)
+(_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT, _VERSION,
+ _QUEUED) = range(13)
 
 
 def _existing(ctx: _Context, phone_strs: list[str]) -> dict[str, tuple]:
@@ -1448,8 +1466,10 @@ def _existing(ctx: _Context, phone_strs: list[str]) -> dict[str, tuple]:
     sql = ctx.sql
     tail = " FOR UPDATE" if ctx.write and not sql.sqlite else ""
     rows = _in_rows(sql.conn, "SELECT id, phone, sms_status, first_name, last_name, email, opt_in_requests, "
-                    "last_request_at, source, source_detail, status_changed_at FROM customer WHERE phone",
-                    phone_strs, tail)
+                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests "
+                    "FROM customer WHERE phone", phone_strs, tail)
+    for r in rows:
+        sql.versions[r[_ID]] = r[_VERSION]
     return {r[1]: r for r in rows}
 
 
@@ -1463,7 +1483,8 @@ class _Retry(IntegrityError):
 _OUT, _OPTED_IN, _NOT, _PENDING = (SmsStatus.opted_out.value, SmsStatus.opted_in.value,
                                    SmsStatus.not_opted_in.value, SmsStatus.pending.value)
 _CUSTOMER_COLS = ["first_name", "last_name", "phone", "email", "zip", "source", "source_detail", "sms_status",
-                  "status_changed_at", "opt_in_requests", "last_request_at", "created_at", "updated_at"]
+                  "status_changed_at", "opt_in_requests", "last_request_at", "created_at", "updated_at",
+                  "queued_requests", "version"]
 _EVENT_COLS = ["customer_id", "phone", "old_status", "new_status", "occurred_at", "channel", "evidence", "dedupe_key",
                "pending_seconds", "customer_source"]
 
@@ -1473,11 +1494,14 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
     a consent event per change; requests by _bulk_requests (the rules of outbox.send).
     A change whose dedupe key this file already used is skipped (the statement was applied before).
     Names and email: non-blank values of the file replace the customer's; blanks never erase."""
-    session, report, now = ctx.session, ctx.report, ctx.now
-    if ctx.write:
-        lock_for_write(session, "import")
-    sql = ctx.sql = _Sql(session)
+    session, report = ctx.session, ctx.report
     phone_strs = ["+" + str(r.phone) for r in batch]
+    if ctx.write:
+        lock_phones(session, phone_strs)  # the same per-phone lock as every other writer of consent
+        if ctx.live_clock:
+            ctx.now = max(ctx.now, utcnow())
+    now = ctx.now
+    sql = ctx.sql = _Sql(session)
     existing = _existing(ctx, phone_strs)
     need_state = ctx.send_requests or (ctx.pos is not None)
     may_opt_in = ctx.may_opt_in
@@ -1513,11 +1537,11 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
             created += 1
             status = target or _NOT
             new_rows.append((row.first_name, row.last_name, phone, row.email, "", origin, source_detail, status,
-                             now_db if target else None, 0, None, now_db, now_db))
+                             now_db if target else None, 0, None, now_db, now_db, 0, 1))
             if target:
                 transitions.append((phone, _NOT, target, row.row, None, new_source))
             if need_state:
-                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source]
+                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0]
             continue
         had = (ex[_FIRST] or "", ex[_LAST] or "", ex[_EMAIL] or "")
         first, last, email = row.first_name or had[0], row.last_name or had[1], row.email or had[2]
@@ -1533,7 +1557,7 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
             unchanged += 1
         if need_state:
             final[phone] = [ex[_ID], target or ex[_STATUS], ex[_REQUESTS] or 0, ex[_LAST_REQUEST], first, row.row,
-                            source]
+                            source, ex[_QUEUED] or 0]
 
     if ctx.write:
         ids = {phone: ex[_ID] for phone, ex in existing.items()}
@@ -1549,8 +1573,8 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
                 status_updates.append((new, now_db, now_db, cid))
             events.append((cid, phone, old, new, now_db, origin, ctx.evidence_json(rownum), ctx.event_key(phone, new),
                            waited, source))
-        sql.update("UPDATE customer SET first_name = ?, last_name = ?, email = ?, updated_at = ? WHERE id = ?",
-                   detail_updates)
+        if not sql.update_customers("first_name = ?, last_name = ?, email = ?, updated_at = ?", detail_updates):
+            raise _Retry()
         if not _write_status_changes(sql, status_updates, events):
             ctx.check_event_keys = True
             raise _Retry()
@@ -1578,7 +1602,8 @@ def _write_status_changes(sql: "_Sql", updates: list[tuple], events: list[tuple]
     """UPDATE the statuses (status, changed at, updated at, id) and INSERT their consent events, as
     set_status does one at a time. False when an event's dedupe key was taken meanwhile (the caller
     runs the chunk again)."""
-    sql.update("UPDATE customer SET sms_status = ?, status_changed_at = ?, updated_at = ? WHERE id = ?", updates)
+    if not sql.update_customers("sms_status = ?, status_changed_at = ?, updated_at = ?", updates):
+        return False
     return sql.insert(_EVENT, _EVENT_COLS, events, conflict=["dedupe_key"]) == len(events)
 
 
@@ -1614,6 +1639,7 @@ class _Wanted:
     first_name: str
     row: Optional[int]
     source: str  # customers.source_key of the customer, for the consent event
+    queued: int = 0  # requests of this customer waiting in the outbox
 
 
 def _pending_seconds(sql: "_Sql", ex: tuple, now: dt.datetime) -> Optional[int]:
@@ -1721,7 +1747,7 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
             tally.already += 1
             continue
         last = w.last_request_at
-        who = SimpleNamespace(sms_status=SmsStatus(w.status), opt_in_requests=w.requests,
+        who = SimpleNamespace(sms_status=SmsStatus(w.status), opt_in_requests=w.requests, queued_requests=w.queued,
                               last_request_at=sql.dt_result(last) if last is not None else None,
                               first_name=w.first_name or "")
         reason = outbox.refusal(who, kind, defaults, now)
@@ -1747,7 +1773,11 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
                 status = MessageStatus.sent.value
                 sent_at = now
                 tally.sent += 1
-            counters.append((w.requests + 1, now_db, now_db, w.id))
+            if send_at is None:  # the counter counts requests sent; the 24 hours run from then
+                counters.append((w.requests + 1, w.queued, now, now_db, w.id))
+            else:
+                counters.append((w.requests, w.queued + 1, sql.dt_result(last) if last is not None else None,
+                                 now_db, w.id))
             if w.status == _NOT:
                 pendings.append((_PENDING, now_db, now_db, w.id))
                 ev = (ctx.evidence(w.row, action="sent an opt-in request") if ctx.opened is not None
@@ -1760,8 +1790,10 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
         if sql.insert(_MSG, _MESSAGE_COLS, messages, conflict=["dedupe_key"]) != len(messages):
             ctx.check_request_keys = True
             raise _Retry()
-        sql.update("UPDATE customer SET opt_in_requests = ?, last_request_at = ?, updated_at = ? WHERE id = ?",
-                   counters)
+        if not sql.update_customers("opt_in_requests = ?, queued_requests = ?, last_request_at = ?, updated_at = ?",
+                                    [(*c[:2], sql.dt(c[2]), *c[3:]) for c in counters]):
+            ctx.check_request_keys = True
+            raise _Retry()
         if not _write_status_changes(sql, pendings, events):
             ctx.check_request_keys = True
             raise _Retry()
@@ -1789,6 +1821,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
     if origin not in (Channel.csv_import.value, Channel.pos_sync.value):
         raise MappingProblem("An import's origin is csv_import or pos_sync.")
     region = _check_region(default_region)
+    live_clock = now is None
     now = (now or utcnow()).replace(tzinfo=None)
     opened = _prepare(source, file_name)
     header_row, headers, _ = _header(opened)
@@ -1808,7 +1841,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
                             f"column {headers[columns.phone]!r}: check the phone column in the mapping.")
     ctx = _Context(session=session, opened=opened, columns=columns, attested=bool(attested), origin=origin,
                    now=now, write=write, send_requests=bool(send_requests) and origin == Channel.csv_import.value,
-                   pos=pos, report=report, by=by)
+                   pos=pos, report=report, by=by, live_clock=live_clock)
     if write:
         # keys are checked chunk by chunk only if this file (or this POS round) was applied before
         ctx.check_event_keys = _prefix_used(session, _EVENT, _key_prefix(origin, opened.file_hash, None))
@@ -1855,28 +1888,30 @@ def import_pos_file(session: Session, source: Source, *, target: PosTarget, defa
                 progress=progress, write=True, pos=target, by=by)
 
 
-def request_for_pos_contacts(session: Session, *, target: PosTarget, now: dt.datetime, after_id: int = 0,
+def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Optional[dt.datetime], after_id: int = 0,
                              limit: int = 5000) -> tuple["RequestTally", tuple[int, Optional[int]]]:
     """Inside a write transaction: the next `limit` contacts of the source (keyset after PosContact id
     `after_id`) synced at or after the cutoff and not opted in or pending get an opt-in request by the
     rules of outbox.send (dedupe key per round). Returns (tally, (contacts seen, last id or None at the end))."""
     if target.cutoff is None:
         return RequestTally(), (0, None)
-    lock_for_write(session, "import")
+    lock_every_phone(session)  # the phones are picked by the query below
+    now = now or utcnow()  # read under the lock: the ledger's times follow its order
     sql = _Sql(session)
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""
     rows = sql.conn.exec_driver_sql(
         ("SELECT pc.id, c.id, c.phone, c.sms_status, c.opt_in_requests, c.last_request_at, c.first_name, c.source, "
-         "c.source_detail FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
+         "c.source_detail, c.version, c.queued_requests FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
          "WHERE pc.source_id = ? AND pc.synced_at >= ? AND pc.id > ? AND c.sms_status IN (?, ?) "
          "ORDER BY pc.id LIMIT ?" + tail).replace("?", sql.ph),
         (target.source_id, sql.dt(target.cutoff), after_id, _NOT, _PENDING, limit)).all()
     ctx = _Context(session=session, opened=None, columns=None, attested=False, origin=Channel.pos_sync.value,
                    now=now, write=True, send_requests=False, pos=target, report=None)
     ctx.sql = sql
+    sql.versions.update({r[1]: r[9] for r in rows})
     wanted = [(phone, _Wanted(cid, status, requests or 0, last, first or "", None,
-                              customers.source_key(source, detail or "")))
-              for _pcid, cid, phone, status, requests, last, first, source, detail in rows]
+                              customers.source_key(source, detail or ""), queued or 0))
+              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued in rows]
     tally = _bulk_requests(ctx, wanted) if wanted else RequestTally()
     last_id = rows[-1][0] if len(rows) == limit else None
     return tally, (len(rows), last_id)

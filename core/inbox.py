@@ -10,10 +10,11 @@ from sqlmodel import Session, col, select
 
 from core import customers, outbox, phones, texting
 from core.consent import decide
-from core.db import lock_for_write, run_write
+from core.db import run_write
 from core.keywords import Keyword, classify
 from core.models import (
     Channel,
+    ConsentEvent,
     Customer,
     Decision,
     Direction,
@@ -68,11 +69,9 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     keyword = classify(body)
 
     def work() -> list[int]:
-        lock_for_write(session, e164)
+        # the phone's lock, then the customer fresh from the database, whatever this session held before
+        customer = customers.locked(session, phone=e164)
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
-        # fresh from the database, whatever this session held before the lock
-        customer = session.exec(select(Customer).where(Customer.phone == e164)
-                                .execution_options(populate_existing=True)).first()
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
         if customer is None and (t.changes or t.sends or t.review or t.join_request):
@@ -93,13 +92,10 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
             session.add(PossibleOptOut(customer_id=customer.id, phone=e164, message_id=inbound.id, body=body,
                                        received_at=now, deadline=review_deadline(now)))
         if t.join_request:
-            msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now,
-                              shop_number=shop_number, defaults=defaults)
-            out.append(msg)
-            if msg.status is not MessageStatus.blocked and customer.sms_status is not SmsStatus.pending:
-                channel = Channel.text_to_join if which == "join" else Channel.sms_reply
-                customers.set_status(session, customer, SmsStatus.pending, channel=channel,
-                                     evidence=evidence, now=now)
+            channel = Channel.text_to_join if which == "join" else Channel.sms_reply
+            out.append(customers.send_opt_in_request(session, customer, channel=channel, evidence=evidence, now=now,
+                                                     shop_number=shop_number, defaults=defaults,
+                                                     customer_asked=True))
         else:
             if t.changes:
                 customers.set_status(session, customer, t.new_status, channel=Channel.sms_reply,
@@ -125,33 +121,63 @@ def pending_reviews(session: Session, *, limit: int = 100) -> list[PossibleOptOu
     ).all())
 
 
+class NewerConsent(InvalidMessage):
+    """The customer texted START or YES after the message under review: confirming the old message
+    as an opt-out would silently undo that. The owner must look at the newer text and confirm again."""
+
+    def __init__(self, body: str, at: dt.datetime):
+        self.body = body
+        self.at = at
+        super().__init__(f'After this message the customer texted "{body}" and opted back in. '
+                         "Confirm the opt-out anyway only if you are sure they want no more texts.")
+
+
+def newer_consent(session: Session, review: PossibleOptOut) -> Optional[ConsentEvent]:
+    """The customer's own reply (START, YES) after the review's message that moved them to opted in or
+    pending, if any: the newest such event."""
+    return session.exec(
+        select(ConsentEvent).where(
+            ConsentEvent.customer_id == review.customer_id, col(ConsentEvent.occurred_at) >= review.received_at,
+            col(ConsentEvent.new_status).in_([SmsStatus.opted_in, SmsStatus.pending]),
+            col(ConsentEvent.channel).in_([Channel.sms_reply, Channel.text_to_join]))
+        .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())
+    ).first()
+
+
 def decide_review(session: Session, *, review_id: int, confirm: bool, reason: str = "",
-                  now: Optional[dt.datetime] = None) -> PossibleOptOut:
-    """Confirm a possible opt-out (→ opted out) or dismiss it with a reason."""
-    now = now or utcnow()
+                  override: bool = False, now: Optional[dt.datetime] = None) -> PossibleOptOut:
+    """Confirm a possible opt-out (→ opted out) or dismiss it with a reason.
+
+    When the customer texted START or YES after the message, confirming raises NewerConsent
+    unless `override` (the owner saw the newer text and confirms again)."""
+    given_now = now
     reason = (reason or "").strip()
     if not confirm and not reason:
         raise InvalidMessage("Say why you dismiss it: a reason is required.")
+    phone = session.exec(select(PossibleOptOut.phone).where(PossibleOptOut.id == review_id)).first()
+    if phone is None:
+        raise InvalidMessage("That possible opt-out no longer exists.")
 
     def work() -> PossibleOptOut:
-        review = session.get(PossibleOptOut, review_id)
+        customer = customers.locked(session, phone=phone)
+        now = given_now or utcnow()
+        review = session.exec(select(PossibleOptOut).where(PossibleOptOut.id == review_id)
+                              .execution_options(populate_existing=True)).first()
         if review is None:
             raise InvalidMessage("That possible opt-out no longer exists.")
-        lock_for_write(session, review.phone)
-        session.refresh(review)
         if review.decision is not None:
             raise InvalidMessage(f"Already {review.decision.value}.")
+        if confirm and not override and (newer := newer_consent(session, review)) is not None:
+            raise NewerConsent(str((newer.evidence or {}).get("inbound_text", "START")), newer.occurred_at)
         review.decision = Decision.confirmed if confirm else Decision.dismissed
         review.decided_at = now
         review.reason = reason[:500]
         session.add(review)
-        if confirm:
-            customer = customers.get(session, review.customer_id)
-            if customer.sms_status is not SmsStatus.opted_out:
-                customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.sms_reply,
-                                     evidence={"inbound_text": review.body, "message_id": review.message_id,
-                                               "reason": reason or "possible opt-out confirmed by the owner",
-                                               "by": "owner"}, now=now)
+        if confirm and customer is not None and customer.sms_status is not SmsStatus.opted_out:
+            customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.sms_reply,
+                                 evidence={"inbound_text": review.body, "message_id": review.message_id,
+                                           "reason": reason or "possible opt-out confirmed by the owner",
+                                           "by": "owner", **({"override": True} if override else {})}, now=now)
         return review
 
     return run_write(session, work)

@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
 from sqlalchemy import Enum as SAEnum
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 
@@ -150,10 +151,19 @@ class Customer(SQLModel, table=True):
     source_detail: str = Field(default="", max_length=200)
     sms_status: SmsStatus = Field(default=SmsStatus.not_opted_in, sa_type=_enum(SmsStatus))
     status_changed_at: Optional[dt.datetime] = Field(default=None, index=True, sa_type=DateTime())
-    opt_in_requests: int = 0  # requests sent or queued, ever (rulebook §4 limit)
-    last_request_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    opt_in_requests: int = 0  # requests actually sent, ever (rulebook §4 limit)
+    # requests waiting in the outbox for the sending window (they count against the limit too)
+    queued_requests: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    last_request_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # when the last one went out
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    # optimistic version check: every UPDATE of a customer row says which version it read
+    # (WHERE version = :read); a stale write fails (StaleDataError) and db.run_write retries it
+    version: int = Field(default=1, sa_column_kwargs={"nullable": False, "server_default": "1"})
+
+    @declared_attr.directive
+    def __mapper_args__(cls):  # noqa: N805
+        return {"version_id_col": cls.__table__.c.version}
 
     @property
     def name(self) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from core import phones, segments, texting
-from core.db import run_write
+from core.db import lock_phones, run_write
 from core.models import (
     Customer,
     Direction,
@@ -105,8 +105,13 @@ def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults) -> O
 
 
 def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, now: dt.datetime, *,
-            reply_to_help: bool = False, confirming_opt_out: bool = False) -> str:
-    """Why §4 forbids sending `kind` to `customer` now ('' when it may go)."""
+            reply_to_help: bool = False, confirming_opt_out: bool = False, superseding: bool = False) -> str:
+    """Why §4 forbids sending `kind` to `customer` now ('' when it may go).
+
+    Opt-in requests: at most `max_opt_in_requests` per phone, sent or queued; never two within
+    24 hours of the last one that went out; one queued at a time. `superseding`: the customer
+    asked for it themselves (a text, a form), so a request still queued for the window is
+    replaced by this one rather than refusing it."""
     status = SmsStatus(customer.sms_status)
     if status is SmsStatus.opted_out:
         if kind is MessageKind.opt_out_confirmation and confirming_opt_out:
@@ -119,11 +124,17 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
     if kind is MessageKind.opt_in_request:
         if status is SmsStatus.opted_in:
             return "Already opted in: no opt-in request needed"
-        if customer.opt_in_requests >= defaults.max_opt_in_requests:
-            n = customer.opt_in_requests
+        queued = 0 if superseding else (getattr(customer, "queued_requests", 0) or 0)
+        n = (customer.opt_in_requests or 0) + queued
+        if n >= defaults.max_opt_in_requests:
+            if queued:
+                return (f"Request limit reached: {n} opt-in request{'s' if n != 1 else ''} sent or waiting "
+                        "in the outbox for this phone")
             return f"Request limit reached: {n} opt-in request{'s' if n != 1 else ''} already sent to this phone"
         if customer.last_request_at and now - customer.last_request_at < REQUEST_GAP:
             return "An opt-in request went to this phone less than 24 hours ago"
+        if queued:
+            return "An opt-in request to this phone is already queued for the sending window"
     if kind in (MessageKind.opt_in_confirmation, MessageKind.resubscribe_confirmation):
         if status is not SmsStatus.opted_in:
             return "A confirmation goes only to an opted-in phone"
@@ -133,11 +144,15 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
 def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: Optional[dt.datetime] = None,
          bulk: bool = False, reply_to_help: bool = False, confirming_opt_out: bool = False,
          shop_number: Optional[str] = None, defaults: Optional[TextingDefaults] = None,
-         dedupe_key: Optional[str] = None) -> Message:
-    """Log one outbound message as sent, queued or blocked (no commit: the caller's transaction).
+         dedupe_key: Optional[str] = None, customer_asked: bool = False) -> Message:
+    """Log one outbound message as sent, queued or blocked (no commit: the caller's transaction,
+    which holds db.lock_phones for this customer's phone).
 
     `bulk`: started by the shop for many customers (sync, import, resend): quiet hours apply.
-    Replies to the customer's own text or form submission go immediately.
+    Replies to the customer's own text or form submission go immediately; an opt-in request
+    the customer asked for (`customer_asked`) replaces one still queued for the window (never
+    two within 24 h); any other request is refused while one is queued.
+    The request counter counts requests sent; a queued one counts when it is released.
     """
     if customer is None or customer.id is None:
         raise OutboxError("A message needs a saved customer")
@@ -160,12 +175,16 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
         bulk=bulk,
         dedupe_key=dedupe_key,
     )
+    superseding = (kind is MessageKind.opt_in_request and customer_asked and not bulk
+                   and (customer.queued_requests or 0) > 0)
     reason = refusal(customer, kind, defaults, now, reply_to_help=reply_to_help,
-                     confirming_opt_out=confirming_opt_out)
+                     confirming_opt_out=confirming_opt_out, superseding=superseding)
     if reason:
         msg.status = MessageStatus.blocked
         msg.reason = reason
     else:
+        if superseding:
+            _supersede_queued_requests(session, customer, now)
         when = next_send_time(customer.phone, now, defaults) if bulk else None
         if when is not None:
             msg.status = MessageStatus.queued
@@ -174,55 +193,111 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
         else:
             msg.sent_at = now
         if kind is MessageKind.opt_in_request:
-            customer.opt_in_requests = (customer.opt_in_requests or 0) + 1
-            customer.last_request_at = now
+            if when is not None:
+                customer.queued_requests = (customer.queued_requests or 0) + 1
+            else:
+                customer.opt_in_requests = (customer.opt_in_requests or 0) + 1
+                customer.last_request_at = now
             customer.updated_at = now
             session.add(customer)
     session.add(msg)
     return msg
 
 
-def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: int = 500) -> SendSummary:
+SUPERSEDED = "Replaced: the customer asked, so a request went at once instead"
+
+
+def _supersede_queued_requests(session: Session, customer: Customer, now: dt.datetime) -> None:
+    for queued in session.exec(select(Message).where(
+            Message.phone == customer.phone, Message.kind == MessageKind.opt_in_request,
+            Message.status == MessageStatus.queued)).all():
+        queued.status = MessageStatus.blocked
+        queued.reason = SUPERSEDED
+        session.add(queued)
+    customer.queued_requests = 0
+
+
+def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: int = 200) -> SendSummary:
     """Send the queued messages whose time has come; block those the rules now forbid
-    (the customer opted out or already confirmed meanwhile); a bulk message that came due
-    but finds the recipient in quiet hours now (no page loaded while the window was open)
-    waits for the next window. Commits per batch."""
-    now = now or utcnow()
+    (the customer opted out or already confirmed meanwhile, or a request went out less
+    than 24 hours ago); a bulk message that came due but finds the recipient in quiet
+    hours now (no page loaded while the window was open) waits for the next window.
+
+    Safe from several sessions or replicas at once: each batch takes the phones' locks
+    (db.lock_phones) and then claims only the messages still queued, so every message is
+    sent exactly once and the summary counts only what this call did. Commits per batch."""
+    given_now = now
     summary = SendSummary()
     defaults = texting.get_defaults(session)
+    after_id = 0
 
-    def one_batch() -> list[Message]:
-        rows = session.exec(
-            select(Message)
-            .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now)
-            .order_by(Message.send_at, Message.id)
-            .limit(batch)
+    def one_batch() -> tuple[list[Message], int]:
+        now = given_now or utcnow()
+        due = session.exec(
+            select(Message.id, Message.phone)
+            .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now, col(Message.id) > after_id)
+            .order_by(Message.id).limit(batch)
         ).all()
+        if not due:
+            return [], -1
+        lock_phones(session, [phone for _id, phone in due])
+        # claimed: only what is still queued once the phones are locked (another session may have sent it)
+        rows = session.exec(
+            select(Message).where(col(Message.id).in_([i for i, _p in due]), Message.status == MessageStatus.queued)
+            .order_by(Message.id).execution_options(populate_existing=True)
+        ).all()
+        customers_by_id = {}
+        ids = {m.customer_id for m in rows if m.customer_id}
+        if ids:
+            customers_by_id = {c.id: c for c in session.exec(
+                select(Customer).where(col(Customer.id).in_(ids)).execution_options(populate_existing=True)).all()}
         for msg in rows:
-            customer = session.get(Customer, msg.customer_id) if msg.customer_id else None
-            status = SmsStatus(customer.sms_status) if customer else None
-            if status is SmsStatus.opted_out:
-                msg.status = MessageStatus.blocked
-                msg.reason = "Unsubscribed recipient: opted out while the message was queued"
-            elif msg.kind is MessageKind.opt_in_request and status is SmsStatus.opted_in:
-                msg.status = MessageStatus.blocked
-                msg.reason = "Already opted in while the request was queued"
-            elif msg.bulk and (later := next_send_time(msg.phone, now, defaults)) is not None and later > now:
-                msg.send_at = later  # quiet hours again: stays queued
-            else:
-                msg.status = MessageStatus.sent
-                msg.sent_at = now
-                msg.reason = ""
-            session.add(msg)
-        return rows
+            _release_one(session, msg, customers_by_id.get(msg.customer_id), now, defaults)
+        session.flush()
+        return list(rows), due[-1][0]
 
     while True:
-        rows = run_write(session, one_batch)
+        rows, last_id = run_write(session, one_batch)
         for msg in rows:  # counted only once the batch is committed
             summary.add(msg)
-        if len(rows) < batch:
+        if last_id < 0:
             break
+        after_id = last_id
     return summary
+
+
+def _release_one(session: Session, msg: Message, customer: Optional[Customer], now: dt.datetime,
+                 defaults: TextingDefaults) -> None:
+    """One due message, its customer locked: sent, blocked with the reason, or queued again."""
+    is_request = msg.kind is MessageKind.opt_in_request
+    status = SmsStatus(customer.sms_status) if customer else None
+    reason = ""
+    if status is SmsStatus.opted_out and not (msg.kind is MessageKind.opt_out_confirmation):
+        reason = "Unsubscribed recipient: opted out while the message was queued"
+    elif is_request and status is SmsStatus.opted_in:
+        reason = "Already opted in while the request was queued"
+    elif is_request and customer is not None and customer.last_request_at \
+            and now - customer.last_request_at < REQUEST_GAP:
+        reason = "An opt-in request went to this phone less than 24 hours ago"
+    if reason:
+        msg.status = MessageStatus.blocked
+        msg.reason = reason
+    elif msg.bulk and (later := next_send_time(msg.phone, now, defaults)) is not None and later > now:
+        msg.send_at = later  # quiet hours again: stays queued
+        session.add(msg)
+        return
+    else:
+        msg.status = MessageStatus.sent
+        msg.sent_at = now
+        msg.reason = ""
+    session.add(msg)
+    if is_request and customer is not None:
+        customer.queued_requests = max(0, (customer.queued_requests or 0) - 1)
+        if msg.status is MessageStatus.sent:  # the 24 hours count from when it goes out
+            customer.opt_in_requests = (customer.opt_in_requests or 0) + 1
+            customer.last_request_at = now
+        customer.updated_at = now
+        session.add(customer)
 
 
 def queued_count(session: Session) -> int:

@@ -162,6 +162,7 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
         raise PosError("The setting takes a date (or nothing, to turn it off).")
     if isinstance(date, dt.datetime):
         date = date.date()
+    given_now = now
     now = now or utcnow()
     summary = RequestSummary()
 
@@ -187,7 +188,7 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
     last_id = 0
     while True:
         tally, seen = run_write(session, lambda: importer.request_for_pos_contacts(
-            session, target=target, now=now, after_id=last_id, limit=REEVALUATE_BATCH))
+            session, target=target, now=given_now, after_id=last_id, limit=REEVALUATE_BATCH))
         summary.evaluated += seen[0]
         summary.merge(tally)
         if seen[1] is None:
@@ -204,12 +205,13 @@ def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] =
     Returns the importer's report: contacts created/updated, invalid rows, and the opt-in requests the
     date setting sent, queued or refused (with the reasons). Raises importer.ImportProblem for a file
     that cannot be read (nothing written)."""
+    given_now = now
     now = now or utcnow()
     src = get_source(session, source_id)
     target = _target(session, src)
     region = texting.get_defaults(session).default_region
     report = importer.import_pos_file(session, file, target=target, default_region=region, mapping=mapping,
-                                      now=now, file_name=file_name, progress=progress, by=by)
+                                      now=given_now, file_name=file_name, progress=progress, by=by)
 
     def record():
         s = get_source(session, source_id)

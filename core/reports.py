@@ -16,12 +16,11 @@ from typing import Any, Iterable, Iterator, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, func, literal, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from core import outbox, phones, texting
+from core import customers, outbox, phones, texting
 from core.audiences import as_date, csv_chunks, no_index, phone_cell, safe_cell, source_label, utc_start_of
-from core.customers import set_status
-from core.db import lock_for_write, run_write
+from core.db import lock_phones, run_write
 from core.models import (
     Channel,
     ConsentEvent,
@@ -509,7 +508,7 @@ NO_LONGER_A_CUSTOMER = "No longer a customer"
 def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datetime] = None) -> outbox.SendSummary:
     """Send the opt-in request again to these customers, through the outbox as a bulk send:
     the request limits refuse some, quiet hours queue some. Commits per batch of 200."""
-    now = now or utcnow()
+    given_now = now
     ids: list[int] = []
     for i in customer_ids:
         i = int(i)
@@ -522,19 +521,21 @@ def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datet
         batch = ids[start:start + RESEND_BATCH]
 
         def work(batch=batch) -> list[SimpleNamespace]:
+            phones_by_id = dict(session.execute(select(Customer.id, Customer.phone)
+                                                .where(col(Customer.id).in_(batch))).all())
+            lock_phones(session, phones_by_id.values())  # every phone of the batch, in one sorted step
+            fresh = {c.id: c for c in session.scalars(  # as they are now, under the lock
+                select(Customer).where(col(Customer.id).in_(batch)).execution_options(populate_existing=True)).all()}
+            now = given_now or utcnow()
             results = []
             for cid in batch:
-                customer = session.get(Customer, cid)
+                customer = fresh.get(cid)
                 if customer is None:
                     results.append(SimpleNamespace(status=MessageStatus.blocked, reason=NO_LONGER_A_CUSTOMER))
                     continue
-                lock_for_write(session, customer.phone)
-                session.refresh(customer)  # its status and request count as they are now, under the lock
-                msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now, bulk=True,
-                                  defaults=defaults)
-                if msg.status is not MessageStatus.blocked and customer.sms_status is SmsStatus.not_opted_in:
-                    set_status(session, customer, SmsStatus.pending, channel=Channel.dashboard,
-                               evidence={"by": "owner", "action": "resent the opt-in request"}, now=now)
+                msg = customers.send_opt_in_request(
+                    session, customer, channel=Channel.dashboard, now=now, bulk=True, defaults=defaults,
+                    evidence={"by": "owner", "action": "resent the opt-in request"})
                 results.append(SimpleNamespace(status=msg.status, reason=msg.reason))
             session.flush()
             return results

@@ -220,6 +220,7 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
 
     Raises forms.FormNotFound or InvalidSubmission before anything is written.
     """
+    given_now = now
     now = now or utcnow()
     form = forms.get_by_slug(session, form_slug)
     defaults = texting.get_defaults(session)
@@ -229,19 +230,21 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
     e164: Optional[str] = clean.get("phone")
 
     def work() -> SignupResult:
-        lock_for_write(session, e164 or f"form-{form_id}")
-        live = forms.get(session, form_id)
-        session.refresh(live)
         customer: Optional[Customer] = None
         if e164:
-            customer = session.exec(select(Customer).where(Customer.phone == e164)).first()
+            customer = customers.locked(session, phone=e164)  # the phone's consent lock, fresh row
+        else:
+            lock_for_write(session, f"form-{form_id}")
+        now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
+        live = forms.get(session, form_id)
+        session.refresh(live)
+        if e164:
             if customer is None:
                 details = {k: clean[k] for k in ("first_name", "last_name", "email", "birthday", "zip")
                            if k in clean}
                 customer = customers.create(session, phone=e164, source=Source.signup_form, now=now,
                                             source_detail=live.slug, region=region, **details)
             else:
-                session.refresh(customer)
                 _fill_blanks(customer, clean, now)
                 session.add(customer)
 
@@ -269,14 +272,11 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
             elif status is SmsStatus.opted_in:
                 outcome = Outcome.already_subscribed
             elif live.double_opt_in:
-                message = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now,
-                                      bulk=False, defaults=defaults)
-                if message.status is MessageStatus.blocked:
-                    outcome = Outcome.already_requested
-                else:
-                    outcome = Outcome.check_phone
-                    customers.set_status(session, customer, SmsStatus.pending, channel=Channel.signup_form,
-                                         evidence=evidence, now=now)
+                message = customers.send_opt_in_request(session, customer, channel=Channel.signup_form,
+                                                        evidence=evidence, now=now, defaults=defaults,
+                                                        customer_asked=True)
+                outcome = (Outcome.already_requested if message.status is MessageStatus.blocked
+                           else Outcome.check_phone)
             elif live.auto_opt_in:
                 customers.set_status(session, customer, SmsStatus.opted_in, channel=Channel.signup_form,
                                      evidence=evidence, now=now)

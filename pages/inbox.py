@@ -155,11 +155,14 @@ def simulator(s, d, region: str) -> None:
 
 # --- possible opt-outs ----------------------------------------------------------------------
 
-def _decide(review_id: int, confirm: bool) -> None:
+def _decide(review_id: int, confirm: bool, override: bool = False) -> None:
     reason = st.session_state.get(f"review_reason_{review_id}", "")
     with ui.session() as s:
         try:
-            inbox.decide_review(s, review_id=review_id, confirm=confirm, reason=reason)
+            inbox.decide_review(s, review_id=review_id, confirm=confirm, reason=reason, override=override)
+        except inbox.NewerConsent as exc:
+            st.session_state[f"review_ask_again_{review_id}"] = str(exc)
+            return
         except (inbox.InvalidMessage, customers.CustomerError) as exc:
             st.session_state[f"review_error_{review_id}"] = str(exc)
             return
@@ -195,6 +198,17 @@ def reviews(s, region: str) -> None:
             err = st.session_state.pop(f"review_error_{r.id}", None)
             if err:
                 st.error(err, icon=":material/error:")
+            newer = inbox.newer_consent(s, r)
+            if newer is not None:
+                st.warning(ui.plain(f"Newer text: after this message the customer texted "
+                                    f"“{(newer.evidence or {}).get('inbound_text', 'START')}” "
+                                    f"({_when(newer.occurred_at)}) and is {newer.new_status.label} now."),
+                           icon=":material/warning:")
+            ask = st.session_state.pop(f"review_ask_again_{r.id}", None)
+            if ask:
+                st.warning(ui.plain(ask), icon=":material/help:")
+                st.button("Confirm the opt-out anyway", key=f"review_override_{r.id}", on_click=_decide,
+                          args=(r.id, True, True), type="primary", icon=":material/block:")
             row = st.container(horizontal=True, vertical_alignment="bottom", key=f"review_actions_{r.id}")
             row.button("Confirm opt-out", key=f"review_confirm_{r.id}", on_click=_decide, args=(r.id, True),
                        type="primary", icon=":material/block:")

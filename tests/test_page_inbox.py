@@ -198,15 +198,35 @@ def test_a_possible_opt_out_is_listed_with_its_deadline_and_dismiss_needs_a_reas
 
 def test_confirming_a_possible_opt_out_opts_the_customer_out_and_overdue_ones_stand_out(shop, app_db):
     with Session(app_db) as s:
-        inbox.receive(s, phone="+14155550111", body="Please STOP these", now=dt.datetime(2026, 1, 5, 18, 0))
+        inbox.receive(s, phone="+14158675309", body="Please STOP these", now=dt.datetime(2026, 1, 5, 18, 0))
         rid = s.exec(select(PossibleOptOut.id)).one()
     at = app()
     assert ":red-badge[Overdue: was due" in markdown(at)
+    assert not at.warning
     at.button(key=f"review_confirm_{rid}").click().run()
     assert "Opt-out confirmed" in at.success[0].value
     with Session(app_db) as s:
-        assert s.get(Customer, shop["in"]).sms_status is SmsStatus.opted_out
+        assert s.get(Customer, shop["pending"]).sms_status is SmsStatus.opted_out
     assert "Nothing to review" in " ".join(i.value for i in at.info)
+
+
+def test_a_review_the_customer_answered_with_start_later_shows_the_newer_text_and_asks_again(shop, app_db):
+    with Session(app_db) as s:
+        inbox.receive(s, phone="+14158675309", body="please stop texting me", now=dt.datetime(2026, 11, 2, 18, 0))
+        inbox.receive(s, phone="+14158675309", body="YES", now=dt.datetime(2026, 11, 3, 18, 0))
+        rid = s.exec(select(PossibleOptOut.id)).one()
+    at = app()
+    assert "Newer text" in at.warning[0].value and "YES" in at.warning[0].value
+    at.button(key=f"review_confirm_{rid}").click().run()
+    assert not at.success
+    assert any("opted back in" in w.value for w in at.warning)
+    with Session(app_db) as s:  # nothing undone silently
+        assert s.get(Customer, shop["pending"]).sms_status is SmsStatus.opted_in
+        assert s.get(PossibleOptOut, rid).decision is None
+    at.button(key=f"review_override_{rid}").click().run()
+    assert "Opt-out confirmed" in at.success[0].value
+    with Session(app_db) as s:
+        assert s.get(Customer, shop["pending"]).sms_status is SmsStatus.opted_out
 
 
 def test_the_message_log_filters_and_explains_a_bad_phone_filter(shop, app_db):

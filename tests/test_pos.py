@@ -263,13 +263,16 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
     from core.import_reference import customers as ref_customers
 
     wanted = [(c.phone, importer._Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
-                                         c.first_name, None, ref_customers.source_key(c.source, c.source_detail)))
+                                         c.first_name, None, ref_customers.source_key(c.source, c.source_detail),
+                                         c.queued_requests))
               for c in shop if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending)]
+    versions = {c.id: c.version for c in shop}
 
     def work():
         ctx = importer._Context(session=session, opened=None, columns=None, attested=False, origin="pos_sync",
                                 now=when, write=True, send_requests=False, pos=target, report=None)
         ctx.sql = importer._Sql(session)
+        ctx.sql.versions.update(versions)  # as _existing reads them
         return importer._bulk_requests(ctx, wanted)
 
     run_write(session, work)
