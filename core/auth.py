@@ -1,9 +1,16 @@
-"""The owner's password and sign-in lockout, kept in the Setting table.
+"""The owner's password and the sign-in throttle.
 
-The password is stored salted and hashed with scrypt (standard library), never
-in plain text: "scrypt$n$r$p$salt_b64$hash_b64". Failed sign-ins and the
-lockout time live in the Setting table too, so a page reload does not reset
-them and several app replicas share them.
+The password is stored salted and hashed with Argon2id (argon2-cffi), never in plain text.
+Hashes from older versions ("scrypt$n$r$p$salt_b64$hash_b64") still verify and are replaced
+by an Argon2id hash at the next successful sign-in.
+
+Wrong passwords are counted per client in the sign_in_throttle table, keyed by a keyed hash
+of the client's address, so a stranger's guesses pause the stranger, not the owner's browser.
+Each attempt is counted *before* its password is checked, in one locked write, so parallel
+guesses cannot slip past the count: at most FREE_ATTEMPTS of them are ever checked before
+sign-in pauses. A shop-wide ceiling (GLOBAL_FREE_ATTEMPTS wrong passwords from all clients)
+slows guessing spread over many addresses; clients that signed in recently are exempt from it,
+so the owner's usual connection still gets in.
 """
 
 from __future__ import annotations
@@ -12,28 +19,42 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
+import math
 import secrets
+from dataclasses import dataclass
 from typing import Optional
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete
 from sqlmodel import Session
 
 from core.db import lock_for_write, run_write
-from core.models import Setting, utcnow
+from core.models import Setting, SignInThrottle, utcnow
 
 PASSWORD_KEY = "owner_password"
-FAILURES_KEY = "signin_failures"
-LOCKED_UNTIL_KEY = "signin_locked_until"
+CLIENT_SALT_KEY = "signin_client_salt"  # secret for hashing client addresses
 FIRST_START_KEY = "first_start"
 
 MIN_LENGTH = 8
 MAX_LENGTH = 1024
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
-SALT_BYTES = 16
-KEY_BYTES = 32
 
-FREE_ATTEMPTS = 5  # wrong passwords before sign-in pauses
+FREE_ATTEMPTS = 5  # wrong passwords from one client before its sign-in pauses
 FIRST_PAUSE = 30  # seconds; doubles with each further failure
 MAX_PAUSE = 3600
+
+# The shop-wide ceiling: after this many wrong passwords from all clients together (with no
+# quiet hour between them) sign-in pauses for clients that have not signed in lately.
+GLOBAL_FREE_ATTEMPTS = 100
+GLOBAL_QUIET = dt.timedelta(hours=1)  # an hour without a wrong password clears the shop-wide count
+TRUSTED_FOR = dt.timedelta(days=30)  # a client that signed in this recently is exempt from the ceiling
+SHOP_ROW = "*"  # the shop-wide row's key (client rows are 64 hex digits)
+LOCAL_CLIENT = "local"  # Streamlit reports no address for connections through localhost
+THROTTLE_LOCK = "signin_throttle"
+
+HASHER = PasswordHasher()  # Argon2id with the library's defaults (RFC 9106's low-memory profile)
+ARGON2_PREFIX = "$argon2id$"
 
 FIRST_START_CHOICES = ("demo", "empty")
 
@@ -50,42 +71,68 @@ class PasswordExists(AuthError):
     pass
 
 
-class Locked(AuthError):
-    """Sign-in is paused after too many wrong passwords; `seconds` says for how long."""
+def _duration(seconds: int) -> str:
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    return f"{math.ceil(seconds / 60)} minutes"
 
-    def __init__(self, seconds: int, *, after_failure: bool = False):
+
+class Locked(AuthError):
+    """Sign-in is paused after too many wrong passwords; `seconds` says for how long.
+
+    `shop_wide` when the pause comes from the shop-wide ceiling, not this client's own tries.
+    """
+
+    def __init__(self, seconds: int, *, after_failure: bool = False, shop_wide: bool = False):
         self.seconds = seconds
+        self.after_failure = after_failure
+        self.shop_wide = shop_wide
         lead = "Wrong password. " if after_failure else ""
-        super().__init__(f"{lead}Sign-in paused for {seconds} seconds after too many wrong passwords.")
+        if shop_wide:
+            text = (f"Sign-in paused for {_duration(seconds)}: there have been many wrong passwords for "
+                    "this shop lately. Try again after the pause.")
+        else:
+            text = (f"{lead}Sign-in paused for {_duration(seconds)} after too many wrong passwords. "
+                    "Try again after the pause.")
+        super().__init__(text)
 
 
 # --- hashing (pure) -------------------------------------------------------------------
 
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
+def hash_password(password: str) -> str:
+    """An Argon2id hash of `password` ("$argon2id$v=19$m=...,t=...,p=...$salt$hash"), salted."""
+    return HASHER.hash(password)
 
 
-def hash_password(password: str, *, salt: Optional[bytes] = None, n: int = SCRYPT_N, r: int = SCRYPT_R,
-                  p: int = SCRYPT_P) -> str:
-    salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES,
-                            maxmem=256 * 1024 * 1024)
-    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
+def _check_scrypt(password: str, stored: str) -> bool:
+    scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
+    if scheme != "scrypt":
+        return False
+    salt = base64.b64decode(salt_b64)
+    expected = base64.b64decode(hash_b64)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
+                            dklen=len(expected), maxmem=256 * 1024 * 1024)
+    return hmac.compare_digest(digest, expected)
 
 
 def check_hash(password: str, stored: str) -> bool:
-    """True when `password` matches the stored "scrypt$..." string (constant-time compare)."""
+    """True when `password` matches the stored hash: Argon2id, or an older "scrypt$..." one."""
     try:
-        scheme, n, r, p, salt_b64, hash_b64 = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        salt = base64.b64decode(salt_b64)
-        expected = base64.b64decode(hash_b64)
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
-                                dklen=len(expected), maxmem=256 * 1024 * 1024)
-    except (ValueError, TypeError):
+        if stored.startswith("$argon2"):
+            return HASHER.verify(stored, password)
+        return _check_scrypt(password, stored)
+    except (VerificationError, InvalidHashError, ValueError, TypeError):
         return False
-    return hmac.compare_digest(digest, expected)
+
+
+def needs_upgrade(stored: str) -> bool:
+    """True when the stored hash is not Argon2id with today's parameters."""
+    if not stored.startswith(ARGON2_PREFIX):
+        return True
+    try:
+        return HASHER.check_needs_rehash(stored)
+    except (InvalidHashError, ValueError):
+        return True
 
 
 def validate_password(password: Optional[str]) -> str:
@@ -140,10 +187,25 @@ def set_password(session: Session, password: str, *, replace: bool = False) -> N
 
 
 def verify(session: Session, password: Optional[str]) -> bool:
+    """Check a password without counting the attempt (sign_in counts; use that for sign-in)."""
     stored = _get(session, PASSWORD_KEY)
-    if not stored or password is None:
+    if not stored or password is None or len(str(password)) > MAX_LENGTH:
         return False
     return check_hash(str(password), stored)
+
+
+def _upgrade_hash(session: Session, password: str, stored: str) -> None:
+    """Replace an old or weaker stored hash with a fresh Argon2id one (the password was just right)."""
+    if not needs_upgrade(stored):
+        return
+    hashed = hash_password(password)
+
+    def work() -> None:
+        lock_for_write(session, PASSWORD_KEY)
+        if _get(session, PASSWORD_KEY) == stored:  # unless the password changed meanwhile
+            _put(session, PASSWORD_KEY, hashed)
+
+    run_write(session, work)
 
 
 def preset_from(session: Session, value: Optional[str]) -> bool:
@@ -157,85 +219,183 @@ def preset_from(session: Session, value: Optional[str]) -> bool:
     return True
 
 
-# --- lockout ----------------------------------------------------------------------------
+# --- throttle ---------------------------------------------------------------------------
 
-def _failures(session: Session) -> int:
-    try:
-        return int(_get(session, FAILURES_KEY) or 0)
-    except ValueError:
-        return 0
+def client_key(ip: Optional[str]) -> str:
+    """Who is signing in, for the throttle: the address Streamlit reports (st.context.ip_address).
 
-
-def _locked_until(session: Session) -> Optional[dt.datetime]:
-    raw = _get(session, LOCKED_UNTIL_KEY)
+    An IPv6 address counts by its /64 network (one household or server gets a whole /64).
+    Streamlit reports no address for localhost: those connections share LOCAL_CLIENT. (Not a
+    per-browser-session id: a reload would start a new session and reset the count.)
+    """
+    raw = ip.strip() if isinstance(ip, str) else ""  # (a test harness may hand over a mock)
     if not raw:
-        return None
+        return LOCAL_CLIENT
     try:
-        return dt.datetime.fromisoformat(raw)
+        addr = ipaddress.ip_address(raw)
     except ValueError:
-        return None
+        return "ip:" + raw.lower()[:100]
+    if isinstance(addr, ipaddress.IPv6Address):
+        if addr.ipv4_mapped:
+            return f"ip:{addr.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((addr, 64), strict=False)}"
+    return f"ip:{addr}"
 
 
-def attempts_left(session: Session) -> int:
-    """Wrong passwords still allowed before sign-in pauses."""
-    return max(0, FREE_ATTEMPTS - _failures(session))
+def _hashed(salt: str, client: str) -> str:
+    return hmac.new(salt.encode("ascii"), client.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def pause_after(failures: int) -> int:
-    """Seconds sign-in pauses after `failures` wrong passwords in a row (0 before the 5th)."""
-    if failures < FREE_ATTEMPTS:
+def _row(session: Session, key: str, now: dt.datetime, *, create: bool) -> Optional[SignInThrottle]:
+    row = session.get(SignInThrottle, key, populate_existing=True)  # fresh: another replica may count
+    if row is None and create:
+        row = SignInThrottle(client_key=key, updated_at=now)
+        session.add(row)
+    return row
+
+
+def pause_after(failures: int, *, free: int = FREE_ATTEMPTS) -> int:
+    """Seconds sign-in pauses after `failures` wrong passwords in a row (0 before the `free`th)."""
+    if failures < free:
         return 0
-    return min(MAX_PAUSE, FIRST_PAUSE * 2 ** (failures - FREE_ATTEMPTS))
+    return min(MAX_PAUSE, FIRST_PAUSE * 2 ** min(failures - free, 20))
 
 
-def check_lockout(session: Session, now: Optional[dt.datetime] = None) -> int:
-    """Whole seconds left before sign-in may be tried again (0 = go ahead)."""
-    now = now or utcnow()
-    until = _locked_until(session)
+def _seconds_left(until: Optional[dt.datetime], now: dt.datetime) -> int:
     if until is None or until <= now:
         return 0
-    left = (until - now).total_seconds()
-    return max(1, int(left) + (1 if left % 1 else 0))
+    return math.ceil((until - now).total_seconds())
 
 
-def record_failure(session: Session, now: Optional[dt.datetime] = None) -> int:
-    """Count a wrong password; returns the seconds sign-in now pauses (0 if it doesn't)."""
-    now = now or utcnow()
+def _shop_row_fresh(shop: SignInThrottle, now: dt.datetime) -> None:
+    """A quiet hour clears the shop-wide count."""
+    if shop.failures and shop.updated_at < now - GLOBAL_QUIET and _seconds_left(shop.locked_until, now) == 0:
+        shop.failures = 0
+        shop.locked_until = None
 
-    def work() -> int:
-        lock_for_write(session, FAILURES_KEY)
-        failures = _failures(session) + 1
-        _put(session, FAILURES_KEY, str(failures))
-        pause = pause_after(failures)
+
+def _refusal(row: Optional[SignInThrottle], shop: Optional[SignInThrottle], now: dt.datetime) -> Optional[Locked]:
+    left = _seconds_left(row.locked_until, now) if row else 0
+    if left:
+        return Locked(left)
+    trusted = bool(row and row.last_success_at and row.last_success_at >= now - TRUSTED_FOR)
+    shop_left = _seconds_left(shop.locked_until, now) if shop else 0
+    if shop_left and not trusted:
+        return Locked(shop_left, shop_wide=True)
+    return None
+
+
+@dataclass(frozen=True)
+class _Reservation:
+    key: str  # the client's hashed key
+    pause: int  # seconds sign-in pauses if this attempt's password is wrong
+
+
+def _reserve(session: Session, client: str, now: dt.datetime) -> _Reservation:
+    """Count one attempt for `client` (and shop-wide) before its password is checked.
+
+    Raises Locked, counting nothing, while the client is paused.
+    """
+
+    def work() -> _Reservation:
+        lock_for_write(session, THROTTLE_LOCK)
+        salt = _get(session, CLIENT_SALT_KEY)
+        if not salt:
+            salt = secrets.token_hex(32)
+            _put(session, CLIENT_SALT_KEY, salt)
+        key = _hashed(salt, client)
+        row = _row(session, key, now, create=True)
+        shop = _row(session, SHOP_ROW, now, create=True)
+        _shop_row_fresh(shop, now)
+        refusal = _refusal(row, shop, now)
+        if refusal:
+            raise refusal  # run_write rolls back: nothing counted
+        row.failures += 1
+        row.updated_at = now
+        pause = pause_after(row.failures)
         if pause:
-            _put(session, LOCKED_UNTIL_KEY, (now + dt.timedelta(seconds=pause)).isoformat())
-        return pause
+            row.locked_until = now + dt.timedelta(seconds=pause)
+        shop.failures += 1
+        shop.updated_at = now
+        shop_pause = pause_after(shop.failures, free=GLOBAL_FREE_ATTEMPTS)
+        if shop_pause:
+            shop.locked_until = now + dt.timedelta(seconds=shop_pause)
+        session.add_all([row, shop])
+        session.flush()
+        return _Reservation(key, pause)
 
     return run_write(session, work)
 
 
-def record_success(session: Session) -> None:
+def _release(session: Session, key: str, now: dt.datetime) -> None:
+    """The password was right: clear the client's count, take the attempt off the shop-wide
+    count, remember the client as trusted, and forget clients unseen for TRUSTED_FOR."""
+
     def work() -> None:
-        lock_for_write(session, FAILURES_KEY)
-        _put(session, FAILURES_KEY, "0")
-        _put(session, LOCKED_UNTIL_KEY, "")
+        lock_for_write(session, THROTTLE_LOCK)
+        row = _row(session, key, now, create=True)
+        row.failures = 0
+        row.locked_until = None
+        row.last_success_at = now
+        row.updated_at = now
+        session.add(row)
+        shop = _row(session, SHOP_ROW, now, create=False)
+        if shop is not None and shop.failures:
+            shop.failures -= 1
+            if shop.failures < GLOBAL_FREE_ATTEMPTS:
+                shop.locked_until = None
+            session.add(shop)
+        session.flush()
+        session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < now - TRUSTED_FOR,
+                                                     SignInThrottle.client_key != SHOP_ROW))
 
     run_write(session, work)
 
 
-def sign_in(session: Session, password: Optional[str], now: Optional[dt.datetime] = None) -> bool:
-    """Verify the password, honouring and updating the lockout. Raises Locked while paused."""
+def _client_row(session: Session, client: str) -> Optional[SignInThrottle]:
+    salt = _get(session, CLIENT_SALT_KEY)
+    if not salt:
+        return None
+    return _row(session, _hashed(salt, client), utcnow(), create=False)
+
+
+def paused(session: Session, *, client: str, now: Optional[dt.datetime] = None) -> Optional[Locked]:
+    """Why `client` may not try a password now (a Locked to show), or None when it may."""
     now = now or utcnow()
-    left = check_lockout(session, now)
-    if left:
-        raise Locked(left)
-    if verify(session, password):
-        record_success(session)
-        return True
-    pause = record_failure(session, now)
-    if pause:
-        raise Locked(pause, after_failure=True)
-    return False
+    shop = _row(session, SHOP_ROW, now, create=False)
+    return _refusal(_client_row(session, client), shop, now)
+
+
+def check_lockout(session: Session, *, client: str, now: Optional[dt.datetime] = None) -> int:
+    """Whole seconds left before `client` may try a password again (0 = go ahead)."""
+    refusal = paused(session, client=client, now=now)
+    return refusal.seconds if refusal else 0
+
+
+def attempts_left(session: Session, *, client: str) -> int:
+    """Wrong passwords `client` may still type before its sign-in pauses."""
+    row = _client_row(session, client)
+    return max(0, FREE_ATTEMPTS - (row.failures if row else 0))
+
+
+def sign_in(session: Session, password: Optional[str], *, client: str, now: Optional[dt.datetime] = None) -> bool:
+    """Check the owner password for `client` (see client_key), counting the attempt first.
+
+    True when right (the client's count is cleared and an old hash upgraded to Argon2id); False
+    when wrong. Raises Locked while the client is paused, or when this wrong password pauses it.
+    """
+    now = now or utcnow()
+    reservation = _reserve(session, client, now)
+    stored = _get(session, PASSWORD_KEY)
+    ok = (bool(stored) and password is not None and len(str(password)) <= MAX_LENGTH
+          and check_hash(str(password), stored))
+    if not ok:
+        if reservation.pause:
+            raise Locked(reservation.pause, after_failure=True)
+        return False
+    _release(session, reservation.key, now)
+    _upgrade_hash(session, str(password), stored)
+    return True
 
 
 # --- first start ------------------------------------------------------------------------

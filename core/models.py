@@ -275,6 +275,21 @@ class Setting(SQLModel, table=True):
     value: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
+class SignInThrottle(SQLModel, table=True):
+    """Wrong owner passwords per client, and one shop-wide row ("*") for the global ceiling.
+
+    `client_key` is a keyed hash of the client's address (core/auth.py), never the address itself.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    client_key: str = Field(primary_key=True, max_length=64)
+    failures: int = 0  # wrong passwords in a row (attempts are counted before the password is checked)
+    locked_until: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    last_success_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    updated_at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
+
+
 # --- Sign-up forms (rulebook §6) -------------------------------------------------
 
 class SignupForm(SQLModel, table=True):

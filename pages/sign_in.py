@@ -70,11 +70,17 @@ def _setup(s: Session) -> None:
         st.rerun()
 
 
+def _client() -> str:
+    """Who is signing in, for the throttle: this connection's address (see auth.client_key)."""
+    return auth.client_key(st.context.ip_address)
+
+
 def _sign_in_form(s: Session) -> None:
     st.markdown("##### Sign in")
     if st.session_state.pop(SETUP_DONE_KEY, False):
         st.success("Password saved. Sign in with it to open your shop.", icon=":material/check_circle:")
-    left = auth.check_lockout(s)
+    client = _client()
+    pause = auth.paused(s, client=client)
     with st.form("sign_in_form", border=True, clear_on_submit=True):
         password = st.text_input("Owner password", type="password", key="password",
                                  autocomplete="current-password")
@@ -83,18 +89,19 @@ def _sign_in_form(s: Session) -> None:
         st.error("Type the owner password, then press Sign in.", icon=":material/error:")
     elif submitted:
         try:
-            ok = auth.sign_in(s, password)
+            ok = auth.sign_in(s, password, client=client)
         except auth.Locked as exc:
             st.error(str(exc), icon=":material/timer:")
             return
         if ok:
             _enter(s)
-        tries = auth.attempts_left(s)
+        tries = auth.attempts_left(s, client=client)
         more = (f" {tries} more {'try' if tries == 1 else 'tries'} before sign-in pauses."
                 if tries else "")
-        st.error(f"That password isn't right. Check it and try again.{more}", icon=":material/error:")
-    elif left:
-        st.warning(f"Sign-in paused for {left} seconds after too many wrong passwords.", icon=":material/timer:")
+        st.error(f"That password isn't right. Check it (and Caps Lock) and try again.{more}",
+                 icon=":material/error:")
+    elif pause:
+        st.warning(str(pause), icon=":material/timer:")
 
 
 def _first_start(s: Session) -> None:

@@ -185,6 +185,22 @@ def test_five_wrong_passwords_pause_sign_in_even_for_the_right_one(app, app_db):
     assert "Sign-in paused for" in _texts(fresh)
 
 
+def test_a_strangers_pause_does_not_stop_the_owner_signing_in_from_this_browser(app, app_db):
+    with Session(app_db) as s:
+        auth.set_password(s, PASSWORD)
+        auth.mark_first_start(s, "empty")
+        stranger = auth.client_key("203.0.113.9")
+        for _ in range(auth.FREE_ATTEMPTS - 1):
+            auth.sign_in(s, "guess", client=stranger)
+        with pytest.raises(auth.Locked):
+            auth.sign_in(s, "guess", client=stranger)
+    app.run()  # AppTest has no address: this browser is the local client
+    assert "paused" not in _texts(app)
+    _sign_in(app)
+    assert not app.exception
+    assert app.session_state["owner_signed_in"] is True
+
+
 def test_a_preset_password_skips_the_setup(app_db, monkeypatch):
     monkeypatch.setenv("OPTIN_DESK_PASSWORD", "preset-password-1")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
