@@ -39,6 +39,7 @@ from core.models import (
     Customer,
     utcnow,
 )
+from core.text import clean_text
 
 PAGE_SIZE = 50
 MAX_NAME = 100
@@ -581,7 +582,7 @@ def get_saved(session: Session, audience_id: int) -> SavedAudience:
 
 
 def _clean_name(name: Any) -> str:
-    text = " ".join(str(name or "").split())
+    text = clean_text(name)
     if not text:
         raise InvalidAudienceName("Give the audience a name.")
     if len(text) > MAX_NAME:

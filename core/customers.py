@@ -22,6 +22,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import clean_text as _clean_text
 
 MAX_NAME = 100
 MAX_EMAIL = 254
@@ -47,12 +48,6 @@ class InvalidDetails(CustomerError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
-
-
-def _clean_text(value: Any) -> str:
-    if value is None:
-        return ""
-    return "".join(ch for ch in str(value) if ch >= " " or ch == "\t").strip()
 
 
 def validate_details(*, first_name: Any = None, last_name: Any = None, email: Any = None,

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from core.db import lock_for_write, run_write
 from core.models import FormSubmission, FormView, SignupForm, utcnow
+from core.text import clean_text as _clean_line
 
 # The fields a form may show, in the order it shows them, with their labels.
 FIELDS: dict[str, str] = {
@@ -164,12 +165,6 @@ def field_modes(form: SignupForm) -> dict[str, str]:
     """Every field's mode (fields missing from the stored JSON are hidden)."""
     stored = form.fields or {}
     return {key: stored.get(key, HIDDEN) for key in FIELDS}
-
-
-def _clean_line(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\n\t")
-    return " ".join(text.split())
 
 
 # --- Reading ------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ from core.models import (
     SmsStatus,
     utcnow,
 )
+from core.text import clean_text
 
 __all__ = [
     "ImportProblem", "EmptyFile", "NotASpreadsheet", "FileTooLarge", "TooManyColumns", "NoPhoneColumn",
@@ -1150,12 +1151,8 @@ def _group(scan: _Scan) -> None:
 # --- Pass 2 -------------------------------------------------------------------------------------------------
 
 def _clean(value: str, limit: int) -> tuple[str, bool]:
-    """(text, too_long). Control characters dropped, spaces trimmed (as customers.validate_details)."""
-    if value.isprintable() and len(value) <= limit:
-        return value.strip(), False
-    if not value.isprintable():
-        value = "".join(ch for ch in value if ch >= " " or ch == "\t")
-    value = value.strip()
+    """(text, too_long), cleaned by text.clean_text (as customers.validate_details)."""
+    value = clean_text(value)
     if len(value) > limit:
         return value[:limit].strip(), True
     return value, False

@@ -26,6 +26,7 @@ from core.models import (
     utcnow,
 )
 from core.segments import count as count_segments
+from core.text import strip_bidi
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
@@ -38,7 +39,7 @@ class InvalidMessage(ValueError):
 def clean_body(body: Optional[str]) -> str:
     if body is None:
         raise InvalidMessage("The message is empty: type what the customer texts.")
-    body = str(body).replace("\x00", "")
+    body = strip_bidi(str(body).replace("\x00", ""))
     if not body.strip():
         raise InvalidMessage("The message is empty: type what the customer texts.")
     if len(body) > MAX_BODY:

@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from core import importer, texting
 from core.db import lock_for_write, run_write
 from core.models import PosContact, PosSource, utcnow
+from core.text import clean_text
 
 MAX_NAME = 100
 REEVALUATE_BATCH = 5000
@@ -70,7 +71,7 @@ class RequestSummary(importer.RequestTally):
 
 
 def _clean_name(name: Any) -> str:
-    name = " ".join(str(name or "").split())
+    name = clean_text(name)
     if not name:
         raise PosError("Give the POS source a name, e.g. Dutchie or Square.")
     if len(name) > MAX_NAME:

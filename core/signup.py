@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping, Optional
@@ -33,6 +32,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import clean_text
 
 MAX_LENGTHS = {
     "first_name": customers.MAX_NAME,
@@ -110,16 +110,6 @@ class InvalidSubmission(ValueError):
 
 
 # --- Validation (pure) --------------------------------------------------------------------
-
-def clean_text(value: Any) -> str:
-    """Plain text: control characters dropped, whitespace collapsed, trimmed."""
-    if value is None:
-        return ""
-    text = str(value)
-    text = "".join(" " if ch in "\t\n\r" else ch for ch in text if unicodedata.category(ch) != "Cc"
-                   or ch in "\t\n\r")
-    return " ".join(text.split())
-
 
 def parse_birthday(value: Any) -> Optional[dt.date]:
     """A real date from 07/14/1990, 1990-07-14 (and a few more); None when it is not one."""
