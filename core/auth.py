@@ -17,6 +17,7 @@ from typing import Optional
 
 from sqlmodel import Session
 
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import Setting, utcnow
 
@@ -190,7 +191,7 @@ def pause_after(failures: int) -> int:
 
 def check_lockout(session: Session, now: Optional[dt.datetime] = None) -> int:
     """Whole seconds left before sign-in may be tried again (0 = go ahead)."""
-    now = now or utcnow()
+    now = as_utc(now)
     until = _locked_until(session)
     if until is None or until <= now:
         return 0
@@ -200,7 +201,7 @@ def check_lockout(session: Session, now: Optional[dt.datetime] = None) -> int:
 
 def record_failure(session: Session, now: Optional[dt.datetime] = None) -> int:
     """Count a wrong password; returns the seconds sign-in now pauses (0 if it doesn't)."""
-    now = now or utcnow()
+    now = as_utc(now)
 
     def work() -> int:
         lock_for_write(session, FAILURES_KEY)
@@ -225,7 +226,7 @@ def record_success(session: Session) -> None:
 
 def sign_in(session: Session, password: Optional[str], now: Optional[dt.datetime] = None) -> bool:
     """Verify the password, honouring and updating the lockout. Raises Locked while paused."""
-    now = now or utcnow()
+    now = as_utc(now)
     left = check_lockout(session, now)
     if left:
         raise Locked(left)

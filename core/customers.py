@@ -11,6 +11,7 @@ from typing import Any, Optional
 from sqlmodel import Session, col, select
 
 from core import phones
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import (
     Channel,
@@ -116,7 +117,7 @@ def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> 
 def create(session: Session, *, phone: str, source: Source | str, now: Optional[dt.datetime] = None,
            source_detail: str = "", region: str = "US", **details: Any) -> Customer:
     """A new customer, not opted in (no commit). The phone must be new."""
-    now = now or utcnow()
+    now = as_utc(now)
     e164 = phones.normalize(phone, region)
     clean = validate_details(**details)
     customer = Customer(phone=e164, source=Source(source).value, source_detail=source_detail[:200],
@@ -133,7 +134,7 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
 
     Enforces: opt-out wins (only an SMS reply can lift it); opted in needs evidence.
     """
-    now = now or utcnow()
+    now = as_utc(now)
     new_status = SmsStatus(new_status)
     old = SmsStatus(customer.sms_status)
     if old is new_status:
@@ -267,7 +268,7 @@ def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datet
     """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
     from core import outbox
 
-    now = now or utcnow()
+    now = as_utc(now)
 
     def work():
         lock_for_write(session, str(customer_id))
@@ -287,7 +288,7 @@ def can_request_opt_in(session: Session, customer: Customer, now: Optional[dt.da
     """'' when the dashboard may send an opt-in request now, else why not."""
     from core import outbox, texting
 
-    return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), now or utcnow())
+    return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), as_utc(now))
 
 
 def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str = "owner",
@@ -298,7 +299,7 @@ def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str =
         raise CustomerError("Say why: a reason is required to record an opt-out.")
     if len(reason) > 500:
         raise CustomerError("Keep the reason under 500 characters.")
-    now = now or utcnow()
+    now = as_utc(now)
 
     def work():
         lock_for_write(session, str(customer_id))

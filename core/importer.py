@@ -70,6 +70,7 @@ from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
 from core import customers, outbox, phones, segments, texting
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import (
     Channel,
@@ -1786,7 +1787,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
     if origin not in (Channel.csv_import.value, Channel.pos_sync.value):
         raise MappingProblem("An import's origin is csv_import or pos_sync.")
     region = _check_region(default_region)
-    now = (now or utcnow()).replace(tzinfo=None)
+    now = as_utc(now)
     opened = _prepare(source, file_name)
     header_row, headers, _ = _header(opened)
     columns = _resolve_mapping(headers, mapping, opened.name)
@@ -1859,6 +1860,7 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: dt.dat
     rules of outbox.send (dedupe key per round). Returns (tally, (contacts seen, last id or None at the end))."""
     if target.cutoff is None:
         return RequestTally(), (0, None)
+    now = as_utc(now)
     lock_for_write(session, "import")
     sql = _Sql(session)
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""

@@ -9,6 +9,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from core import customers, outbox, phones, texting
+from core.clock import as_utc
 from core.consent import decide
 from core.db import lock_for_write, run_write
 from core.keywords import Keyword, classify
@@ -70,7 +71,7 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
 
     def work() -> list[int]:
         lock_for_write(session, e164)
-        now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
+        now = as_utc(given_now)  # read under the lock: the ledger's times follow its order
         # fresh from the database, whatever this session held before the lock
         customer = session.exec(select(Customer).where(Customer.phone == e164)
                                 .execution_options(populate_existing=True)).first()
@@ -129,7 +130,7 @@ def pending_reviews(session: Session, *, limit: int = 100) -> list[PossibleOptOu
 def decide_review(session: Session, *, review_id: int, confirm: bool, reason: str = "",
                   now: Optional[dt.datetime] = None) -> PossibleOptOut:
     """Confirm a possible opt-out (→ opted out) or dismiss it with a reason."""
-    now = now or utcnow()
+    now = as_utc(now)
     reason = (reason or "").strip()
     if not confirm and not reason:
         raise InvalidMessage("Say why you dismiss it: a reason is required.")

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from core import phones, segments, texting
+from core.clock import as_utc
 from core.db import run_write
 from core.models import (
     Customer,
@@ -95,7 +96,7 @@ def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults) -> O
     the window, the shop's own time zone decides.
     """
     start, end = defaults.window_start, defaults.window_end
-    now = now.replace(second=0, microsecond=0)
+    now = as_utc(now).replace(second=0, microsecond=0)
     zones = tuple(phones.time_zones(phone))
     if zones:
         when = _next_open(now, zones, start, end)
@@ -107,6 +108,7 @@ def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults) -> O
 def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, now: dt.datetime, *,
             reply_to_help: bool = False, confirming_opt_out: bool = False) -> str:
     """Why §4 forbids sending `kind` to `customer` now ('' when it may go)."""
+    now = as_utc(now)
     status = SmsStatus(customer.sms_status)
     if status is SmsStatus.opted_out:
         if kind is MessageKind.opt_out_confirmation and confirming_opt_out:
@@ -142,7 +144,7 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
     if customer is None or customer.id is None:
         raise OutboxError("A message needs a saved customer")
     kind = MessageKind(kind)
-    now = now or utcnow()
+    now = as_utc(now)
     defaults = defaults or texting.get_defaults(session)
     body = texting.render(kind, customer, defaults)
     seg = segments.count(body)
@@ -187,7 +189,7 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
     (the customer opted out or already confirmed meanwhile); a bulk message that came due
     but finds the recipient in quiet hours now (no page loaded while the window was open)
     waits for the next window. Commits per batch."""
-    now = now or utcnow()
+    now = as_utc(now)
     summary = SendSummary()
     defaults = texting.get_defaults(session)
 
@@ -234,7 +236,7 @@ def queued_count(session: Session) -> int:
 def due_count(session: Session, now: Optional[dt.datetime] = None) -> int:
     from sqlalchemy import func
 
-    now = now or utcnow()
+    now = as_utc(now)
     return session.exec(
         select(func.count()).select_from(Message)
         .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now)

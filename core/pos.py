@@ -29,6 +29,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core import importer, texting
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import PosContact, PosSource, utcnow
 from core.text import clean_text
@@ -94,7 +95,7 @@ def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = N
         taken = session.exec(select(PosSource.id).where(func.lower(PosSource.name) == name.lower())).first()
         if taken is not None:
             raise PosError(f"There is already a POS source named {name}.")
-        src = PosSource(name=name, created_at=now or utcnow())
+        src = PosSource(name=name, created_at=as_utc(now))
         session.add(src)
         session.flush()
         return src
@@ -163,7 +164,7 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
         raise PosError("The setting takes a date (or nothing, to turn it off).")
     if isinstance(date, dt.datetime):
         date = date.date()
-    now = now or utcnow()
+    now = as_utc(now)
     summary = RequestSummary()
 
     def save():
@@ -205,7 +206,7 @@ def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] =
     Returns the importer's report: contacts created/updated, invalid rows, and the opt-in requests the
     date setting sent, queued or refused (with the reasons). Raises importer.ImportProblem for a file
     that cannot be read (nothing written)."""
-    now = now or utcnow()
+    now = as_utc(now)
     src = get_source(session, source_id)
     target = _target(session, src)
     region = texting.get_defaults(session).default_region

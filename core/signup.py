@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from core import customers, forms, phones, texting
 from core import outbox
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import (
     Channel,
@@ -210,7 +211,7 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
 
     Raises forms.FormNotFound or InvalidSubmission before anything is written.
     """
-    now = now or utcnow()
+    now = as_utc(now)
     form = forms.get_by_slug(session, form_slug)
     defaults = texting.get_defaults(session)
     region = defaults.default_region
