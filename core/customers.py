@@ -236,6 +236,8 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
 
 def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
     """The ledger for one customer as CSV (oldest first), for a carrier or an auditor."""
+    from core.audiences import phone_cell  # the exports' one formula-safe phone cell (audiences imports us)
+
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
     buf = io.StringIO()
@@ -243,7 +245,7 @@ def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
     w.writerow(["phone", "name", "when_utc", "old_status", "new_status", "channel", "evidence", "evidence_json"])
     for e in events:
         w.writerow([
-            customer.phone,
+            phone_cell(customer.phone),
             _safe_cell(customer.name),
             e.occurred_at.isoformat(sep=" ", timespec="seconds"),
             e.old_status.value if e.old_status else "",
