@@ -28,6 +28,7 @@ from sqlmodel import Session
 from sqlmodel import select as sm_select
 
 from core import phones, texting
+from core.clock import as_utc
 from core.customers import _safe_cell  # the one OWASP rule, shared with the proof-of-consent export
 from core.db import run_write
 from core.models import (
@@ -39,6 +40,7 @@ from core.models import (
     Customer,
     utcnow,
 )
+from core.text import clean_text
 
 PAGE_SIZE = 50
 MAX_NAME = 100
@@ -419,7 +421,7 @@ def _one(c: dict[str, Any], *, tz: str, now: dt.datetime, indexed: bool = True) 
 def where(conditions: Iterable[Any], *, tz: str = "UTC", now: Optional[dt.datetime] = None) -> ColumnElement:
     """One SQL boolean for all conditions (AND). No conditions: everyone."""
     conds = normalize(conditions)
-    now = now or utcnow()
+    now = as_utc(now)
     if not conds:
         return true()
     lead = min(range(len(conds)), key=lambda i: _rank(conds[i]))
@@ -581,7 +583,7 @@ def get_saved(session: Session, audience_id: int) -> SavedAudience:
 
 
 def _clean_name(name: Any) -> str:
-    text = " ".join(str(name or "").split())
+    text = clean_text(name)
     if not text:
         raise InvalidAudienceName("Give the audience a name.")
     if len(text) > MAX_NAME:
@@ -594,7 +596,7 @@ def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id:
     """Save a new audience, or replace the name and conditions of `audience_id`."""
     name = _clean_name(name)
     conds = normalize(conditions)
-    now = now or utcnow()
+    now = as_utc(now)
 
     def work() -> int:
         clash = session.exec(sm_select(SavedAudience).where(func.lower(SavedAudience.name) == name.lower())).first()

@@ -30,6 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete
 from sqlmodel import Session
 
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import Setting, SignInThrottle, utcnow
 
@@ -361,7 +362,7 @@ def _client_row(session: Session, client: str) -> Optional[SignInThrottle]:
 
 def paused(session: Session, *, client: str, now: Optional[dt.datetime] = None) -> Optional[Locked]:
     """Why `client` may not try a password now (a Locked to show), or None when it may."""
-    now = now or utcnow()
+    now = as_utc(now)
     shop = _row(session, SHOP_ROW, now, create=False)
     return _refusal(_client_row(session, client), shop, now)
 
@@ -384,7 +385,7 @@ def sign_in(session: Session, password: Optional[str], *, client: str, now: Opti
     True when right (the client's count is cleared and an old hash upgraded to Argon2id); False
     when wrong. Raises Locked while the client is paused, or when this wrong password pauses it.
     """
-    now = now or utcnow()
+    now = as_utc(now)
     reservation = _reserve(session, client, now)
     stored = _get(session, PASSWORD_KEY)
     ok = (bool(stored) and password is not None and len(str(password)) <= MAX_LENGTH

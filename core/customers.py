@@ -11,6 +11,7 @@ from typing import Any, Optional
 from sqlmodel import Session, col, select
 
 from core import phones
+from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (
     Channel,
@@ -22,6 +23,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import clean_text as _clean_text
 
 MAX_NAME = 100
 MAX_EMAIL = 254
@@ -47,12 +49,6 @@ class InvalidDetails(CustomerError):
     def __init__(self, errors: dict[str, str]):
         super().__init__("; ".join(errors.values()))
         self.errors = errors
-
-
-def _clean_text(value: Any) -> str:
-    if value is None:
-        return ""
-    return "".join(ch for ch in str(value) if ch >= " " or ch == "\t").strip()
 
 
 def validate_details(*, first_name: Any = None, last_name: Any = None, email: Any = None,
@@ -135,7 +131,7 @@ def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> 
 def create(session: Session, *, phone: str, source: Source | str, now: Optional[dt.datetime] = None,
            source_detail: str = "", region: str = "US", **details: Any) -> Customer:
     """A new customer, not opted in (no commit). The phone must be new."""
-    now = now or utcnow()
+    now = as_utc(now)
     e164 = phones.normalize(phone, region)
     clean = validate_details(**details)
     customer = Customer(phone=e164, source=Source(source).value, source_detail=source_detail[:200],
@@ -152,7 +148,7 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
 
     Enforces: opt-out wins (only an SMS reply can lift it); opted in needs evidence.
     """
-    now = now or utcnow()
+    now = as_utc(now)
     new_status = SmsStatus(new_status)
     old = SmsStatus(customer.sms_status)
     if old is new_status:
@@ -254,6 +250,8 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
 
 def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
     """The ledger for one customer as CSV (oldest first), for a carrier or an auditor."""
+    from core.audiences import phone_cell  # the exports' one formula-safe phone cell (audiences imports us)
+
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
     buf = io.StringIO()
@@ -261,7 +259,7 @@ def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
     w.writerow(["phone", "name", "when_utc", "old_status", "new_status", "channel", "evidence", "evidence_json"])
     for e in events:
         w.writerow([
-            customer.phone,
+            phone_cell(customer.phone),
             _safe_cell(customer.name),
             e.occurred_at.isoformat(sep=" ", timespec="seconds"),
             e.old_status.value if e.old_status else "",
@@ -303,7 +301,7 @@ def send_opt_in_request(session: Session, customer: Customer, *, channel: Channe
 
 def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None):
     """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
-    given_now = now
+    given_now = None if now is None else as_utc(now)
 
     def work():
         customer = locked(session, customer_id=customer_id)
@@ -322,7 +320,7 @@ def can_request_opt_in(session: Session, customer: Customer, now: Optional[dt.da
     """'' when the dashboard may send an opt-in request now, else why not."""
     from core import outbox, texting
 
-    return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), now or utcnow())
+    return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), as_utc(now))
 
 
 def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str = "owner",
@@ -333,7 +331,7 @@ def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str =
         raise CustomerError("Say why: a reason is required to record an opt-out.")
     if len(reason) > 500:
         raise CustomerError("Keep the reason under 500 characters.")
-    given_now = now
+    given_now = None if now is None else as_utc(now)
 
     def work():
         customer = locked(session, customer_id=customer_id)

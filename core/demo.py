@@ -16,6 +16,7 @@ from typing import Any, Optional
 from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
+from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
 from core.inbox import review_deadline
 from core.models import (
@@ -92,7 +93,7 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
 
     Raises ShopNotEmpty when the shop already has customers: the demo never mixes with real data.
     """
-    now = anchor((now or utcnow()).replace(microsecond=0))
+    now = anchor(as_utc(now).replace(microsecond=0))
     c_rows = _read("customers.csv", data_dir)
     e_rows = _read("consent_events.csv", data_dir)
     m_rows = _read("messages.csv", data_dir)

@@ -17,8 +17,10 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import FormSubmission, FormView, SignupForm, utcnow
+from core.text import clean_text as _clean_line
 
 # The fields a form may show, in the order it shows them, with their labels.
 FIELDS: dict[str, str] = {
@@ -164,12 +166,6 @@ def field_modes(form: SignupForm) -> dict[str, str]:
     """Every field's mode (fields missing from the stored JSON are hidden)."""
     stored = form.fields or {}
     return {key: stored.get(key, HIDDEN) for key in FIELDS}
-
-
-def _clean_line(value: Any) -> str:
-    text = "" if value is None else str(value)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch in "\n\t")
-    return " ".join(text.split())
 
 
 # --- Reading ------------------------------------------------------------------------------
@@ -342,7 +338,7 @@ def _save(session: Session, build: Callable[[], SignupForm]) -> SignupForm:
 
 def create(session: Session, *, name: str, now: Optional[dt.datetime] = None, **settings: Any) -> SignupForm:
     """A new form (not the main one). Defaults: the main form's fields, double opt-in on."""
-    now = now or utcnow()
+    now = as_utc(now)
 
     def build() -> SignupForm:
         wanted = dict(settings)
@@ -359,7 +355,7 @@ def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None,
 
     A changed disclosure text is a new version: submissions record the version they showed.
     """
-    now = now or utcnow()
+    now = as_utc(now)
 
     def build() -> SignupForm:
         form = get(session, form_id)
@@ -377,7 +373,7 @@ def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None,
 
 def duplicate(session: Session, *, form_id: int, now: Optional[dt.datetime] = None) -> SignupForm:
     """A copy of a form ("Copy of …", its own web address), never the main form itself."""
-    now = now or utcnow()
+    now = as_utc(now)
 
     def build() -> SignupForm:
         src = get(session, form_id)
@@ -413,7 +409,7 @@ def delete(session: Session, *, form_id: int) -> str:
 
 def record_view(session: Session, *, form_id: int, now: Optional[dt.datetime] = None) -> None:
     """Count one view of a form: today's FormView row and the form's counter (commits)."""
-    now = now or utcnow()
+    now = as_utc(now)
     day = now.date()
 
     def work() -> None:

@@ -14,6 +14,7 @@ from typing import Any, Optional
 from sqlmodel import Session, select
 
 from core import customers, importer, outbox, phones
+from core.clock import as_utc
 from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus, utcnow
 
 _CLEAN_CUT = importer.MAX_NAME
@@ -49,7 +50,7 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
                 origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
                 limit: Optional[int] = None) -> dict[str, int]:
     """Import `source` one customer at a time (ORM objects, a commit per customer). Returns counts."""
-    now = now or utcnow()
+    now = as_utc(now)
     info = importer.sniff(source, file_name=file_name)
     mapping = mapping or importer.guess_mapping(info.headers)
     opened = importer._open(source, file_name)

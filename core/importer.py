@@ -70,6 +70,7 @@ from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
 from core import customers, outbox, phones, segments, texting
+from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
     Channel,
@@ -84,6 +85,7 @@ from core.models import (
     SmsStatus,
     utcnow,
 )
+from core.text import clean_text
 
 __all__ = [
     "ImportProblem", "EmptyFile", "NotASpreadsheet", "FileTooLarge", "TooManyColumns", "NoPhoneColumn",
@@ -95,6 +97,12 @@ __all__ = [
 MAX_FILE_MB = 200
 MAX_FILE_BYTES = MAX_FILE_MB * 1024 * 1024
 MAX_COLUMNS = 1000
+# An .xlsx is a zip: what it expands to is checked before openpyxl reads it, and capped while reading
+MAX_XLSX_ROWS = 1_048_576  # Excel's own limit: a sheet declaring more was not saved by Excel
+MAX_XLSX_CELLS = 20_000_000
+MAX_XLSX_PART_BYTES = 1024 * 1024 * 1024  # one part (a sheet) uncompressed
+MAX_XLSX_TOTAL_BYTES = 2 * 1024 * 1024 * 1024  # every part together, uncompressed
+MAX_XLSX_SHARED_STRINGS_BYTES = 256 * 1024 * 1024  # openpyxl holds the shared strings in memory
 CHUNK_ROWS = 20_000
 SAMPLE_BYTES = 64 * 1024
 PREVIEW_ROWS = 5
@@ -436,6 +444,8 @@ def _open(source: Source, file_name: Optional[str] = None) -> _Opened:
     utf8 = True
     with opened.binary() as f:
         head = f.read(SAMPLE_BYTES)
+        utf16 = _utf16_without_bom(head)
+        decoder16 = codecs.getincrementaldecoder(utf16)() if utf16 else None
         block = head
         while block:
             digest.update(block)
@@ -444,12 +454,22 @@ def _open(source: Source, file_name: Optional[str] = None) -> _Opened:
                     decoder.decode(block)
                 except UnicodeDecodeError:
                     utf8 = False
+            if decoder16 is not None:
+                try:
+                    decoder16.decode(block)
+                except UnicodeDecodeError:
+                    decoder16 = None
             block = f.read(1024 * 1024)
         if utf8:
             try:
                 decoder.decode(b"", final=True)
             except UnicodeDecodeError:
                 utf8 = False
+        if decoder16 is not None:
+            try:
+                decoder16.decode(b"", final=True)
+            except UnicodeDecodeError:
+                decoder16 = None
     opened.file_hash = digest.hexdigest()
 
     lower = name.lower()
@@ -463,6 +483,13 @@ def _open(source: Source, file_name: Optional[str] = None) -> _Opened:
                               "File > Save As > CSV UTF-8 (or Excel Workbook .xlsx) and import that file.")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         opened.encoding, opened.label = "utf-16", "UTF-16"
+        return opened
+    if utf16:
+        if decoder16 is None or not _readable(head, utf16):
+            raise NotASpreadsheet(f"{name} looks like UTF-16 without a byte-order mark, and it does not read as "
+                                  "UTF-16 text throughout: save it as UTF-8 CSV (in Excel: File > Save As > "
+                                  "CSV UTF-8) and import that file.")
+        opened.encoding, opened.label = utf16, "UTF-16 (no byte-order mark)"
         return opened
     for magic, what in _MAGIC:
         if head.startswith(magic):
@@ -479,6 +506,29 @@ def _open(source: Source, file_name: Optional[str] = None) -> _Opened:
     return opened
 
 
+def _utf16_without_bom(head: bytes) -> Optional[str]:
+    """'utf-16-le' or 'utf-16-be' when `head` has UTF-16's pattern of zero bytes (every other byte zero,
+    as Latin text has) without starting with a byte-order mark; else None."""
+    head = head[: len(head) - len(head) % 2]
+    if len(head) < 8 or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None
+    even, odd = head[0::2], head[1::2]
+    for codec, zeros, letters in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.7 * len(zeros) and letters.count(0) <= 0.1 * len(letters):
+            return codec
+    return None
+
+
+def _readable(head: bytes, codec: str) -> bool:
+    """`head` decodes as `codec` to text (letters, not control characters)."""
+    try:
+        text = codecs.getincrementaldecoder(codec)().decode(head)
+    except UnicodeDecodeError:
+        return False
+    shown = sum(1 for ch in text if ch.isprintable() or ch in "\r\n\t")
+    return bool(text) and shown >= 0.95 * len(text)
+
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -489,6 +539,34 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, (dt.datetime, dt.date)):
         return value.isoformat()
     return str(value)
+
+
+def _xlsx_too_big(name: str, what: str) -> FileTooLarge:
+    return FileTooLarge(f"{name} expands to {what} when opened, more than a customer list can be (at most "
+                        f"{MAX_XLSX_ROWS:,} rows and {MAX_COLUMNS:,} columns). Is this the right file? Open it in "
+                        "Excel, keep only the customer sheet, and save it as CSV UTF-8.")
+
+
+def _check_xlsx_parts(b: BinaryIO, name: str) -> None:
+    """Refuse a workbook whose parts expand past the limits (a zip bomb) before openpyxl reads any."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(b) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # openpyxl says it cannot be opened, with the usual message
+    finally:
+        b.seek(0)
+    total = 0
+    for part in parts:
+        total += part.file_size
+        lower = part.filename.lower()
+        limit = MAX_XLSX_SHARED_STRINGS_BYTES if lower.endswith("sharedstrings.xml") else MAX_XLSX_PART_BYTES
+        if part.file_size > limit:
+            raise _xlsx_too_big(name, f"{part.file_size / 1024 / 1024:,.0f} MB in its part {part.filename}")
+    if total > MAX_XLSX_TOTAL_BYTES:
+        raise _xlsx_too_big(name, f"{total / 1024 / 1024:,.0f} MB")
 
 
 def _open_xlsx(opened: _Opened) -> _Opened:
@@ -503,6 +581,7 @@ def _open_xlsx(opened: _Opened) -> _Opened:
         fd, tmp = tempfile.mkstemp(prefix="optin-import-", suffix=".csv")
         try:
             with opened.binary() as b, os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+                _check_xlsx_parts(b, opened.name)
                 try:
                     wb = openpyxl.load_workbook(b, read_only=True, data_only=True)
                 except (InvalidFileException, KeyError, OSError, ValueError, Exception) as exc:  # noqa: B014
@@ -516,14 +595,21 @@ def _open_xlsx(opened: _Opened) -> _Opened:
                     max_col = ws.max_column or 0
                     if max_col > MAX_COLUMNS:
                         raise TooManyColumns(_too_many_columns_message(None, max_col))
+                    if (ws.max_row or 0) > MAX_XLSX_ROWS:
+                        raise _xlsx_too_big(opened.name, f"{ws.max_row:,} rows")
                     w = csv.writer(out)
+                    cells_read = 0
                     for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
+                        cells_read += len(row)
+                        if n > MAX_XLSX_ROWS or cells_read > MAX_XLSX_CELLS:
+                            raise _xlsx_too_big(opened.name, f"more than {n - 1:,} rows"
+                                                if n > MAX_XLSX_ROWS else f"more than {MAX_XLSX_CELLS:,} cells")
+                        if n % 10_000 == 0 and out.tell() > MAX_FILE_BYTES:
+                            raise _xlsx_too_big(opened.name, f"more than {MAX_FILE_MB} MB of text")
                         cells = [_cell_text(v) for v in row]
                         while cells and cells[-1] == "":
                             cells.pop()
-                        if len(cells) > MAX_COLUMNS:
-                            raise TooManyColumns(_too_many_columns_message(n, len(cells)))
-                        w.writerow(cells)
+                        w.writerow(cells)  # a row too wide is refused (header) or reported (data) as in a CSV
                 finally:
                     wb.close()
         except BaseException:
@@ -592,10 +678,13 @@ def _reader(opened: _Opened, t: io.TextIOBase):
     return csv.reader(t, delimiter=opened.delimiter, quotechar='"', doublequote=True, skipinitialspace=False)
 
 
-def _records(opened: _Opened, t: io.TextIOBase) -> Iterator[tuple[int, Optional[list[str]]]]:
-    """(row number, cells) of every non-blank row, header included; cells None for an unreadable row."""
+def _records(opened: _Opened, t: io.TextIOBase,
+             bad: Optional[dict[int, str]] = None) -> Iterator[tuple[int, Optional[list[str]]]]:
+    """(row number, cells) of every non-blank row, header included; cells None for an unreadable row.
+    A header wider than MAX_COLUMNS refuses the file; a wider data row is None, its reason put in `bad`."""
     reader = _reader(opened, t)
     n = 0
+    header = True
     while True:
         n += 1
         try:
@@ -608,11 +697,22 @@ def _records(opened: _Opened, t: io.TextIOBase) -> Iterator[tuple[int, Optional[
         if not rec:
             continue
         if len(rec) > MAX_COLUMNS:
-            raise TooManyColumns(_too_many_columns_message(n, len(rec)))
+            if header:
+                raise TooManyColumns(_too_many_columns_message(n, len(rec)))
+            if bad is not None:
+                bad[n] = _wide_row_reason(len(rec))
+            yield n, None
+            continue
         for cell in rec:
             if cell and not cell.isspace():
+                header = False
                 yield n, rec
                 break
+
+
+def _wide_row_reason(n: int) -> str:
+    return (f"this row has {n:,} columns; a customer list has at most {MAX_COLUMNS:,} "
+            "(is a quote or a delimiter wrong in it?)")
 
 
 def _unique_headers(raw: list[str]) -> list[str]:
@@ -1051,8 +1151,9 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
         chunk_v.clear()
         chunk_n.clear()
 
+    too_wide: dict[int, str] = {}
     with opened.text() as t:
-        records = _records(opened, t)
+        records = _records(opened, t, too_wide)
         for n, rec in records:
             if rec is None:
                 raise NotASpreadsheet(f"The header row of {opened.name} cannot be read.")
@@ -1064,8 +1165,8 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
         for n, rec in records:
             rows += 1
             if rec is None:
-                invalid.append(RowError(n, "", "this row cannot be read (a cell is longer than 131,072 "
-                                        "characters or a quote is not closed)"))
+                invalid.append(RowError(n, "", too_wide.pop(n, None) or "this row cannot be read (a cell is "
+                                        "longer than 131,072 characters or a quote is not closed)"))
                 chunk_raw.append("")
                 chunk_v.append(-1)
                 chunk_n.append(n)
@@ -1150,12 +1251,8 @@ def _group(scan: _Scan) -> None:
 # --- Pass 2 -------------------------------------------------------------------------------------------------
 
 def _clean(value: str, limit: int) -> tuple[str, bool]:
-    """(text, too_long). Control characters dropped, spaces trimmed (as customers.validate_details)."""
-    if value.isprintable() and len(value) <= limit:
-        return value.strip(), False
-    if not value.isprintable():
-        value = "".join(ch for ch in value if ch >= " " or ch == "\t")
-    value = value.strip()
+    """(text, too_long), cleaned by text.clean_text (as customers.validate_details)."""
+    value = clean_text(value)
     if len(value) > limit:
         return value[:limit].strip(), True
     return value, False
@@ -1822,7 +1919,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
         raise MappingProblem("An import's origin is csv_import or pos_sync.")
     region = _check_region(default_region)
     live_clock = now is None
-    now = (now or utcnow()).replace(tzinfo=None)
+    now = as_utc(now)
     opened = _prepare(source, file_name)
     header_row, headers, _ = _header(opened)
     columns = _resolve_mapping(headers, mapping, opened.name)
@@ -1896,7 +1993,7 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     if target.cutoff is None:
         return RequestTally(), (0, None)
     lock_every_phone(session)  # the phones are picked by the query below
-    now = now or utcnow()  # read under the lock: the ledger's times follow its order
+    now = as_utc(now)  # read under the lock: the ledger's times follow its order
     sql = _Sql(session)
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""
     rows = sql.conn.exec_driver_sql(

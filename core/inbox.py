@@ -9,6 +9,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from core import customers, outbox, phones, texting
+from core.clock import as_utc
 from core.consent import decide
 from core.db import run_write
 from core.keywords import Keyword, classify
@@ -27,6 +28,7 @@ from core.models import (
     utcnow,
 )
 from core.segments import count as count_segments
+from core.text import strip_bidi
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
@@ -39,7 +41,7 @@ class InvalidMessage(ValueError):
 def clean_body(body: Optional[str]) -> str:
     if body is None:
         raise InvalidMessage("The message is empty: type what the customer texts.")
-    body = str(body).replace("\x00", "")
+    body = strip_bidi(str(body).replace("\x00", ""))
     if not body.strip():
         raise InvalidMessage("The message is empty: type what the customer texts.")
     if len(body) > MAX_BODY:
@@ -61,7 +63,7 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     phones.InvalidPhone or InvalidMessage before anything is written.
     """
     body = clean_body(body)
-    given_now = now
+    given_now = None if now is None else as_utc(now)
     defaults = texting.get_defaults(session)
     e164 = phones.normalize(phone, defaults.default_region)
     which = texting.which_number(defaults, to)
@@ -150,7 +152,7 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
 
     When the customer texted START or YES after the message, confirming raises NewerConsent
     unless `override` (the owner saw the newer text and confirms again)."""
-    given_now = now
+    given_now = None if now is None else as_utc(now)
     reason = (reason or "").strip()
     if not confirm and not reason:
         raise InvalidMessage("Say why you dismiss it: a reason is required.")

@@ -85,12 +85,15 @@ def _visible(word: str) -> str:
 
 
 def normalize_body(body: object) -> str:
-    """The body as matched: trimmed, control characters removed, inner whitespace
+    """The body as matched: NFKC-normalised (full-width and other compatibility forms count),
+    trimmed, control and format characters (bidi controls too) removed, inner whitespace
     collapsed to one space, trailing ``.``/``!``/``?`` dropped, upper case."""
     if body is None:
         return ""
     if not isinstance(body, str):
         body = str(body)
+    if not body.isascii():  # compatibility forms count: full-width "ＳＴＯＰ" is STOP
+        body = unicodedata.normalize("NFKC", body)
     words = [w for w in map(_visible, body.split()) if w]
     return " ".join(words).rstrip(_TRAILING).upper()
 

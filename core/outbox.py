@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session, col, select
 
 from core import phones, segments, texting
+from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (
     Customer,
@@ -95,7 +96,7 @@ def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults) -> O
     the window, the shop's own time zone decides.
     """
     start, end = defaults.window_start, defaults.window_end
-    now = now.replace(second=0, microsecond=0)
+    now = as_utc(now).replace(second=0, microsecond=0)
     zones = tuple(phones.time_zones(phone))
     if zones:
         when = _next_open(now, zones, start, end)
@@ -112,6 +113,7 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
     24 hours of the last one that went out; one queued at a time. `superseding`: the customer
     asked for it themselves (a text, a form), so a request still queued for the window is
     replaced by this one rather than refusing it."""
+    now = as_utc(now)
     status = SmsStatus(customer.sms_status)
     if status is SmsStatus.opted_out:
         if kind is MessageKind.opt_out_confirmation and confirming_opt_out:
@@ -157,7 +159,7 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
     if customer is None or customer.id is None:
         raise OutboxError("A message needs a saved customer")
     kind = MessageKind(kind)
-    now = now or utcnow()
+    now = as_utc(now)
     defaults = defaults or texting.get_defaults(session)
     body = texting.render(kind, customer, defaults)
     seg = segments.count(body)
@@ -226,7 +228,7 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
     Safe from several sessions or replicas at once: each batch takes the phones' locks
     (db.lock_phones) and then claims only the messages still queued, so every message is
     sent exactly once and the summary counts only what this call did. Commits per batch."""
-    given_now = now
+    given_now = None if now is None else as_utc(now)
     summary = SendSummary()
     defaults = texting.get_defaults(session)
     after_id = 0
@@ -309,7 +311,7 @@ def queued_count(session: Session) -> int:
 def due_count(session: Session, now: Optional[dt.datetime] = None) -> int:
     from sqlalchemy import func
 
-    now = now or utcnow()
+    now = as_utc(now)
     return session.exec(
         select(func.count()).select_from(Message)
         .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now)

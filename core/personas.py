@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
@@ -26,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from core import customers, inbox, phones
 from core.models import ConsentEvent, Customer, Message, SmsStatus, Source
+from core.text import clean_text
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -68,7 +70,7 @@ class Page:
 
 def parse_query(query: Optional[str], region: str = "US") -> Query:
     """Decide whether the owner typed a phone, part of a phone, or words."""
-    text = " ".join(str(query or "").replace("\x00", "").split())[:MAX_QUERY]
+    text = clean_text(query)[:MAX_QUERY].rstrip()  # no NUL, lone surrogate or bidi control reaches SQL
     if not text:
         return Query()
     if _PHONE_CHARS.match(text) and any(c.isdigit() for c in text):
@@ -92,6 +94,17 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _after_prefixes(prefix: str) -> Optional[str]:
+    """The smallest string after every string that starts with `prefix` (None: there is none,
+    the prefix is all U+10FFFF). Skips the surrogates, which no database stores."""
+    while prefix and prefix[-1] == chr(sys.maxunicode):
+        prefix = prefix[:-1]
+    if not prefix:
+        return None
+    nxt = ord(prefix[-1]) + 1
+    return prefix[:-1] + chr(0xE000 if 0xD800 <= nxt <= 0xDFFF else nxt)
+
+
 def _starts_with(expr, prefix: str, dialect: str):
     """`expr` starts with `prefix`, written so an index on `expr` serves it.
 
@@ -101,13 +114,13 @@ def _starts_with(expr, prefix: str, dialect: str):
     if dialect == "postgresql":
         return expr.like(func.lower(_escape_like(prefix)) + "%", escape="\\")
     prefix = _ascii_lower(prefix)
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-    return and_(expr >= prefix, expr < upper)
+    upper = _after_prefixes(prefix)
+    return expr >= prefix if upper is None else and_(expr >= prefix, expr < upper)
 
 
 def _phone_starts_with(prefix: str):
     """On the unique phone index (E.164 is ASCII: a range is exact on both databases' C-like order)."""
-    return and_(Customer.phone >= prefix, Customer.phone < prefix[:-1] + chr(ord(prefix[-1]) + 1),
+    return and_(Customer.phone >= prefix, Customer.phone < _after_prefixes(prefix),
                 Customer.phone.like(_escape_like(prefix) + "%", escape="\\"))
 
 

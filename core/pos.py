@@ -29,8 +29,10 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from core import importer, texting
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import PosContact, PosSource, utcnow
+from core.text import clean_text
 
 MAX_NAME = 100
 REEVALUATE_BATCH = 5000
@@ -70,7 +72,7 @@ class RequestSummary(importer.RequestTally):
 
 
 def _clean_name(name: Any) -> str:
-    name = " ".join(str(name or "").split())
+    name = clean_text(name)
     if not name:
         raise PosError("Give the POS source a name, e.g. Dutchie or Square.")
     if len(name) > MAX_NAME:
@@ -93,7 +95,7 @@ def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = N
         taken = session.exec(select(PosSource.id).where(func.lower(PosSource.name) == name.lower())).first()
         if taken is not None:
             raise PosError(f"There is already a POS source named {name}.")
-        src = PosSource(name=name, created_at=now or utcnow())
+        src = PosSource(name=name, created_at=as_utc(now))
         session.add(src)
         session.flush()
         return src
@@ -162,8 +164,8 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
         raise PosError("The setting takes a date (or nothing, to turn it off).")
     if isinstance(date, dt.datetime):
         date = date.date()
-    given_now = now
-    now = now or utcnow()
+    given_now = None if now is None else as_utc(now)
+    now = given_now or utcnow()
     summary = RequestSummary()
 
     def save():
@@ -205,8 +207,8 @@ def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] =
     Returns the importer's report: contacts created/updated, invalid rows, and the opt-in requests the
     date setting sent, queued or refused (with the reasons). Raises importer.ImportProblem for a file
     that cannot be read (nothing written)."""
-    given_now = now
-    now = now or utcnow()
+    given_now = None if now is None else as_utc(now)
+    now = given_now or utcnow()
     src = get_source(session, source_id)
     target = _target(session, src)
     region = texting.get_defaults(session).default_region

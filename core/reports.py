@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from core import customers, outbox, phones, texting
 from core.audiences import as_date, csv_chunks, no_index, phone_cell, safe_cell, source_label, utc_start_of
+from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (
     Channel,
@@ -91,7 +92,7 @@ def shop_period(session: Session, start: Any, end: Any) -> Period:
 
 def local_today(session: Session, now: Optional[dt.datetime] = None) -> dt.date:
     tz = ZoneInfo(texting.get_defaults(session).timezone)
-    return (now or utcnow()).replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
+    return as_utc(now).replace(tzinfo=dt.timezone.utc).astimezone(tz).date()
 
 
 # --- Headline figures ------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ def status_counts_at(session: Session, at: Optional[dt.datetime] = None, *,
     and a new customer starts not opted in, so the events after `at` and the customers
     added after it are taken back.
     """
-    now = now or utcnow()
+    now = as_utc(now)
     counts = {s: 0 for s in SmsStatus}
     for status, n in session.execute(select(C.sms_status, func.count()).group_by(C.sms_status)):
         counts[SmsStatus(status)] += n
@@ -182,7 +183,7 @@ def confirmations(session: Session, p: Period) -> tuple[int, Optional[dt.timedel
 
 def headline(session: Session, start: Any, end: Any, *, now: Optional[dt.datetime] = None) -> Headline:
     p = shop_period(session, start, end)
-    now = now or utcnow()
+    now = as_utc(now)
     at_end = status_counts_at(session, p.end_utc, now=now)
     at_start = status_counts_at(session, p.start_utc, now=now)
     total = sum(at_end.values())
@@ -439,7 +440,7 @@ def _pending_row(r, now: dt.datetime, tz: ZoneInfo, region: str) -> dict[str, An
 def pending_requests(session: Session, *, after: Optional[Cursor] = None, limit: int = PAGE_SIZE,
                      now: Optional[dt.datetime] = None) -> PendingPage:
     """One page of customers waiting for a Y/YES, longest waiting first (keyset pagination)."""
-    now = now or utcnow()
+    now = as_utc(now)
     defaults = texting.get_defaults(session)
     tz = ZoneInfo(defaults.timezone)
     total = session.execute(select(func.count()).select_from(Customer.__table__)
@@ -458,7 +459,7 @@ MEMBER_CLUB_HEADER = ("name", "phone", "requested_at_utc", "requests_sent", "las
 
 def pending_export(session: Session, *, now: Optional[dt.datetime] = None, batch: int = 2000) -> Iterator[bytes]:
     """The whole Member Club report as CSV, streamed (phones as tel:+E.164, cells made safe)."""
-    now = now or utcnow()
+    now = as_utc(now)
 
     def rows():
         after = None
@@ -508,7 +509,7 @@ NO_LONGER_A_CUSTOMER = "No longer a customer"
 def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datetime] = None) -> outbox.SendSummary:
     """Send the opt-in request again to these customers, through the outbox as a bulk send:
     the request limits refuse some, quiet hours queue some. Commits per batch of 200."""
-    given_now = now
+    given_now = None if now is None else as_utc(now)
     ids: list[int] = []
     for i in customer_ids:
         i = int(i)

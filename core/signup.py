@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Mapping, Optional
@@ -20,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from core import customers, forms, phones, texting
 from core import outbox
+from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import (
     Channel,
@@ -33,6 +33,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import clean_text
 
 MAX_LENGTHS = {
     "first_name": customers.MAX_NAME,
@@ -110,16 +111,6 @@ class InvalidSubmission(ValueError):
 
 
 # --- Validation (pure) --------------------------------------------------------------------
-
-def clean_text(value: Any) -> str:
-    """Plain text: control characters dropped, whitespace collapsed, trimmed."""
-    if value is None:
-        return ""
-    text = str(value)
-    text = "".join(" " if ch in "\t\n\r" else ch for ch in text if unicodedata.category(ch) != "Cc"
-                   or ch in "\t\n\r")
-    return " ".join(text.split())
-
 
 def parse_birthday(value: Any) -> Optional[dt.date]:
     """A real date from 07/14/1990, 1990-07-14 (and a few more); None when it is not one."""
@@ -220,8 +211,8 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
 
     Raises forms.FormNotFound or InvalidSubmission before anything is written.
     """
-    given_now = now
-    now = now or utcnow()
+    given_now = None if now is None else as_utc(now)
+    now = given_now or utcnow()
     form = forms.get_by_slug(session, form_slug)
     defaults = texting.get_defaults(session)
     region = defaults.default_region

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from core import compliance, phones
 from core.db import run_write
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
+from core.text import clean_text
 
 TEMPLATE_FIELDS = tuple(k.value for k in MessageKind)
 DEFAULT_MAIN_NUMBER = "+14155550100"
@@ -75,7 +76,7 @@ def get_defaults(session: Session) -> TextingDefaults:
 
 def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
     if field == "brand":
-        value = (value or "").strip()
+        value = clean_text(value)
         if not value:
             raise InvalidSetting(field, "The brand name cannot be empty: every text starts with it.")
         if len(value) > 60:

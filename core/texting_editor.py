@@ -18,6 +18,7 @@ import phonenumbers
 from sqlmodel import Session
 
 from core import compliance, outbox, phones, segments, texting
+from core.clock import as_utc
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 
 __all__ = [
@@ -205,5 +206,5 @@ class QueueState:
 
 def queue_state(session: Session, now: Optional[dt.datetime] = None) -> QueueState:
     """How many messages are queued, how many have come due, and when the next goes (SQL aggregates)."""
-    now = now or utcnow()
+    now = as_utc(now)
     return QueueState(outbox.queued_count(session), outbox.due_count(session, now), outbox.next_release_at(session))

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from core import db
+from core.clock import as_utc
 from core.models import Setting, utcnow
 
 STARTED_KEY = "training_started_at"
@@ -93,7 +94,7 @@ def seed(engine: Engine, *, trainee: str = "", now: Optional[dt.datetime] = None
     """Create the tables, load the demo shop and remember when training started."""
     from core import demo
 
-    now = now or utcnow()
+    now = as_utc(now)
     db.init_db(engine)
     with Session(engine) as s:
         if demo.is_empty(s):

@@ -109,7 +109,7 @@ with tab_import:
                 st.session_state["import_region"] = defaults.default_region
         info = st.session_state[INFO]
         if isinstance(info, str):
-            st.error(info, icon=":material/error:")
+            st.error(ui.plain(info), icon=":material/error:")
             st.stop()
 
         kind = "Excel workbook" if info.kind == "xlsx" else f"{info.encoding}, {info.delimiter_name}-separated"
@@ -139,7 +139,7 @@ with tab_import:
         region = st.columns([1, 2])[0].selectbox(
             "Country of phone numbers written without a country code", REGIONS, key="import_region",
             format_func=lambda r: f"{r} (+{phonenumbers.country_code_for_region(r)})")
-        attested = st.checkbox(f"These customers agreed to receive marketing texts from {brand}",
+        attested = st.checkbox(f"These customers agreed to receive marketing texts from {ui.plain(brand)}",
                                key="import_attested",
                                help="Tick only if you can show their consent. Without it, rows that say opted in "
                                     "import as not opted in. Rows that say opted out are always recorded.")
@@ -163,7 +163,7 @@ with tab_import:
         dry = st.session_state.get(DRY)
         if result is not None and result[0] == settings:
             report = result[1]
-            st.success(f"Imported {report.file_name}: {report.created:,} new, {report.updated:,} updated, "
+            st.success(f"Imported {ui.plain(report.file_name)}: {report.created:,} new, {report.updated:,} updated, "
                        f"{report.unchanged:,} unchanged.", icon=":material/check_circle:")
             _figures(report, "import_report", send_requests)
         elif dry is not None and dry[0] == settings:

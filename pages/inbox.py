@@ -36,7 +36,7 @@ def _not_a_phone(typed: str, reason: str) -> str:
     """A sentence for a phone the simulator cannot text from (the typed message stays in its box)."""
     reason = (reason or "").strip().rstrip(".")
     why = "" if not reason or reason.lower() == "not a phone number" else f" ({reason})"
-    return (f"That is not a phone number{why}: “{typed[:40]}”. Type a mobile number such as (415) 555-0199, "
+    return (f"That is not a phone number{why}: “{ui.plain(typed[:40])}”. Type a mobile number such as (415) 555-0199, "
             "or pick a customer.")
 
 

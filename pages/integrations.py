@@ -85,7 +85,7 @@ with st.popover("Add a POS source", icon=":material/add:"):
         except pos.PosError as exc:
             ui.show_error(exc)
         else:
-            st.session_state[FLASH] = f"Added {created.name}. Set its date, then upload its customer export."
+            st.session_state[FLASH] = f"Added {ui.plain(created.name)}. Set its date, then upload its customer export."
             st.rerun()
 
 if not sources:
@@ -116,7 +116,7 @@ for r in sources:
                 with ui.session() as s:
                     pos.delete_source(s, source_id=sid)
                 st.session_state.pop(CONFIRM_DELETE, None)
-                st.session_state[FLASH] = f"Deleted {src.name}."
+                st.session_state[FLASH] = f"Deleted {ui.plain(src.name)}."
                 st.rerun()
             if n.button("Keep it", key=f"pos_delete_no_{sid}"):
                 st.session_state.pop(CONFIRM_DELETE, None)
@@ -148,7 +148,7 @@ for r in sources:
                 with ui.session() as s:
                     done = pos.set_request_after(s, sid, chosen)
                 st.session_state[f"pos_reeval_{sid}"] = done
-                st.session_state[FLASH] = (f"Saved: {src.name} asks contacts synced after {_day(chosen)}. "
+                st.session_state[FLASH] = (f"Saved: {ui.plain(src.name)} asks contacts synced after {_day(chosen)}. "
                                            f"{done.sent:,} requests sent now, {done.queued:,} queued for quiet hours, "
                                            f"{done.blocked:,} refused.")
                 st.rerun()
@@ -156,7 +156,7 @@ for r in sources:
                 with ui.session() as s:
                     pos.set_request_after(s, sid, None)
                 st.session_state.pop(date_key, None)
-                st.session_state[FLASH] = f"Turned off: syncs of {src.name} send no opt-in requests."
+                st.session_state[FLASH] = f"Turned off: syncs of {ui.plain(src.name)} send no opt-in requests."
                 st.rerun()
             reeval = st.session_state.get(f"pos_reeval_{sid}")
             if reeval is not None and reeval.reasons:
@@ -174,7 +174,7 @@ for r in sources:
                                           progress=lambda f, t: bar.progress(min(1.0, f), text=t))
                 except importer.NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
                     bar.empty()
-                    st.error(str(exc).replace(" Choose the phone column in the mapping.", "") + " Rename the phone "
+                    st.error(ui.plain(str(exc).replace(" Choose the phone column in the mapping.", "")) + " Rename the phone "
                              "column in the export to Phone and sync it again. Nothing was saved.",
                              icon=":material/error:")
                 except importer.ImportProblem as exc:

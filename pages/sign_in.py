@@ -41,7 +41,7 @@ def _header(s: Session) -> None:
     except Exception:
         brand = "your shop"
     st.caption("OPT-IN DESK")
-    st.subheader(f"Welcome to {brand}", anchor=False)
+    st.subheader(f"Welcome to {ui.plain(brand)}", anchor=False)
     st.markdown("Opt-In Desk keeps your customers' texting consent straight and provable: "
                 "who said yes, who said stop, and the evidence for both.")
 

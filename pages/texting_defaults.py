@@ -32,11 +32,7 @@ def key(field: str) -> str:
     return f"td_{field}"
 
 
-def md(text: str) -> str:
-    """Text shown as markdown, with the characters markdown (and LaTeX) would eat escaped."""
-    for ch in "\\`*_[]<>#$~|":
-        text = text.replace(ch, "\\" + ch)
-    return text
+md = ui.plain  # text shown as markdown, nothing in it read as formatting
 
 
 # --- state: the form starts from the saved settings ---------------------------------------------------------------

@@ -5,8 +5,8 @@ Pages call core; this module only wires Streamlit to it.
 
 from __future__ import annotations
 
-import html
 import os
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -116,7 +116,7 @@ def sidebar() -> None:
                 brand = texting.get_defaults(s).brand
         except Exception:
             brand = "Opt-In Desk"
-        st.markdown(f"### {html.escape(brand)}")
+        st.markdown(f"### {plain(brand)}")
         st.caption(f"Opt-In Desk · {db.describe(engine())}")
         if in_training():
             st.caption(":orange[Training shop]")
@@ -143,12 +143,21 @@ def show_error(exc: Exception) -> None:
     """A named error from core, as the owner should read it: one line per field when it names several."""
     per_field = getattr(exc, "errors", None)
     for message in (per_field.values() if isinstance(per_field, dict) and per_field else [str(exc)]):
-        st.error(message, icon=":material/error:")
+        st.error(plain(message), icon=":material/error:")  # messages quote typed names and file names
+
+
+# What markdown would read in typed text, escaped with a backslash (CommonMark shows "\\x" as "x"): emphasis,
+# code, links, headings, tables, HTML, LaTeX ($); a ":" before a non-space (colour and icon directives
+# :red[..] :material/x:, emoji shortcodes, http:// links); "&" starting an entity; a list or heading marker
+# at the start. A line break would start a new block: it becomes a space.
+_MARKUP = re.compile(r"[\\`*_\[\]#|$<>~]|:(?=\S)|&(?=[#A-Za-z0-9])")
+_BLOCK_START = re.compile(r"^(\s*(?:\d+(?=[.)]))?)([-+=.)])")  # "- a", "+ a", "= a", "1. a", "1) a"
 
 
 def plain(text: str) -> str:
     """Text someone typed, safe inside Streamlit markdown: no formatting, links, math or HTML from it."""
-    return "".join("\\" + ch if ch in "\\`*_[]#|$<>~" else ch for ch in str(text))
+    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    return _BLOCK_START.sub(r"\1\\\2", _MARKUP.sub(lambda m: "\\" + m.group(), text), count=1)
 
 
 def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after,

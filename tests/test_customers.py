@@ -102,7 +102,7 @@ def test_proof_of_consent_lists_the_ledger_oldest_first_and_neutralises_formulas
     assert [r["new_status"] for r in rows] == ["opted_in", "opted_out"]
     assert rows[0]["name"].startswith("'=")
     assert rows[1]["evidence"].startswith("reason: -moved away")
-    assert rows[0]["phone"] == c.phone
+    assert rows[0]["phone"] == f"tel:{c.phone}"  # formula-safe, like every export
 
 
 def test_a_blocked_send_is_logged_with_its_reason(session, now):

@@ -81,7 +81,7 @@ def test_check_then_import_then_history(at, app_db):
 
     at.button(key="import_go").click().run()
     assert not at.exception
-    assert at.success[0].value.startswith("Imported bad_rows.csv: 3 new, 1 updated, 0 unchanged")
+    assert at.success[0].value.startswith(r"Imported bad\_rows.csv: 3 new, 1 updated, 0 unchanged")  # plain text
     with Session(app_db) as s:
         assert len(s.exec(select(Customer)).all()) == 4
         assert s.exec(select(Customer).where(Customer.phone == "+14155550701")).one().sms_status is SmsStatus.opted_out
