@@ -9,7 +9,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from core import customers, outbox, phones, texting
-from core.consent import decide
+from core.consent import NOTHING, decide
 from core.db import lock_for_write, run_write
 from core.keywords import Keyword, classify
 from core.models import (
@@ -75,6 +75,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
                                 .execution_options(populate_existing=True)).first()
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
+        if t.join_request and phones.not_mobile(e164):  # no opt-in request to premium-rate, toll-free, ...
+            t = NOTHING
         if customer is None and (t.changes or t.sends or t.review or t.join_request):
             customer = customers.create(
                 session, phone=e164, region=defaults.default_region, now=now,
