@@ -101,9 +101,9 @@ def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
             raise InvalidSetting(field, "Give a support contact (an email, phone or web address) for HELP replies.")
         if len(value) > 120:
             raise InvalidSetting(field, "Keep the support contact to 120 characters or fewer.")
+        _check_value(field, value)
         if not compliance.has_contact(value):  # the help reply must give a way to reach the shop
             raise InvalidSetting(field, "The support contact must be a phone number, an email or a website.")
-        _check_value(field, value)
         return value
     if field in ("main_number", "join_number"):
         label = "Main number" if field == "main_number" else "Text To Join number"
