@@ -1230,7 +1230,8 @@ class _Context:
         return ev
 
 
-def _name_or_blank(name: str, what: str, cols: _Columns, col: Optional[int], n: int, warnings: list[RowError]) -> str:
+def _name_or_blank(name: str, what: str, cols: _Columns, col: Optional[int], n: int,
+                   warnings: list[RowError]) -> str:
     """The name, or "" (reported) when it holds a link, a phone number or markup (names.problem, the rule of
     every path). The row is still imported: its phone and consent matter more than a name, and an opt-out
     must never be lost over one."""

@@ -138,7 +138,10 @@ def _key(kind: str, value: str) -> str:
 
 
 def client_key(address: Optional[str]) -> str:
-    return _key("client", (address or "").strip() or UNKNOWN_CLIENT)
+    """The hashed client address; anything but a non-blank string (None, or AppTest's stand-in object) is
+    the one "unknown" client."""
+    text = address.strip() if isinstance(address, str) else ""
+    return _key("client", text or UNKNOWN_CLIENT)
 
 
 def count(session: Session, *, form_id: int, client_address: Optional[str], phone: Optional[str],

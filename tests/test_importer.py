@@ -369,7 +369,8 @@ def test_premium_rate_and_toll_free_rows_are_reported_invalid_with_the_reason(se
     assert [e.value for e in report.invalid] == ["1-900-555-0123", "(800) 555-0123", "+44 871 234 5678",
                                                  "+1 500 555 0006"]
     phones_ = set(session.exec(select(Customer.phone)).all())
-    assert {"+14155550101", "+14155550102"} <= phones_ and not any(p.startswith(("+1900", "+1800", "+44")) for p in phones_)
+    assert {"+14155550101", "+14155550102"} <= phones_
+    assert not any(p.startswith(("+1900", "+1800", "+44")) for p in phones_)
 
 
 @pytest.mark.parametrize("existing", [False, True])
