@@ -235,7 +235,7 @@ with ui.session() as s:
     # --- Sign-up limits ------------------------------------------------------------------------
     with tab_limits:
         st.subheader("Sign-up limits", anchor=False)
-        st.caption("Each sign-up sends a text, so these limits stop anyone from using your public forms to send "
+        st.caption("A sign-up can send a text, so these limits stop anyone from using your public forms to send "
                    "texts in bulk. They count sign-ups in the last hour. Past a limit the form asks the person to "
                    "try again later: nothing is saved and no text is sent.")
         limits = signup_limits.get_limits(s)
