@@ -29,6 +29,7 @@ __all__ = [
     "check",
     "errors",
     "has_contact",
+    "check_value",
     "DEFAULT_TEMPLATES",
 ]
 
@@ -321,16 +322,7 @@ def check(kind: object, text: str | None, *, brand: str | None,
         for found in promo:
             error("promotional", f'Remove "{found}": {why}.')
     if word == "opt_in_request":
-        for found in _found(_REGULATED, content):
-            error(
-                "regulated",
-                f'Remove "{found}": carriers filter texts that mention cannabis, vaping, alcohol, tobacco or firearms.',
-            )
-        for found in _found(_SHORTENER, content):
-            error(
-                "link_shortener",
-                f"Replace the {found} link with your own website's full address: carriers block public link shorteners.",
-            )
+        findings.extend(_filtered(content, promotional=False))
 
     # Cost warnings, on the text as it would be sent.
     rendered = sample_render(text, brand=brand, values=values)
@@ -353,6 +345,39 @@ def check(kind: object, text: str | None, *, brand: str | None,
             )
         )
     return findings
+
+
+def _filtered(text: str, *, promotional: bool = True, value: str = "") -> list[Finding]:
+    """The content carriers filter in an opt-in request: offers and prices (when ``promotional``),
+    regulated-industry words and public link shorteners. ``value`` ("the brand name") tells the owner
+    which setting to change when the text is not the template itself."""
+    out: list[Finding] = []
+    source = f" from {value}" if value else ""
+    if promotional:
+        which = "texts" if value else "opt-in requests"
+        for found in _found(_PROMOTIONAL, text) + _found(_PRICE, text):
+            out.append(Finding(Level.error, "promotional",
+                               f'Remove "{found}"{source}: carriers filter {which} that contain offers or prices.'))
+    for found in _found(_REGULATED, text):
+        out.append(Finding(Level.error, "regulated",
+                           f'Remove "{found}"{source}: carriers filter texts that mention cannabis, vaping, alcohol, '
+                           f"tobacco or firearms."))
+    for found in _found(_SHORTENER, text):
+        out.append(Finding(Level.error, "link_shortener",
+                           f"Replace the {found} link{f' in {value}' if value else ''} with your own website's full "
+                           f"address: carriers block public link shorteners."))
+    return out
+
+
+#: The values the shop types that templates put into every text: {brand} and {help_contact}.
+VALUE_LABELS = {"brand": "the brand name", "help_contact": "the support contact"}
+
+
+def check_value(field: str, text: str | None) -> list[Finding]:
+    """Errors for a value placed into templates (``brand`` or ``help_contact``): the same content rules as
+    the opt-in request, since the brand opens it and the contact may be placed into any template.
+    (The template check does not hold the shop's own name against a template, so it is checked here.)"""
+    return _filtered(text or "", value=VALUE_LABELS.get(field, field))
 
 
 def errors(findings: list[Finding]) -> list[Finding]:

@@ -10,7 +10,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session, col, select
 
-from core import phones
+from core import names, phones
 from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (
@@ -62,6 +62,8 @@ def validate_details(*, first_name: Any = None, last_name: Any = None, email: An
         text = _clean_text(value)
         if len(text) > MAX_NAME:
             errors[key] = f"{label} is too long ({len(text):,} characters; at most {MAX_NAME})."
+        elif names.message(label, text):  # no links, phone numbers or markup (the sign-up form's rule)
+            errors[key] = names.message(label, text)
         out[key] = text
     if email is not None:
         text = _clean_text(email)
@@ -372,7 +374,7 @@ def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = N
     from core.texting import get_defaults
 
     region = get_defaults(session).default_region
-    e164 = phones.normalize(phone, region)
+    e164 = phones.normalize_mobile(phone, region)  # NotAMobile for premium-rate, toll-free, ...
     validate_details(**details)  # every problem shown before anything is written
 
     def work():

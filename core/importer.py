@@ -69,7 +69,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
-from core import customers, outbox, phones, segments, texting
+from core import customers, names, outbox, phones, segments, texting
 from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
@@ -1047,18 +1047,18 @@ class _PhoneResolver:
             rows = _in_rows(self.session.connection(), "SELECT phone FROM customer WHERE phone",
                             list({"+" + str(c) for c in fresh}))
             valid.update(int(p[1:]) for (p,) in rows)
-        normalize = phones.normalize
+        normalize_mobile, not_mobile = phones.normalize_mobile, phones.not_mobile
         for raw, c in cands.items():
             if c and c in valid:
                 self.cache[raw] = c
                 continue
             self.parsed += 1
-            if c and _nanp_valid(c):
+            if c and _nanp_valid(c) and not not_mobile(f"+{c}"):
                 valid.add(c)
                 self.cache[raw] = c
                 continue
             try:
-                e164 = normalize("+" + str(c) if c else raw, self.region)
+                e164 = normalize_mobile("+" + str(c) if c else raw, self.region)  # premium-rate, toll-free: refused
             except phones.InvalidPhone as exc:
                 self.cache[raw] = self._reason(exc.reason)
             else:
@@ -1328,6 +1328,19 @@ class _Context:
         return ev
 
 
+def _name_or_blank(name: str, what: str, cols: _Columns, col: Optional[int], n: int,
+                   warnings: list[RowError]) -> str:
+    """The name, or "" (reported) when it holds a link, a phone number or markup (names.problem, the rule of
+    every path). The row is still imported: its phone and consent matter more than a name, and an opt-out
+    must never be lost over one."""
+    found = names.problem(name)
+    if found is None:
+        return name
+    warnings.append(RowError(n, cols.headers[col if col is not None else cols.full_name],
+                             f"{what} not imported: it contains {found}", name[:80], True))
+    return ""
+
+
 def _details(rec: list[str], cols: _Columns, n: int, warnings: list[RowError]) -> tuple[str, str, str]:
     width = len(rec)
     first = rec[cols.first_name] if cols.first_name is not None and cols.first_name < width else ""
@@ -1341,11 +1354,13 @@ def _details(rec: list[str], cols: _Columns, n: int, warnings: list[RowError]) -
         if long_:
             warnings.append(RowError(n, cols.headers[cols.first_name if cols.first_name is not None else cols.full_name],
                                      f"first name longer than {MAX_NAME} characters: shortened", first[:80], True))
+        first = _name_or_blank(first, "first name", cols, cols.first_name, n, warnings)
     if last:
         last, long_ = _clean(last, MAX_NAME)
         if long_:
             warnings.append(RowError(n, cols.headers[cols.last_name if cols.last_name is not None else cols.full_name],
                                      f"last name longer than {MAX_NAME} characters: shortened", last[:80], True))
+        last = _name_or_blank(last, "last name", cols, cols.last_name, n, warnings)
     if email:
         e, _ = _clean(email, 10_000)
         e = e.lower()

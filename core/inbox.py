@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from core import customers, outbox, phones, texting
 from core.clock import as_utc
-from core.consent import decide
+from core.consent import NOTHING, decide
 from core.db import run_write
 from core.keywords import Keyword, classify
 from core.models import (
@@ -76,6 +76,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
+        if t.join_request and phones.not_mobile(e164):  # no opt-in request to premium-rate, toll-free, ...
+            t = NOTHING
         if customer is None and (t.changes or t.sends or t.review or t.join_request):
             customer = customers.create(
                 session, phone=e164, region=defaults.default_region, now=now,

@@ -326,6 +326,26 @@ class FormSubmission(SQLModel, table=True):
     answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class SignupAttempt(SQLModel, table=True):
+    """One accepted public sign-up, counted against the sign-up limits (core/signup_limits.py) for an hour.
+
+    Keys are hashes (of the client address, of the phone), never the values; rows older than the
+    window are deleted as new ones come in. No foreign key: deleting a form keeps its recent count."""
+
+    __tablename__ = "signup_attempt"
+    __table_args__ = (
+        Index("ix_signup_attempt_client", "client_key", "at"),
+        Index("ix_signup_attempt_phone", "phone_key", "at"),
+        Index("ix_signup_attempt_form", "form_id", "at"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
+    form_id: int
+    client_key: str = Field(max_length=32)
+    phone_key: str = Field(default="", max_length=32)  # "" when the form took no phone
+
+
 class FormView(SQLModel, table=True):
     """One row per day and form: views counted for the reports' chart."""
 

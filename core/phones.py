@@ -9,13 +9,15 @@ turns the library's errors into reasons a shop owner understands.
 from __future__ import annotations
 
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from numbers import Integral, Real
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, ValidationResult
 
-__all__ = ["InvalidPhone", "normalize", "format_display", "time_zones", "MAX_INPUT_LENGTH"]
+__all__ = ["InvalidPhone", "NotAMobile", "normalize", "normalize_mobile", "not_mobile", "format_display", "time_zones",
+           "MAX_INPUT_LENGTH"]
 
 #: Longer input is rejected before parsing (no phone number, even with an
 #: extension and punctuation, is this long).
@@ -164,6 +166,82 @@ def normalize(raw: object, region: str = "US") -> str:
             where = region
         raise InvalidPhone(f"not a valid number in {where}")
     return phonenumbers.format_number(number, _E164)
+
+
+# --- Numbers that cannot be a customer's mobile -------------------------------------------------
+
+#: Number types refused wherever a customer's number comes in (sign-up form, Add a customer, Text To Join,
+#: import): a text to them costs the shop (premium rate, shared cost) or reaches no person's phone. Kept:
+#: MOBILE, FIXED_LINE_OR_MOBILE (most US/Canada numbers), FIXED_LINE (text-enabled landlines exist and cost
+#: no more), VOIP, and UNKNOWN (normalize has already found the number valid; no pattern says it is costly).
+_NOT_MOBILE = {
+    PhoneNumberType.PREMIUM_RATE: "premium-rate",
+    PhoneNumberType.SHARED_COST: "shared-cost",
+    PhoneNumberType.TOLL_FREE: "toll-free",
+    PhoneNumberType.VOICEMAIL: "voicemail access",
+    PhoneNumberType.UAN: "company switchboard (UAN)",
+    PhoneNumberType.PAGER: "pager",
+    # "personal numbers" forward calls elsewhere: UK 070 (charged like premium rate, a known scam
+    # route), US/Canada 5XX non-geographic codes (machine-to-machine)
+    PhoneNumberType.PERSONAL_NUMBER: "personal forwarding",
+}
+
+
+class NotAMobile(InvalidPhone):
+    """A valid number of a kind no customer texts from (premium rate, toll free, ...); ``kind`` names it."""
+
+    def __init__(self, kind: str):
+        super().__init__(f"{kind} number, not a mobile")
+        self.kind = kind
+        self.sentence = f"That looks like a {kind} number; enter a mobile number."
+
+
+def _nanp_refused_pattern():
+    """Every refused-type pattern of every +1 region, as one regex on the ten national digits: a number no
+    pattern matches cannot be of a refused type, so most US/Canada numbers skip number_type entirely."""
+    from phonenumbers.phonemetadata import PhoneMetadata
+
+    parts = []
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(1, ()):
+        meta = PhoneMetadata.metadata_for_region(region)
+        for attr in ("premium_rate", "shared_cost", "toll_free", "voicemail", "uan", "pager", "personal_number"):
+            desc = getattr(meta, attr, None) if meta is not None else None
+            if desc is not None and desc.national_number_pattern:
+                parts.append(f"(?:{desc.national_number_pattern})")
+    return re.compile("|".join(parts) or "(?!)")
+
+
+_NANP_REFUSED = _nanp_refused_pattern()
+
+
+def not_mobile(number: object) -> "str | None":
+    """The kind of a valid number that cannot be a customer's mobile ("premium-rate", "toll-free", ...), or None.
+
+    ``number`` is an E.164 string or a parsed ``phonenumbers.PhoneNumber``. Cheap: US/Canada numbers are
+    matched against one precompiled pattern first; only the few that match it are typed fully."""
+    if isinstance(number, str):
+        if number.startswith("+1") and len(number) == 12:
+            if not _NANP_REFUSED.fullmatch(number[2:]):
+                return None
+        try:
+            number = phonenumbers.parse(number, None)
+        except NumberParseException:
+            return None
+    elif number.country_code == 1 and not _NANP_REFUSED.fullmatch(str(number.national_number)):
+        return None
+    return _NOT_MOBILE.get(phonenumbers.number_type(number))
+
+
+def normalize_mobile(raw: object, region: str = "US") -> str:
+    """:func:`normalize`, refusing numbers that cannot be a customer's mobile (:class:`NotAMobile`).
+
+    Use it wherever a customer's own number comes in; the shop's numbers (often toll free) and inbound
+    senders use plain :func:`normalize`."""
+    e164 = normalize(raw, region)
+    kind = not_mobile(e164)
+    if kind:
+        raise NotAMobile(kind)
+    return e164
 
 
 def format_display(e164: str, region: str = "US") -> str:

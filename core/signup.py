@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from core import customers, forms, phones, texting
+from core import customers, forms, names, phones, signup_limits, texting
 from core import outbox
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
@@ -149,7 +149,12 @@ def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today
         if len(text) > limit:
             errors[key] = f"{label} is too long ({len(text):,} characters; at most {limit})."
             continue
-        if _MARKUP.search(text) and key not in ("phone", "birthday"):
+        if key in ("first_name", "last_name"):
+            problem = names.message(label, text)  # the same rule as Add a customer and imports
+            if problem:
+                errors[key] = problem
+                continue
+        elif _MARKUP.search(text) and key not in ("phone", "birthday"):
             errors[key] = f"{label} can't contain < or > — type plain text, please."
             continue
         if key == "phone":
@@ -157,7 +162,9 @@ def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today
                 errors[key] = "A phone number has only digits (and + ( ) - spaces) — no letters."
                 continue
             try:
-                clean[key] = phones.normalize(text, region)
+                clean[key] = phones.normalize_mobile(text, region)
+            except phones.NotAMobile as exc:
+                errors[key] = exc.sentence
             except phones.InvalidPhone as exc:
                 errors[key] = f"That isn't a mobile number we can text: {exc.reason}."
         elif key == "email":
@@ -206,10 +213,12 @@ def _answers_record(clean: dict[str, Any]) -> dict[str, Any]:
 
 
 def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, Any],
-           now: Optional[dt.datetime] = None) -> SignupResult:
+           now: Optional[dt.datetime] = None, client_address: Optional[str] = None) -> SignupResult:
     """Validate and record one submission of the form at `form_slug` (the main form when empty).
 
-    Raises forms.FormNotFound or InvalidSubmission before anything is written.
+    `client_address` is the visitor's IP address (None when unknown: all such visitors count as one).
+    Raises forms.FormNotFound, InvalidSubmission or signup_limits.TooManySignups before anything is
+    written.
     """
     given_now = None if now is None else as_utc(now)
     now = given_now or utcnow()
@@ -221,12 +230,15 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
     e164: Optional[str] = clean.get("phone")
 
     def work() -> SignupResult:
+        # the limits first, under their own lock: counting and recording one sign-up is one step
+        lock_for_write(session, signup_limits.LOCK_KEY)
         customer: Optional[Customer] = None
         if e164:
             customer = customers.locked(session, phone=e164)  # the phone's consent lock, fresh row
         else:
             lock_for_write(session, f"form-{form_id}")
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
+        signup_limits.count(session, form_id=form_id, client_address=client_address, phone=e164, now=now)
         live = forms.get(session, form_id)
         session.refresh(live)
         if e164:

@@ -74,6 +74,13 @@ def get_defaults(session: Session) -> TextingDefaults:
     return row
 
 
+def _check_value(field: str, value: str) -> None:
+    """A value placed into templates passes the template's content rules (compliance.check_value)."""
+    found = compliance.check_value(field, value)
+    if found:
+        raise InvalidSetting(field, " ".join(f.message for f in found))
+
+
 def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
     if field == "brand":
         value = clean_text(value)
@@ -81,6 +88,7 @@ def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
             raise InvalidSetting(field, "The brand name cannot be empty: every text starts with it.")
         if len(value) > 60:
             raise InvalidSetting(field, "Keep the brand name to 60 characters or fewer.")
+        _check_value(field, value)
         return value
     if field in TEMPLATE_FIELDS:
         value = (value or "").replace("\x00", "").strip()
@@ -94,6 +102,7 @@ def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
             raise InvalidSetting(field, "Give a support contact (an email, phone or web address) for HELP replies.")
         if len(value) > 120:
             raise InvalidSetting(field, "Keep the support contact to 120 characters or fewer.")
+        _check_value(field, value)
         if not compliance.has_contact(value):  # the help reply must give a way to reach the shop
             raise InvalidSetting(field, "The support contact must be a phone number, an email or a website.")
         return value

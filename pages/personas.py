@@ -49,7 +49,9 @@ def _add_problems(s, *, phone: str, **details) -> dict[str, str]:
     """What is wrong with a customer about to be added: the phone and each detail, all at once."""
     problems: dict[str, str] = {}
     try:
-        phones.normalize(phone, get_defaults(s).default_region)
+        phones.normalize_mobile(phone, get_defaults(s).default_region)
+    except phones.NotAMobile as exc:
+        problems["phone"] = exc.sentence
     except phones.InvalidPhone as exc:
         problems["phone"] = ("Type the customer's mobile phone number." if exc.reason == "empty"
                              else f"That phone number can't be used: {exc.reason}.")

@@ -10,7 +10,7 @@ import html
 
 import streamlit as st
 
-from core import forms, signup, texting
+from core import forms, signup, signup_limits, texting
 from pages import ui
 
 
@@ -60,9 +60,11 @@ def _submit(slug: str, visible: list[str]) -> None:
     st.session_state.pop(ERRORS_KEY, None)
     try:
         with ui.session() as s:
-            result = signup.submit(s, form_slug=slug, answers=answers)
+            result = signup.submit(s, form_slug=slug, answers=answers, client_address=st.context.ip_address)
     except signup.InvalidSubmission as exc:
         st.session_state[ERRORS_KEY] = exc.errors
+    except signup_limits.TooManySignups as exc:  # nothing saved, nothing sent; what was typed stays
+        st.session_state[ERRORS_KEY] = {"_limit": exc.message}
     except forms.FormNotFound as exc:
         st.session_state[ERRORS_KEY] = {"_form": str(exc)}
     else:
@@ -141,5 +143,7 @@ with st.container(key="signup_card"):
             st.html(f'<p class="signup-disclosure">{html.escape(disclosure)}</p>')
         st.form_submit_button("Sign up", type="primary", key="signup_submit", width="stretch",
                               on_click=_submit, args=(form_slug, visible))
-    if errors and not errors.get("_form"):
+    if errors.get("_limit"):  # beside the button just pressed
+        st.warning(errors["_limit"], icon=":material/schedule:")
+    elif errors and not errors.get("_form"):
         st.caption(":red[Please fix the fields marked above; nothing was saved yet.]")

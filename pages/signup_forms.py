@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import forms, phones, qr, texting
+from core import forms, phones, qr, signup_limits, texting
 from pages import ui
 
 ui.require_owner()
@@ -12,6 +12,13 @@ ui.require_owner()
 SELECTED = "sf_selected"
 CONFIRM_DELETE = "sf_confirm_delete"
 FLASH = "sf_flash"
+LIMIT_ERRORS = "sf_limit_errors"
+LIMIT_HELP = {
+    "per_client": "Sign-ups from one phone, tablet or computer (one internet address). Customers signing up on "
+                  "a shared tablet in your shop all count as this one device: raise it if you use one.",
+    "per_phone": "Sign-ups that give the same phone number, from anywhere.",
+    "per_form": "All sign-ups through one form together, from everyone.",
+}
 MODE_OPTIONS = [forms.MODE_LABELS[m] for m in forms.MODES]  # Required, Optional, Hidden
 LABEL_TO_MODE = {label: mode for mode, label in forms.MODE_LABELS.items()}
 FIELD_NOTES = {
@@ -49,7 +56,7 @@ with ui.session() as s:
     if st.session_state.get(SELECTED) not in ids:
         st.session_state[SELECTED] = ids[0]
 
-    tab_forms, tab_share = st.tabs(["Forms", "Share this page"])
+    tab_forms, tab_share, tab_limits = st.tabs(["Forms", "Share this page", "Sign-up limits"])
 
     # --- The list ------------------------------------------------------------------------
     with tab_forms:
@@ -224,3 +231,35 @@ with ui.session() as s:
                 else:
                     _flash("Saved the public address.")
                     st.rerun()
+
+    # --- Sign-up limits ------------------------------------------------------------------------
+    with tab_limits:
+        st.subheader("Sign-up limits", anchor=False)
+        st.caption("A sign-up can send a text, so these limits stop anyone from using your public forms to send "
+                   "texts in bulk. They count sign-ups in the last hour. Past a limit the form asks the person to "
+                   "try again later: nothing is saved and no text is sent.")
+        limits = signup_limits.get_limits(s)
+        limit_errors: dict[str, str] = st.session_state.get(LIMIT_ERRORS, {})
+        cols = st.columns(3)
+        typed_limits = {}
+        for col, field in zip(cols, signup_limits.FIELDS):
+            with col:
+                typed_limits[field] = st.number_input(
+                    signup_limits.LABELS[field], value=getattr(limits, field), step=1, format="%d",
+                    key=f"sf_limit_{field}", help=LIMIT_HELP[field])
+                if field in limit_errors:
+                    st.error(limit_errors[field], icon=":material/error:")
+                else:
+                    st.caption(f"Default {getattr(signup_limits.DEFAULTS, field):,}; at most "
+                               f"{signup_limits.MAXIMUMS[field]:,}.")
+        if st.button("Save limits", key="sf_limits_save", type="primary", icon=":material/save:"):
+            try:
+                saved_limits = signup_limits.save_limits(s, **typed_limits)
+            except signup_limits.InvalidLimits as exc:
+                st.session_state[LIMIT_ERRORS] = exc.errors
+            else:
+                st.session_state.pop(LIMIT_ERRORS, None)
+                _flash(f"Saved the sign-up limits: {saved_limits.per_client:,} per device, "
+                       f"{saved_limits.per_phone:,} per phone number and {saved_limits.per_form:,} per form, "
+                       f"each per hour.")
+            st.rerun()

@@ -23,7 +23,7 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, importer, inbox, outbox, pos, reports, signup
+from core import customers, importer, inbox, outbox, pos, reports, signup, signup_limits
 from core.models import (
     Channel,
     ConsentEvent,
@@ -62,6 +62,7 @@ def _setup(engine, pair: tuple[str, str], phones: list[str]) -> dict:
         d.max_opt_in_requests = 3
         s.add(d)
         s.commit()
+        signup_limits.save_limits(s, per_client=1000, per_phone=20, per_form=10_000)  # the race, not the limits
         for phone in phones:
             c = customers.create(s, phone=phone, source="dashboard", now=earlier - dt.timedelta(hours=1),
                                  first_name="Race")

@@ -79,11 +79,13 @@ def test_editing_details_validates_each_field_and_never_changes_the_phone(sessio
     assert set(info.value.errors) == {"first_name", "email", "birthday", "zip"}
     with pytest.raises(customers.CustomerError):
         customers.update_details(session, customer_id=c.id, phone="+14155550199")
-    customers.update_details(session, customer_id=c.id, first_name="<b>Zoë</b>", email="Zoe@Example.com",
+    with pytest.raises(customers.InvalidDetails) as info:  # markup in a name is refused (issue 11)
+        customers.update_details(session, customer_id=c.id, first_name="<b>Zoë</b>")
+    assert set(info.value.errors) == {"first_name"}
+    customers.update_details(session, customer_id=c.id, first_name="Zoë", email="Zoe@Example.com",
                              birthday="1990-05-04", zip="94110")
     session.refresh(c)
-    assert (c.first_name, c.email, c.birthday, c.zip) == ("<b>Zoë</b>", "zoe@example.com", dt.date(1990, 5, 4),
-                                                          "94110")
+    assert (c.first_name, c.email, c.birthday, c.zip) == ("Zoë", "zoe@example.com", dt.date(1990, 5, 4), "94110")
 
 
 def test_adding_a_customer_twice_with_the_same_number_in_another_format_is_refused(session):
@@ -110,3 +112,30 @@ def test_a_blocked_send_is_logged_with_its_reason(session, now):
     customers.request_opt_in(session, customer_id=c.id, now=now)
     msg = session.exec(select(Message)).one()
     assert msg.status is MessageStatus.blocked and "opted out" in msg.reason
+
+
+# --- Issue 11: the owner's Add a customer refuses what the public form refuses --------------------------
+
+@pytest.mark.parametrize("phone, kind", [("1-900-555-0123", "premium-rate"), ("(877) 555-0123", "toll-free")])
+def test_adding_a_premium_rate_or_toll_free_number_is_refused(session, phone, kind):
+    from core import phones
+
+    with pytest.raises(phones.NotAMobile) as info:
+        customers.add_customer(session, phone=phone, first_name="Ana")
+    assert info.value.sentence == f"That looks like a {kind} number; enter a mobile number."
+    assert session.exec(select(func.count()).select_from(Customer)).one() == 0
+
+
+@pytest.mark.parametrize("name, words", [
+    ("visit http://phish.example/x", "link"), ("Ann 4155550199", "phone number"), ("<i>Ann</i>", "symbols"),
+])
+def test_adding_or_editing_a_customer_refuses_a_name_with_a_link_a_phone_or_markup(session, name, words):
+    with pytest.raises(customers.InvalidDetails) as info:
+        customers.add_customer(session, phone="415-867-5309", first_name=name)
+    assert set(info.value.errors) == {"first_name"} and words in info.value.errors["first_name"]
+    c = customers.add_customer(session, phone="415-867-5309", first_name="Ana", last_name="O'Brien")
+    with pytest.raises(customers.InvalidDetails) as info:
+        customers.update_details(session, customer_id=c.id, last_name=name)
+    assert set(info.value.errors) == {"last_name"}
+    session.refresh(c)
+    assert c.last_name == "O'Brien"

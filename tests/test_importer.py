@@ -352,3 +352,41 @@ def test_the_history_is_paged_newest_first(session, tmp_path):
 def test_row_errors_sort_by_row():
     errors = [RowError(5, "phone", "x"), RowError(2, "phone", "y")]
     assert importer.errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
+
+
+# --- Issue 11: numbers that cannot be a customer's mobile, names with links -------------------------------------
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_premium_rate_and_toll_free_rows_are_reported_invalid_with_the_reason(session, tmp_path, existing):
+    if existing:  # a shop with customers takes the other path through the phone check
+        customers.add_customer(session, phone="415-555-0100", first_name="Old")
+    lines = ["phone,first_name,sms_opt_in", "415-555-0101,Ann,yes", "1-900-555-0123,Premium,yes",
+             "(800) 555-0123,Tollfree,no", "+44 871 234 5678,Uk,yes", "+1 500 555 0006,Pcs,yes", "4155550102,Bo,yes"]
+    report = import_csv(session, write_csv(tmp_path, "pump.csv", lines), attested=True, now=NOW)
+    assert [(e.row, e.reason) for e in report.invalid] == [
+        (3, "premium-rate number, not a mobile"), (4, "toll-free number, not a mobile"),
+        (5, "premium-rate number, not a mobile"), (6, "personal forwarding number, not a mobile")]
+    assert [e.value for e in report.invalid] == ["1-900-555-0123", "(800) 555-0123", "+44 871 234 5678",
+                                                 "+1 500 555 0006"]
+    phones_ = set(session.exec(select(Customer.phone)).all())
+    assert {"+14155550101", "+14155550102"} <= phones_
+    assert not any(p.startswith(("+1900", "+1800", "+44")) for p in phones_)
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_name_with_a_link_is_dropped_and_reported_but_the_row_and_its_opt_out_are_imported(session, tmp_path,
+                                                                                            existing):
+    if existing:
+        customers.add_customer(session, phone="415-555-0100", first_name="Old")
+    lines = ["phone,first_name,last_name,sms_opt_out", "415-555-0101,visit http://phish.example/x,Lee,yes",
+             "415-555-0102,Ann,Call 415 555 0199,", "415-555-0103,O'Brien,St. John,"]
+    report = import_csv(session, write_csv(tmp_path, "names.csv", lines), attested=True, now=NOW)
+    assert not report.invalid
+    assert [(w.row, w.column, w.reason, w.imported) for w in report.warnings] == [
+        (2, "first_name", "first name not imported: it contains a web address or link", True),
+        (3, "last_name", "last name not imported: it contains a phone number", True)]
+    by_phone = {c.phone: c for c in session.exec(select(Customer)).all()}
+    assert (by_phone["+14155550101"].first_name, by_phone["+14155550101"].last_name) == ("", "Lee")
+    assert by_phone["+14155550101"].sms_status is SmsStatus.opted_out  # an opt-out is never lost over a name
+    assert (by_phone["+14155550102"].first_name, by_phone["+14155550102"].last_name) == ("Ann", "")
+    assert (by_phone["+14155550103"].first_name, by_phone["+14155550103"].last_name) == ("O'Brien", "St. John")

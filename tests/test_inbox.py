@@ -205,3 +205,18 @@ def test_every_message_is_logged_with_encoding_and_segments(session, now):
     outbound = session.exec(select(Message).where(Message.direction == Direction.outbound)).one()
     assert outbound.encoding == "GSM-7" and outbound.segments >= 1
     assert outbound.shop_number == DEFAULT_JOIN_NUMBER
+
+
+@pytest.mark.parametrize("sender, body", [("+1 900 555 0123", "JOIN"), ("1-800-555-0123", "YES"),
+                                          ("+1 888 555 0123", "START")])
+def test_a_join_request_from_a_premium_rate_or_toll_free_number_is_logged_only(session, now, sender, body):
+    out = inbox.receive(session, phone=sender, body=body, to=DEFAULT_JOIN_NUMBER, now=now)
+    assert out == []  # no opt-in request: a text to such a number costs the shop or reaches no one
+    assert session.exec(select(func.count()).select_from(Customer)).one() == 0
+    [logged] = session.exec(select(Message)).all()
+    assert logged.direction.value == "inbound" and logged.body == body
+
+
+def test_stop_from_a_toll_free_number_is_still_honoured(session, now):
+    out = inbox.receive(session, phone="1-800-555-0123", body="STOP", now=now)
+    assert [m.kind for m in out] == [MessageKind.opt_out_confirmation]

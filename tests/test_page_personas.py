@@ -244,3 +244,15 @@ def test_the_demo_shop_customer_views_render(demo_shop):
     for cid in with_events:
         at = app(cid)
         assert "SMS" in markdown(at)
+
+
+def test_add_a_customer_refuses_a_premium_rate_number_and_a_name_with_a_link(shop, app_db):
+    at = app()
+    at.text_input(key="persona_add_phone").set_value("1-900-555-0123")
+    at.text_input(key="persona_add_first").set_value("visit http://phish.example/x")
+    at.button(key="persona_add_submit").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["That looks like a premium-rate number; enter a mobile number.",
+                                           "First name can't contain a web address or link: type just the name."]
+    with Session(app_db) as s:
+        assert s.exec(select(Customer).where(Customer.phone == "+19005550123")).first() is None

@@ -142,7 +142,7 @@ def test_an_unknown_form_gets_a_friendly_not_found_and_a_way_to_the_main_form(ap
     ({"first_name": "Ann", "phone": "4155550123", "email": "ann@example"}, "email address"),
     ({"first_name": "Ann", "phone": "4155550123", "birthday": "02/31/1990"}, "isn't a real date"),
     ({"first_name": "A" * 5000, "phone": "4155550123"}, "too long (5,000 characters"),
-    ({"first_name": "<script>alert(1)</script>", "phone": "4155550123"}, "can't contain < or >"),
+    ({"first_name": "<script>alert(1)</script>", "phone": "4155550123"}, "can't contain symbols like < >"),
     ({"first_name": "Ann", "phone": "4155550123", "signature": "<b>x</b>"}, "can't contain < or >"),
 ])
 def test_a_wrong_field_gets_its_message_beside_it_and_nothing_is_saved(app_db, answers, message):
@@ -160,3 +160,30 @@ def test_fixing_the_wrong_field_then_submits(app_db):
     app = _fill(_open(), first_name="Ann", phone="415-555-CALL")
     app = _fill(app, phone="415-555-0123")
     assert not app.error and "Check your phone" in _texts(app, "subheader")
+
+
+# --- Issue 11: not an SMS pump ---------------------------------------------------------------------------------
+
+def test_past_the_device_limit_the_page_says_try_again_later_keeps_what_was_typed_and_saves_nothing(app_db):
+    app = _open()
+    for i in range(5):  # AppTest has no client address: every sign-up here is the same "unknown" device
+        _fill(app, first_name="Ann", phone=f"415555{1000 + i}")
+        app.button(key="signup_again").click().run()
+    assert _count(app_db, Customer) == 5 and _count(app_db, Message) == 5
+    _fill(app, first_name="Zed", phone="4155551099")
+    assert [w.value for w in app.warning] == [
+        "Too many sign-ups from this device in the last hour. Please try again later."]
+    assert not app.error and app.text_input(key="signup_first_name").value == "Zed"
+    assert _count(app_db, Customer) == 5 and _count(app_db, Message) == 5 and _count(app_db, FormSubmission) == 5
+
+
+def test_a_premium_rate_number_gets_its_message_beside_the_phone_field(app_db):
+    app = _fill(_open(), first_name="Ann", phone="1 900 555 0123")
+    assert _texts(app, "error") == ["That looks like a premium-rate number; enter a mobile number."]
+    assert _count(app_db, Customer) == 0 and _count(app_db, Message) == 0
+
+
+def test_a_first_name_with_a_link_is_refused_beside_the_field_and_never_texted(app_db):
+    app = _fill(_open(), first_name="visit http://phish.example/x", phone="4155550123")
+    assert _texts(app, "error") == ["First name can't contain a web address or link: type just the name."]
+    assert _count(app_db, Customer) == 0 and _count(app_db, Message) == 0

@@ -160,3 +160,37 @@ def test_a_base_url_that_is_not_a_web_address_is_refused(at, app_db):
     at.text_input(key="sf_base_url").input("join.greenleaf.example").run()
     at.button(key="sf_base_url_save").click().run()
     assert any(r"starts with https\://" in e for e in _texts(at, "error"))  # shown as text, not a link
+
+
+# --- Issue 11: sign-up limits -------------------------------------------------------------------------------------
+
+def _limits(app_db):
+    from core import signup_limits
+
+    with Session(app_db) as s:
+        return signup_limits.get_limits(s)
+
+
+def test_the_sign_up_limits_show_their_defaults_and_save(at, app_db):
+    assert "Sign-up limits" in [t.label for t in at.tabs]
+    assert [(n.label, n.value) for n in at.number_input] == [
+        ("Sign-ups per device per hour", 5), ("Sign-ups per phone number per hour", 3),
+        ("Sign-ups per form per hour", 100)]
+    at.number_input(key="sf_limit_per_client").set_value(25)
+    at.number_input(key="sf_limit_per_form").set_value(300)
+    at.button(key="sf_limits_save").click().run()
+    assert not at.exception and not at.error
+    assert "Saved the sign-up limits: 25 per device, 3 per phone number and 300 per form" in at.success[0].value
+    assert (_limits(app_db).per_client, _limits(app_db).per_form) == (25, 300)
+    assert at.number_input(key="sf_limit_per_client").value == 25
+
+
+def test_a_limit_out_of_range_is_refused_beside_its_field_and_nothing_is_saved(at, app_db):
+    at.number_input(key="sf_limit_per_phone").set_value(0)
+    at.number_input(key="sf_limit_per_form").set_value(50_000)
+    at.button(key="sf_limits_save").click().run()
+    assert not at.exception
+    assert _texts(at, "error") == [
+        "Sign-ups per phone number per hour: enter a whole number from 1 to 20.",
+        "Sign-ups per form per hour: enter a whole number from 1 to 10,000."]
+    assert _limits(app_db).per_phone == 3 and _limits(app_db).per_form == 100

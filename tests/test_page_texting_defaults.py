@@ -231,3 +231,12 @@ def test_a_signed_out_visitor_sees_nothing(app_db):
     assert at.error[0].value == "Sign in to see this page."
     assert not at.text_area
 
+
+
+def test_a_help_contact_with_an_offer_a_regulated_word_and_a_shortener_is_refused_beside_the_field(app_db):
+    at = type_into(open_page(), "td_help_contact", "FREE CBD deals bit.ly/x7")
+    shown = texts(at)
+    assert 'Remove "FREE" from the support contact' in shown and 'Remove "CBD" from the support contact' in shown
+    assert "Replace the bit.ly link in the support contact" in shown
+    assert at.button(key="save").disabled
+    assert saved(app_db)["help_contact"] == texting.DEFAULT_HELP_CONTACT

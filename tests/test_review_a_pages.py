@@ -56,13 +56,15 @@ def test_adding_a_customer_without_a_phone_asks_for_one(app_db):
     assert customer_count(app_db) == 0
 
 
-def test_the_added_message_shows_a_markdown_name_as_text(app_db):
+def test_a_name_with_markup_is_refused_when_adding_and_nothing_is_added(app_db):
     at = open_page("personas.py")
     at.text_input(key="persona_add_phone").set_value("415 555 0199")
     at.text_input(key="persona_add_first").set_value("*Star*")
     at.button(key="persona_add_submit").click().run()
-    assert not at.exception
-    assert "Added \\*Star\\*: not opted in yet." in at.success[0].value
+    assert not at.exception and not at.success
+    assert any("First name" in e.value for e in at.error)
+    with Session(app_db) as s:
+        assert s.exec(select(Customer)).all() == []
 
 
 def test_an_opted_in_customer_says_plainly_why_no_request_can_be_sent(app_db):

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core import forms, signup
+from core import forms, signup, signup_limits
 from core.models import (
     Channel,
     ConsentEvent,
@@ -195,8 +195,8 @@ def _assert_nothing_saved(session):
     ({**ANN, "birthday": "yesterday"}, "birthday", "real date"),
     ({**ANN, "birthday": "01/01/2090"}, "birthday", "in the past"),
     ({**ANN, "first_name": "A" * 5000}, "first_name", "too long (5,000 characters"),
-    ({**ANN, "last_name": "<script>alert(1)</script>"}, "last_name", "< or >"),
-    ({**ANN, "first_name": "<b>Ann</b>"}, "first_name", "< or >"),
+    ({**ANN, "last_name": "<script>alert(1)</script>"}, "last_name", "symbols like < >"),
+    ({**ANN, "first_name": "<b>Ann</b>"}, "first_name", "symbols like < >"),
     ({**ANN, "signature": "<img src=x onerror=alert(1)>"}, "signature", "< or >"),
     ({**ANN, "email": "<script>@example.com"}, "email", "< or >"),
     ({**ANN, "phone": "<script>alert(1)</script>"}, "phone", "no letters"),
@@ -230,7 +230,7 @@ def test_every_wrong_field_is_reported_at_once(session, now):
 
 def test_control_characters_are_stripped_and_markup_free_text_is_stored_as_typed(session, now):
     result = signup.submit(session, form_slug="main", answers={
-        "first_name": "  Ann\x00\x07 ", "last_name": "O'Brien & Sons\u202e", "phone": PHONE,
+        "first_name": "  Ann\x00\x07 ", "last_name": "O'Brien & Sons", "phone": PHONE,
         "email": " Ann@Example.COM ", "birthday": "07/14/1990"}, now=now)
     c = session.get(Customer, result.customer_id)
     assert c.first_name == "Ann" and c.last_name.startswith("O'Brien & Sons")
@@ -246,6 +246,8 @@ def test_a_birthday_is_read_in_the_usual_ways(text):
 def test_the_same_phone_submitted_at_once_from_several_browsers_is_one_customer_and_one_text(file_engine):
     import threading
 
+    with Session(file_engine) as s:  # six sign-ups of one phone in an hour: above the default limits
+        signup_limits.save_limits(s, per_client=10, per_phone=10, per_form=100)
     errors, results = [], []
     start = threading.Barrier(6)
 
@@ -254,7 +256,7 @@ def test_the_same_phone_submitted_at_once_from_several_browsers_is_one_customer_
             start.wait()
             with Session(file_engine) as s:
                 results.append(signup.submit(s, form_slug="main", answers={"first_name": f"Ann{i}", "phone": PHONE},
-                                             now=NOW))
+                                             now=NOW, client_address=f"203.0.113.{i}"))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -269,3 +271,52 @@ def test_the_same_phone_submitted_at_once_from_several_browsers_is_one_customer_
         assert _count(s, Customer) == 1 and _count(s, ConsentEvent) == 1
         assert len(s.exec(select(Message).where(Message.status == MessageStatus.sent)).all()) == 1
         assert forms.main_form(s).submissions == 6
+
+
+# --- Issue 11: numbers and names that would turn the form into an SMS pump --------------------------------
+
+@pytest.mark.parametrize("phone, kind", [("1 (900) 555-0123", "premium-rate"), ("800-555-0123", "toll-free"),
+                                         ("+1 888 555 0123", "toll-free"), ("500-555-0006", "personal forwarding")])
+def test_a_premium_rate_or_toll_free_number_is_refused_beside_the_phone_and_nothing_is_sent(session, now, phone,
+                                                                                           kind):
+    with pytest.raises(signup.InvalidSubmission) as info:
+        signup.submit(session, form_slug="main", answers={**ANN, "phone": phone}, now=now)
+    assert info.value.errors == {"phone": f"That looks like a {kind} number; enter a mobile number."}
+    _assert_nothing_saved(session)
+
+
+@pytest.mark.parametrize("first_name, words", [
+    ("visit http://phish.example/x", "can't contain a web address or link"),
+    ("www.prizes.example", "can't contain a web address or link"),
+    ("Win at x.com/abc", "can't contain a web address or link"),
+    ("bit.ly/x7", "can't contain a web address or link"),
+    ("Call 415-555-0199", "can't contain a phone number"),
+    ("[click](http://x)", "can't contain a web address or link"),
+    ("**Ann**", "can't contain symbols like < > [ ] { }"),
+    ("{brand}", "can't contain symbols like < > [ ] { }"),
+    ("Ann`x`", "can't contain symbols like < > [ ] { }"),
+    ("Ann | Bob", "can't contain symbols like < > [ ] { }"),
+])
+def test_a_name_with_a_link_a_phone_number_or_markup_is_refused_and_nothing_is_texted(session, now, first_name,
+                                                                                     words):
+    with pytest.raises(signup.InvalidSubmission) as info:
+        signup.submit(session, form_slug="main", answers={**ANN, "first_name": first_name}, now=now)
+    assert words in info.value.errors["first_name"]
+    assert info.value.errors["first_name"].startswith("First name ")
+    _assert_nothing_saved(session)
+    with pytest.raises(signup.InvalidSubmission) as info:
+        signup.submit(session, form_slug="main", answers={**ANN, "last_name": first_name}, now=now)
+    assert info.value.errors["last_name"].startswith("Last name ") and words in info.value.errors["last_name"]
+
+
+@pytest.mark.parametrize("first_name, last_name", [
+    ("Siobhán", "O'Brien"), ("Anne-Marie", "St. John"), ("José", "Nguyễn"), ("Zoë", "D’Arcy"), ("J.R.", "Ørsted"),
+    ("Mary Ann", "Smith-Jones Jr."), ("李", "小龙"),
+])
+def test_real_names_are_accepted_and_texted_back_as_typed(session, now, first_name, last_name):
+    _auto_opt_in(session)
+    result = signup.submit(session, form_slug="main", answers={"first_name": first_name, "last_name": last_name,
+                                                               "phone": PHONE, "signature": "A B"}, now=now)
+    customer = session.get(Customer, result.customer_id)
+    assert (customer.first_name, customer.last_name) == (first_name, last_name)
+    assert _sent(session)[0].body.startswith(f"Hi {first_name}, ")

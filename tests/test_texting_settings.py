@@ -80,3 +80,43 @@ def test_a_new_brand_is_checked_against_the_templates_that_name_the_old_one(sess
     found = texting.problems(session, brand="Corner Shop")
     assert list(found) == ["help_reply"]
     assert isinstance(found["help_reply"], texting.TemplateError)
+
+
+# --- Issue 11: values placed into templates pass the template's content rules ------------------------------
+
+@pytest.mark.parametrize("field, value, words", [
+    ("help_contact", "FREE CBD deals bit.ly/x7", ['Remove "FREE" from the support contact', 'Remove "CBD"',
+                                                  "Replace the bit.ly link in the support contact"]),
+    ("help_contact", "text 415-555-0100 for 20% off", ['Remove "20% off" from the support contact']),
+    ("help_contact", "help@shop.example, free gift", ['Remove "free" from the support contact']),
+    ("brand", "Green Leaf CBD", ['Remove "CBD" from the brand name', "cannabis, vaping, alcohol"]),
+    ("brand", "Deals at bit.ly/gl", ['Remove "Deals" from the brand name', "Replace the bit.ly link in the brand"]),
+    ("brand", "FREE Vape Co", ['Remove "FREE"', 'Remove "Vape"']),
+])
+def test_a_brand_or_help_contact_with_promotion_regulated_words_or_a_shortener_cannot_be_saved(session, field,
+                                                                                               value, words):
+    before = texting.get_defaults(session).model_dump()
+    with pytest.raises(texting.InvalidSetting) as info:
+        texting.update_defaults(session, **{field: value})
+    assert info.value.field == field
+    for w in words:
+        assert w in info.value.message
+    assert texting.get_defaults(session).model_dump() == before
+    assert field in texting.problems(session, **{field: value})
+
+
+def test_the_default_settings_and_the_demo_shop_pass_the_new_checks(session):
+    import csv
+    from pathlib import Path
+
+    from core import names, phones
+
+    row = texting.get_defaults(session)
+    assert texting.problems(session, brand=row.brand, help_contact=row.help_contact) == {}
+    data = Path(__file__).resolve().parent.parent / "data" / "customers.csv"
+    with data.open(encoding="utf-8") as f:
+        people = list(csv.DictReader(f))
+    assert len(people) > 100
+    for p in people:
+        assert names.problem(p["first_name"]) is None and names.problem(p["last_name"]) is None, p
+        assert phones.not_mobile(p["phone"]) is None, p
