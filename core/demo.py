@@ -3,6 +3,11 @@
 The CSV files are written by data/make_demo.py (which runs the app's own rules);
 their times are relative (`days_ago`), so the demo is always "the last 90 days"
 whenever it is loaded. Loading is one transaction of bulk inserts.
+
+The demo never mixes with the real shop: it lives in a database of its own beside the
+shop's (``<shop>.demo.db``, or schema ``demo`` on PostgreSQL; see `prepare` and `remove`),
+and its phone numbers are fictional (555-0100 to 555-0199, reserved for fiction in every
+North American area code), so even a leaked demo number reaches nobody.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any, Optional
 
-from sqlalchemy import func, insert
+from sqlalchemy import func, insert, inspect
 from sqlmodel import Session, col, select
 
+from core import db, training
 from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
 from core.inbox import review_deadline
@@ -34,6 +41,7 @@ from core.models import (
     PosContact,
     PosSource,
     PossibleOptOut,
+    Setting,
     SignupForm,
     SmsStatus,
     Source,
@@ -45,6 +53,10 @@ DATA_DIR = PROJECT_ROOT / "data"
 # anchors the history on the latest such moment before now, so texts keep their shop-hours
 # time of day and nothing lands in the future.
 ANCHOR_TIME = dt.time(19, 0)
+DEMO_NAME = "demo"  # <shop>.demo.db beside a SQLite shop; schema "demo" on PostgreSQL
+MARK_KEY = "demo_shop"  # Setting written in the demo's own database: "this is the demo shop"
+# North American numbers reserved for fiction: 555-0100 to 555-0199 in any area code.
+FICTIONAL = re.compile(r"\+1[2-9]\d\d55501\d\d")
 
 
 class DemoError(ValueError):
@@ -290,3 +302,78 @@ def _load_forms(session: Session, now: dt.datetime, f_rows: list[dict[str, str]]
     if views:
         session.execute(insert(FormView), views)
     return sub_ids
+
+
+def is_fictional(phone: str) -> bool:
+    """True for a North American number reserved for fiction (NXX-555-0100 to 0199): nobody's phone."""
+    return bool(FICTIONAL.fullmatch(phone or ""))
+
+
+# --- The demo shop's own database ---------------------------------------------------------
+
+def demo_url(main_url: str | None = None) -> str:
+    """Where the demo shop lives: beside the real shop, never in it."""
+    try:
+        return training.separate_url(main_url, DEMO_NAME)
+    except training.TrainingError as exc:
+        raise DemoError(str(exc)) from None
+
+
+def is_demo(session: Session) -> bool:
+    """True in the demo shop's own database."""
+    return session.get(Setting, MARK_KEY) is not None
+
+
+def _check_is_demo_or_empty(session: Session) -> None:
+    if not is_demo(session) and not is_empty(session):
+        raise DemoError("The place kept for the demo shop holds customers that are not the demo's; "
+                        "it is left exactly as it is.")
+
+
+def prepare(main_url: str | None = None, now: Optional[dt.datetime] = None) -> str:
+    """Make (or reuse) the demo shop in its own database, seeded from data/. Returns its URL.
+
+    The real shop's database is only read for where it lives: nothing is written to it.
+    """
+    url = demo_url(main_url)
+    training._create_storage(url)
+    engine = db.make_engine(url)
+    try:
+        db.init_db(engine)
+        with Session(engine) as s:
+            _check_is_demo_or_empty(s)
+            if not is_demo(s):
+                run_write(s, lambda: s.merge(Setting(key=MARK_KEY, value="1")))
+            if is_empty(s):
+                try:
+                    load_demo(s, now=now)
+                except ShopNotEmpty:  # another tab loaded it at the same moment
+                    pass
+    finally:
+        engine.dispose()
+    return url
+
+
+def exists(main_url: str | None = None) -> bool:
+    """True when the demo shop's file or schema is there."""
+    return training.exists(demo_url(main_url))
+
+
+def remove(main_url: str | None = None, *, engine=None) -> bool:
+    """Delete the demo shop's database (file or schema); the real shop is not touched.
+
+    Returns False when there was no demo shop. Refuses (DemoError) when the place kept for the
+    demo holds a database that is not the demo's, so a real shop can never be deleted here.
+    """
+    url = demo_url(main_url)
+    if url == db.database_url(main_url) or not training.exists(url):
+        return False
+    probe = db.make_engine(url)
+    try:
+        if "customer" in inspect(probe).get_table_names():
+            with Session(probe) as s:
+                _check_is_demo_or_empty(s)
+    finally:
+        probe.dispose()
+    training.drop(url, engine)
+    return True

@@ -2,7 +2,8 @@
 
 SQLite: a file of its own beside the shop's (``<shop>.training-<token>.db``).
 PostgreSQL: a schema of its own (``training_<token>``) in the shop's database.
-Nothing a trainee does touches the real shop's tables.
+Nothing a trainee does touches the real shop's tables. The demo shop (core/demo.py) is kept
+apart the same way, with these helpers (separate_url, exists, drop).
 """
 
 from __future__ import annotations
@@ -36,26 +37,48 @@ def _token(token: str) -> str:
     return clean
 
 
-def training_url(main_url: str, token: str) -> str:
-    """Where this trainee's training shop lives, derived from the real shop's URL."""
-    token = _token(token)
+def separate_url(main_url: str, name: str) -> str:
+    """Where a shop kept apart from the real one lives (the training shop, the demo shop).
+
+    SQLite: ``<shop>.<name>.db`` beside the shop's file. PostgreSQL: schema ``<name>`` (dashes as
+    underscores; after the shop's own schema and ``_`` when its URL names one) in the same database.
+    """
     main_url = db.database_url(main_url)
     if main_url.startswith("sqlite"):
         path = main_url.split("///", 1)[1] if "///" in main_url else ""
         if not path or path == ":memory:":
-            raise TrainingError("The training shop needs the shop to be stored in a file or on PostgreSQL.")
+            raise TrainingError("A training or demo shop needs the real shop to be stored in a file or on "
+                                "PostgreSQL, not in memory.")
         p = Path(path)
         suffix = p.suffix or ".db"
-        return f"sqlite:///{p.with_name(f'{p.stem}.training-{token}{suffix}')}"
+        return f"sqlite:///{p.with_name(f'{p.stem}.{name}{suffix}')}"
     parts = urlsplit(main_url)
     query = dict(parse_qsl(parts.query))
-    query["options"] = f"-csearch_path=training_{token}"
+    schema = name.replace("-", "_")
+    own = _schema_in(query.get("options", ""))
+    query["options"] = f"-csearch_path={own + '_' if own else ''}{schema}"
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _schema(url: str) -> Optional[str]:
-    m = re.search(r"search_path(?:%3D|=)(training_[a-z0-9]+)", url)
+def training_url(main_url: str, token: str) -> str:
+    """Where this trainee's training shop lives, derived from the real shop's URL."""
+    return separate_url(main_url, f"training-{_token(token)}")
+
+
+def _schema_in(text: str) -> Optional[str]:
+    m = re.search(r"search_path(?:%3D|=)([A-Za-z0-9_]+)", text)
     return m.group(1) if m else None
+
+
+def _schema(url: str) -> Optional[str]:
+    return _schema_in(url) if not url.startswith("sqlite") else None
+
+
+def _admin(url: str) -> Engine:
+    """An engine on the shop's PostgreSQL database itself (no schema chosen)."""
+    parts = urlsplit(url)
+    query = {k: v for k, v in parse_qsl(parts.query) if k != "options"}
+    return db.make_engine(urlunsplit(parts._replace(query=urlencode(query))))
 
 
 def _schema_ddl(url: str, statement: str) -> bool:
@@ -63,7 +86,7 @@ def _schema_ddl(url: str, statement: str) -> bool:
     schema = _schema(url)
     if not schema:
         return False
-    admin = db.make_engine(url.split("?", 1)[0])
+    admin = _admin(url)
     with admin.begin() as conn:
         conn.execute(text(statement.format(schema=schema)))
     admin.dispose()
@@ -74,8 +97,22 @@ def _create_storage(url: str) -> None:
     _schema_ddl(url, 'CREATE SCHEMA IF NOT EXISTS "{schema}"')
 
 
+def exists(url: str) -> bool:
+    """True when the separate shop at `url` has its file or schema (without creating either)."""
+    schema = _schema(url)
+    if schema is None:
+        return Path(url.split("///", 1)[1]).exists()
+    admin = _admin(url)
+    try:
+        with admin.connect() as conn:
+            return conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"),
+                                {"s": schema}).first() is not None
+    finally:
+        admin.dispose()
+
+
 def drop(url: str, engine: Optional[Engine] = None) -> None:
-    """Delete a training shop entirely."""
+    """Delete a separate shop entirely (its schema, or its file with SQLite's -wal and -shm)."""
     if engine is not None:
         engine.dispose()
     if _schema_ddl(url, 'DROP SCHEMA IF EXISTS "{schema}" CASCADE'):

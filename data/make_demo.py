@@ -69,7 +69,10 @@ SPECIAL_NAMES = [  # apostrophes, accents, hyphens: the app must show them as ty
     ("Siobhán", "McCarthy"), ("Chloé", "Dubois"), ("Ana", "García-López"), ("D'Shawn", "Williams"),
     ("Zoé", "Lachapelle"), ("Łukasz", "Wiśniewski"), ("Noëlle", "St. Pierre"), ("Ciarán", "Ó Súilleabháin"),
 ]
-AREAS = [415] * 8 + [510] * 5 + [628] * 2 + [650] * 3 + [408] * 2 + [707] + [503, 206, 702, 312, 212]
+# Demo phones are fictional: 555-0100 to 555-0199 is reserved for fiction in every North American
+# area code (never assigned to anyone), 100 lines per area code. 415 and 212 are left out: the
+# shop's own numbers and the tests use 415-555-01XX and 212-555-01XX.
+AREAS = [510] * 5 + [628] * 5 + [650] * 4 + [408] * 2 + [925] * 2 + [707] + [503, 206, 702, 312]
 EMAIL_DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"]
 ZIPS = ["94103", "94110", "94117", "94122", "94607", "94612", "94704", "94941", "95060", "94301", "94040"]
 REASONS_OWNER_OPT_OUT = ["Asked in store not to be texted", "Asked by phone to stop texts",
@@ -98,14 +101,7 @@ class Gen:
     # --- pieces -----------------------------------------------------------------------
     def phone(self) -> str:
         while True:
-            area = self.rng.choice(AREAS)
-            raw = f"+1{area}{self.rng.randint(201, 989)}{self.rng.randint(0, 9999):04d}"
-            if raw[5:8] in ("555",) or raw[6:8] == "11":
-                continue
-            try:
-                e164 = phones.normalize(raw)
-            except phones.InvalidPhone:
-                continue
+            e164 = phones.normalize(f"+1{self.rng.choice(AREAS)}5550{self.rng.randint(100, 199)}")
             if e164 not in self.used_phones:
                 self.used_phones.add(e164)
                 return e164

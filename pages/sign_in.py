@@ -1,4 +1,4 @@
-"""Sign in: choose the owner password on the first start, sign in, then (once) demo or empty shop."""
+"""Sign in: choose the owner password on the first start, sign in, then (once) explore the demo or start empty."""
 
 from __future__ import annotations
 
@@ -108,26 +108,20 @@ def _first_start(s: Session) -> None:
     st.markdown("##### Your shop is empty: how do you want to start?")
     demo_col, empty_col = st.columns(2, gap="medium")
     with demo_col, st.container(border=True):
-        st.markdown("**Load the demo shop**")
+        st.markdown("**Explore the demo shop**")
         st.caption("About 300 made-up customers from the last 90 days, in every status and from every source, "
-                   "with their consent history and texts. The best way to look around. It stays until you "
-                   "clear the database.")
-        load = st.button("Load the demo shop", key="load_demo", type="primary", icon=":material/storefront:",
-                         use_container_width=True)
+                   "with their consent history and texts. The best way to look around. It is a separate demo "
+                   "shop: your real shop stays empty, and you can remove the demo in one click.")
+        explore = st.button("Explore the demo shop", key="explore_demo", type="primary",
+                            icon=":material/storefront:", use_container_width=True)
     with empty_col, st.container(border=True):
         st.markdown("**Start empty**")
         st.caption("No customers yet: add them by hand, import a list from your previous provider, "
-                   "or let them join through your sign-up form.")
+                   "or let them join through your sign-up form. The demo shop stays a click away in the sidebar.")
         empty = st.button("Start empty", key="start_empty", icon=":material/check_box_outline_blank:",
                           use_container_width=True)
-    if load:
-        try:
-            with st.spinner("Loading the demo shop…"):
-                demo.load_demo(s)
-            auth.mark_first_start(s, "demo")
-        except demo.DemoError as exc:
-            ui.show_error(exc)
-            return
+    if explore and ui.explore_demo():
+        auth.mark_first_start(s, "demo")
         _signed_in()
     if empty:
         auth.mark_first_start(s, "empty")

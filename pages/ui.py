@@ -19,6 +19,9 @@ from core.models import SmsStatus
 
 OWNER_KEY = "owner_signed_in"
 TRAINING_KEY = "training_db_url"  # set while this browser session works in the training shop
+DEMO_KEY = "demo_db_url"  # set while this browser session explores the demo shop (core/demo.py)
+REMOVE_DEMO_KEY = "demo_remove_asked"  # "Remove the demo shop" was pressed: confirm or cancel
+DEMO_NOTICE_KEY = "demo_notice"  # left or removed the demo: say so once, on the real shop's next page
 
 
 @st.cache_resource(show_spinner=False)
@@ -33,8 +36,9 @@ def main_url() -> str:
 
 
 def engine() -> Engine:
-    """The training shop's engine while a walkthrough runs in this browser, else the shop's."""
-    url = st.session_state.get(TRAINING_KEY) or main_url()
+    """The training shop's engine while a walkthrough runs in this browser, else the demo shop's
+    while the owner explores it, else the real shop's."""
+    url = st.session_state.get(TRAINING_KEY) or st.session_state.get(DEMO_KEY) or main_url()
     return _engine_for(url)
 
 
@@ -52,6 +56,11 @@ def in_training() -> bool:
     return bool(st.session_state.get(TRAINING_KEY))
 
 
+def in_demo() -> bool:
+    """This browser tab shows the demo shop (and no walkthrough runs over it)."""
+    return bool(st.session_state.get(DEMO_KEY)) and not in_training()
+
+
 def is_signed_in() -> bool:
     return bool(st.session_state.get(OWNER_KEY))
 
@@ -63,6 +72,10 @@ def require_owner() -> None:
         st.stop()
     if in_training():
         training_banner()
+    elif in_demo():
+        demo_banner()
+    elif notice := st.session_state.pop(DEMO_NOTICE_KEY, None):
+        st.success(notice, icon=":material/check_circle:")
     _release_due()
 
 
@@ -79,6 +92,71 @@ def training_banner() -> None:
 
 def leave_training() -> None:
     st.session_state.pop(TRAINING_KEY, None)
+
+
+def explore_demo() -> bool:
+    """Switch this browser tab to the demo shop (made and seeded on first use). False on an error, shown."""
+    from core import demo
+
+    try:
+        with st.spinner("Opening the demo shop…"):
+            url = demo.prepare(main_url())
+    except demo.DemoError as exc:
+        show_error(exc)
+        return False
+    st.session_state.pop(REMOVE_DEMO_KEY, None)
+    st.session_state[DEMO_KEY] = url
+    return True
+
+
+def leave_demo() -> None:
+    st.session_state.pop(DEMO_KEY, None)
+    st.session_state.pop(REMOVE_DEMO_KEY, None)
+
+
+def remove_demo() -> bool:
+    """Delete the demo shop's database and go back to the real shop. False on an error, shown."""
+    from core import demo
+
+    url = st.session_state.get(DEMO_KEY)
+    try:
+        demo.remove(main_url(), engine=_engine_for(url) if url else None)
+    except demo.DemoError as exc:
+        show_error(exc)
+        return False
+    leave_demo()
+    return True
+
+
+def demo_banner() -> None:
+    """On every page while the owner explores the demo: say so, offer the way back and the way out."""
+    with st.container(key="demo_banner"):
+        st.warning("**You are exploring the demo shop** — nothing here is real. Made-up customers with "
+                   "fictional 555-01XX numbers, kept apart from your real shop.", icon=":material/storefront:")
+        buttons = st.container(horizontal=True)  # under the notice: whole labels at any width
+        if buttons.button("Leave the demo", key="leave_demo", icon=":material/logout:",
+                          help="Back to your real shop; the demo shop stays for later"):
+            leave_demo()
+            st.session_state[DEMO_NOTICE_KEY] = ("You are back in your real shop. The demo shop stays as you left it: "
+                                                 "**Explore the demo shop** in the sidebar opens it again.")
+            st.rerun()
+        if buttons.button("Remove the demo shop", key="remove_demo", icon=":material/delete:",
+                          help="Delete the demo shop for good (asks first)"):
+            st.session_state[REMOVE_DEMO_KEY] = True
+        if st.session_state.get(REMOVE_DEMO_KEY):
+            with st.container(border=True, key="remove_demo_confirm_box"):
+                st.markdown("**Remove the demo shop?** Its made-up customers, texts, forms and reports are "
+                            "deleted for good. Your real shop is not touched. You can explore a fresh demo "
+                            "shop again from the sidebar.")
+                yes, no = st.columns(2)
+                if yes.button("Yes, remove the demo shop", key="remove_demo_confirm", type="primary",
+                              icon=":material/delete_forever:", width="stretch"):
+                    if remove_demo():
+                        st.session_state[DEMO_NOTICE_KEY] = "The demo shop is removed. You are in your real shop."
+                        st.rerun()
+                if no.button("Keep it", key="remove_demo_cancel", width="stretch"):
+                    st.session_state.pop(REMOVE_DEMO_KEY, None)
+                    st.rerun()
 
 
 def training_mark(name: str, value: str | None = None) -> None:
@@ -108,8 +186,10 @@ def _release_due() -> None:
 
 
 def sidebar() -> None:
-    from core import texting
+    from core import demo, texting
 
+    if st.session_state.get(DEMO_KEY) and not demo.exists(main_url()):
+        leave_demo()  # removed in another tab: back to the real shop rather than an empty demo
     with st.sidebar:
         try:
             with session() as s:
@@ -120,6 +200,12 @@ def sidebar() -> None:
         st.caption(f"Opt-In Desk · {db.describe(engine())}")
         if in_training():
             st.caption(":orange[Training shop]")
+        elif in_demo():
+            st.caption(":orange[Demo shop — nothing here is real]")
+        elif st.button("Explore the demo shop", key="explore_demo_sidebar", icon=":material/storefront:",
+                       help="A separate shop of made-up customers to look around in; your real shop is not touched"):
+            if explore_demo():
+                st.rerun()
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
             st.session_state.clear()
             st.rerun()

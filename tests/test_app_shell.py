@@ -10,7 +10,7 @@ import streamlit
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import auth
+from core import audiences, auth, db, demo
 from core.models import Customer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,6 +102,18 @@ def test_an_owner_page_is_not_even_registered_while_signed_out(app, nav):
     assert "Sign in" in nav[-1] and len(nav[-1]) <= 2
 
 
+def _customers(engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(Customer)).one()
+
+
+def _first_start_in_the_demo(at) -> None:
+    at.run()
+    _set_password(at)
+    _sign_in(at)
+    at.button(key="explore_demo").click().run()
+
+
 def test_the_first_start_asks_for_a_password_then_sign_in_then_demo_or_empty(app, app_db, nav):
     app.run()
     assert "Choose the owner password" in _texts(app)
@@ -114,17 +126,89 @@ def test_the_first_start_asks_for_a_password_then_sign_in_then_demo_or_empty(app
     _sign_in(app)
     assert not app.exception
     assert "owner_signed_in" not in app.session_state  # not yet: the first-start choice comes first
-    assert app.button(key="load_demo") and app.button(key="start_empty")
-    app.button(key="load_demo").click().run()
+    assert app.button(key="explore_demo") and app.button(key="start_empty")
+    app.button(key="explore_demo").click().run()
     assert not app.exception
     assert app.session_state["owner_signed_in"] is True
     with Session(app_db) as s:
-        assert s.exec(select(func.count()).select_from(Customer)).one() >= 250
         assert auth.first_start_done(s)
     owner_titles = [t for t in nav[-1] if t not in ("Sign up",)]
     assert "Sign in" not in nav[-1]
     existing = [f for f in OWNER_FILES if (ROOT / f).exists()]
     assert len(owner_titles) == len(existing)
+
+
+def test_exploring_the_demo_fills_a_separate_demo_shop_and_leaves_the_real_shop_empty(app, app_db):
+    _first_start_in_the_demo(app)
+    assert not app.exception
+    demo_url = app.session_state["demo_db_url"]
+    assert demo_url.endswith("app.demo.db")
+    demo_engine = db.make_engine(demo_url)
+    try:
+        assert _customers(demo_engine) >= 250
+    finally:
+        demo_engine.dispose()
+    assert _customers(app_db) == 0
+    with Session(app_db) as s:  # an "opt-in status is true" export from the real shop: nobody
+        rows = b"".join(audiences.export(s, [{"trait": "opt_in_status", "op": "is true", "value": None}]))
+    assert rows.decode().strip().count("\n") == 0  # the header only
+    assert "You are exploring the demo shop" in _texts(app)  # the first page, Personas, has the banner
+    assert "Demo shop" in "\n".join(str(e.value) for e in app.sidebar.caption)
+    assert "app.demo.db" in "\n".join(str(e.value) for e in app.sidebar.caption)
+
+
+@pytest.mark.parametrize("page", [f for f in OWNER_FILES if (ROOT / f).exists()])
+def test_every_owner_page_shows_the_demo_banner_while_in_the_demo(app_db, page):
+    url = demo.prepare(str(app_db.url))
+    at = AppTest.from_file(str(ROOT / page), default_timeout=60)
+    at.session_state["owner_signed_in"] = True
+    at.session_state["demo_db_url"] = url
+    at.run()
+    assert not at.exception
+    assert "You are exploring the demo shop" in _texts(at)
+    assert at.button(key="leave_demo") and at.button(key="remove_demo")
+
+
+def test_leave_the_demo_returns_to_the_real_shop_and_the_demo_stays_for_later(app, app_db):
+    _first_start_in_the_demo(app)
+    app.button(key="leave_demo").click().run()
+    assert not app.exception
+    assert "demo_db_url" not in app.session_state
+    assert "You are exploring the demo shop" not in _texts(app)
+    assert "You are back in your real shop" in _texts(app)
+    assert "No customers yet" in "\n".join(str(e.value) for e in app.info)  # Personas of the real shop
+    assert demo.exists(str(app_db.url))
+    assert _customers(app_db) == 0
+
+
+def test_remove_the_demo_shop_asks_first_then_deletes_its_file_and_returns_to_the_real_shop(app, app_db, tmp_path):
+    _first_start_in_the_demo(app)
+    assert (tmp_path / "app.demo.db").exists()
+    app.button(key="remove_demo").click().run()
+    assert "Remove the demo shop?" in _texts(app)
+    app.button(key="remove_demo_cancel").click().run()  # "Keep it": nothing happens
+    assert "Remove the demo shop?" not in _texts(app)
+    assert (tmp_path / "app.demo.db").exists() and app.session_state["demo_db_url"]
+    app.button(key="remove_demo").click().run()
+    app.button(key="remove_demo_confirm").click().run()
+    assert not app.exception
+    assert not (tmp_path / "app.demo.db").exists()
+    assert "demo_db_url" not in app.session_state
+    assert "You are exploring the demo shop" not in _texts(app)
+    assert "The demo shop is removed" in _texts(app)
+    assert (tmp_path / "app.db").exists() and _customers(app_db) == 0
+
+
+def test_signing_in_again_opens_the_real_shop_not_the_demo(app, app_db):
+    _first_start_in_the_demo(app)
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)  # a new session, after sign out
+    again.run()
+    _sign_in(again)
+    assert not again.exception
+    assert again.session_state["owner_signed_in"] is True
+    assert "demo_db_url" not in again.session_state
+    assert "You are exploring the demo shop" not in _texts(again)
+    assert again.sidebar.button(key="explore_demo_sidebar")
 
 
 def test_start_empty_signs_in_with_no_customers_and_is_not_asked_again(app, app_db):
@@ -209,7 +293,7 @@ def test_a_preset_password_skips_the_setup(app_db, monkeypatch):
     with Session(app_db) as s:
         assert auth.verify(s, "preset-password-1")
     _sign_in(at, "preset-password-1")
-    assert at.button(key="load_demo")
+    assert at.button(key="explore_demo")
 
 
 def test_the_sidebar_shows_the_database_but_never_the_password(app, app_db):
@@ -225,3 +309,4 @@ def test_the_sidebar_shows_the_database_but_never_the_password(app, app_db):
     assert app.sidebar.button(key="sign_out")
     # Signing out is tested in the browser (tests/e2e/test_shell_e2e.py): AppTest drops a
     # click on a sidebar widget drawn before st.navigation once an owner page has run.
+

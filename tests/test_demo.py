@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import demo, phones
+from core import db, demo, phones
 from core.keywords import Keyword, classify
 from core.models import (
     ConsentEvent,
@@ -25,6 +25,7 @@ from core.models import (
     SmsStatus,
     Source,
 )
+from tests.conftest import PG_URL
 from tests.factories import make_customer
 
 NOW = dt.datetime(2026, 11, 30, 19, 0, 0)
@@ -232,3 +233,146 @@ def test_views_of_a_form_opened_before_the_demo_are_kept(session):
     assert row.views >= 1
     session.refresh(main)
     assert main.views == session.exec(select(func.sum(FormView.views)).where(FormView.form_id == main.id)).one()
+
+
+# --- The demo shop lives apart from the real shop -------------------------------------------------
+
+def test_every_demo_phone_is_fictional_555_01xx_and_still_a_valid_number(loaded):
+    import phonenumbers
+
+    numbers = set(loaded.exec(select(Customer.phone)).all()) | set(loaded.exec(select(Message.phone)).all())
+    assert len(numbers) >= 300
+    for phone in numbers:
+        assert demo.is_fictional(phone), phone
+        assert phonenumbers.is_valid_number(phonenumbers.parse(phone)), phone
+    assert len({p[2:5] for p in numbers}) >= 5  # several area codes
+    assert not demo.is_fictional("+14158675309") and not demo.is_fictional("+15105550200")
+
+
+def _customers(url: str) -> int:
+    from sqlmodel import Session
+
+    eng = db.make_engine(url)
+    try:
+        with Session(eng) as s:
+            return _count(s, Customer)
+    finally:
+        eng.dispose()
+
+
+def _opted_in_export(url: str) -> str:
+    from sqlmodel import Session
+
+    from core import audiences
+
+    eng = db.make_engine(url)
+    try:
+        with Session(eng) as s:
+            return b"".join(audiences.export(s, [{"trait": "opt_in_status", "op": "is true", "value": None}])).decode()
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def real_shop(tmp_path):
+    url = f"sqlite:///{tmp_path / 'optin_desk.db'}"
+    eng = db.make_engine(url)
+    db.init_db(eng)
+    eng.dispose()
+    return url
+
+
+def test_the_demo_shop_is_a_file_of_its_own_and_the_real_shop_stays_empty(real_shop, tmp_path):
+    url = demo.prepare(real_shop)
+    assert url == f"sqlite:///{tmp_path / 'optin_desk.demo.db'}"
+    assert _customers(url) >= 250
+    assert _customers(real_shop) == 0
+    export = _opted_in_export(real_shop)
+    assert export.strip().count("\n") == 0  # the header only: no demo number can leave the real shop
+    assert "555" not in export
+    assert _opted_in_export(url).count("\n") > 100  # the demo's own export is full (of fictional numbers)
+
+
+def test_exploring_the_demo_again_reuses_it_with_what_the_owner_did_there(real_shop):
+    from sqlmodel import Session
+
+    url = demo.prepare(real_shop)
+    eng = db.make_engine(url)
+    with Session(eng) as s:
+        make_customer(s, phone_number="+14158675309")
+        assert demo.is_demo(s)
+        before = _count(s, Customer)
+    eng.dispose()
+    assert demo.prepare(real_shop) == url
+    assert _customers(url) == before
+
+
+def test_removing_the_demo_shop_deletes_its_file_and_nothing_else(real_shop, tmp_path):
+    url = demo.prepare(real_shop)
+    eng = db.make_engine(url)
+    eng.connect().close()  # an engine the app had open on it
+    assert demo.exists(real_shop)
+    assert demo.remove(real_shop, engine=eng) is True
+    assert not demo.exists(real_shop)
+    assert not [p.name for p in tmp_path.iterdir() if ".demo." in p.name]
+    assert (tmp_path / "optin_desk.db").exists()
+    assert demo.remove(real_shop) is False  # nothing left to remove
+    assert demo.prepare(real_shop) == url and _customers(url) >= 250  # a fresh demo on request
+
+
+def test_remove_refuses_a_database_in_the_demos_place_that_is_not_the_demo(real_shop, tmp_path):
+    from sqlmodel import Session
+
+    not_demo = f"sqlite:///{tmp_path / 'optin_desk.demo.db'}"
+    eng = db.make_engine(not_demo)
+    db.init_db(eng)
+    with Session(eng) as s:
+        make_customer(s)
+    eng.dispose()
+    with pytest.raises(demo.DemoError):
+        demo.remove(real_shop)
+    with pytest.raises(demo.DemoError):
+        demo.prepare(real_shop)
+    assert _customers(not_demo) == 1
+
+
+def test_an_in_memory_shop_has_no_demo_shop_and_says_why():
+    with pytest.raises(demo.DemoError, match="file or on PostgreSQL"):
+        demo.prepare("sqlite://")
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL (PostgreSQL)")
+def test_on_postgresql_the_demo_shop_is_a_schema_of_its_own_and_removing_it_drops_the_schema():
+    import uuid
+
+    from sqlalchemy import text
+
+    shop = "t_" + uuid.uuid4().hex[:10]
+    admin = db.make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{shop}"'))
+    real = f"{PG_URL}{'&' if '?' in PG_URL else '?'}options=-csearch_path%3D{shop}"
+
+    def schemas() -> set[str]:
+        with admin.connect() as conn:
+            return set(conn.execute(text("SELECT schema_name FROM information_schema.schemata "
+                                         "WHERE schema_name LIKE :p"), {"p": f"{shop}%"}).scalars())
+
+    try:
+        eng = db.make_engine(real)
+        db.init_db(eng)
+        eng.dispose()
+        url = demo.prepare(real)
+        assert f"{shop}_demo" in url
+        assert schemas() == {shop, f"{shop}_demo"}
+        assert _customers(url) >= 250
+        assert _customers(real) == 0
+        assert _opted_in_export(real).strip().count("\n") == 0
+        assert demo.remove(real) is True
+        assert schemas() == {shop}
+        assert not demo.exists(real)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{shop}_demo" CASCADE'))
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{shop}" CASCADE'))
+        admin.dispose()

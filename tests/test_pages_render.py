@@ -14,10 +14,12 @@ OWNER_PAGES = ["personas", "audiences", "inbox", "reports", "member_club", "text
                "integrations", "import_customers", "walkthrough"]
 
 
-def run(page: str, signed_in: bool = True) -> AppTest:
+def run(page: str, signed_in: bool = True, demo_url: str = "") -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=60)
     if signed_in:
         at.session_state["owner_signed_in"] = True
+    if demo_url:
+        at.session_state["demo_db_url"] = demo_url  # the tab explores the separate demo shop
     at.run()
     return at
 
@@ -31,9 +33,7 @@ def test_each_page_renders_on_an_empty_shop(app_db, page):
 
 @pytest.mark.parametrize("page", OWNER_PAGES + ["signup"])
 def test_each_page_renders_on_the_demo_shop(app_db, page):
-    with Session(app_db) as s:
-        demo.load_demo(s)
-    at = run(page)
+    at = run(page, demo_url=demo.prepare(str(app_db.url)))
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
 

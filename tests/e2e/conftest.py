@@ -8,7 +8,7 @@ Fixtures
 Helpers (tests/e2e/helpers.py, re-exported here: `from tests.e2e.helpers import sign_in_fresh, shot`)
 - `wait_for_app(page)`: until Streamlit is connected and its script has finished running.
 - `sign_in_fresh(page, base_url, password)`: first start through the real UI: choose the
-  password, sign in, "Load the demo shop".
+  password, sign in, "Explore the demo shop" (the tab works in the separate demo shop).
 - `sign_in(page, base_url, password)`: sign in when the password is already set.
 - `nav_links(page)`: the page titles the sidebar navigation offers.
 - `shot(page, name)`: a full-page screenshot in test-artifacts/ (git-ignored).

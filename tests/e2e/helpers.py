@@ -94,10 +94,11 @@ def sign_in(page, base_url: str | None, password: str) -> None:
 
 
 def sign_in_fresh(page, base_url: str, password: str) -> None:
-    """First start through the real UI: choose the password, sign in, "Load the demo shop"."""
+    """First start through the real UI: choose the password, sign in, "Explore the demo shop"
+    (this browser tab then works in the separate demo shop; the real shop stays empty)."""
     set_password(page, base_url, password)
     sign_in(page, None, password)
-    by_key(page, "load_demo").wait_for()
-    click(page, "load_demo")
+    by_key(page, "explore_demo").wait_for()
+    click(page, "explore_demo")
     by_key(page, "sign_out").wait_for(timeout=60_000)
     wait_for_app(page)

@@ -58,7 +58,7 @@ def test_search_text_yes_then_stop_and_see_the_status_change_then_sign_out(app_s
     shot(page, "main-01-personas")
 
     # search by the phone typed the way a person writes it: one row, pending
-    search(page, f"{national[3:6]}-{national[6:]}")
+    search(page, f"{national[:3]}-{national[3:6]}-{national[6:]}")  # with the area code: every demo number is 555-01XX
     body = main_text(page)
     assert name in body and formatted in body and "✕ pending" in body
     shot(page, "main-02-personas-search")

@@ -1,4 +1,4 @@
-"""The shell in a real browser: first start, demo shop, owner navigation, sign out."""
+"""The shell in a real browser: first start, the separate demo shop, owner navigation, sign out."""
 
 from __future__ import annotations
 
@@ -26,12 +26,14 @@ def test_first_start_demo_shop_owner_pages_then_sign_out_hides_them(app_server, 
 
     sign_in_fresh(page, app_server, PASSWORD)
     shot(page, "shell-02-demo-loaded")
+    assert by_key(page, "demo_banner").is_visible()
+    assert "You are exploring the demo shop" in page.locator('[data-testid="stMain"]').inner_text()
     links = nav_links(page)
     owner = [t for t in links if t in OWNER_TITLES]
     assert owner, links
     assert "Sign in" not in links
     sidebar = page.locator('[data-testid="stSidebar"]').inner_text()
-    assert "SQLite" in sidebar and PASSWORD not in sidebar
+    assert "SQLite file shop.demo.db" in sidebar and PASSWORD not in sidebar
     first = owner[0]
     if (ROOT / "pages" / "personas.py").exists():
         assert first == "Personas"  # the first owner page: where the help articles start
@@ -53,7 +55,7 @@ def test_first_start_demo_shop_owner_pages_then_sign_out_hides_them(app_server, 
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_opens_the_shop(app_server, browser_page):
-    page = browser_page  # the password from the first test is set; the demo is loaded
+    page = browser_page  # the password from the first test is set; the demo shop exists beside the shop
     page.goto(app_server)
     wait_for_app(page)
     fill(page, "password", "not-the-password")
@@ -63,3 +65,36 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_shop(app_server
     sign_in(page, None, PASSWORD)
     by_key(page, "sign_out").wait_for()
     assert set(nav_links(page)) & OWNER_TITLES
+    # signing in again opens the real shop, which the demo never touched
+    assert by_key(page, "demo_banner").count() == 0
+    assert "SQLite file shop.db" in page.locator('[data-testid="stSidebar"]').inner_text()
+    assert "No customers yet" in page.locator('[data-testid="stMain"]').inner_text()
+
+
+def test_the_sidebar_opens_the_demo_shop_and_remove_deletes_it_after_asking(app_server, browser_page):
+    page = browser_page
+    sign_in(page, app_server, PASSWORD)
+    by_key(page, "sign_out").wait_for()
+    click(page, "explore_demo_sidebar")
+    by_key(page, "demo_banner").wait_for(timeout=60_000)
+    main = page.locator('[data-testid="stMain"]')
+    assert "555-01" in main.inner_text()  # Personas of the demo shop: fictional numbers only
+    assert "SQLite file shop.demo.db" in page.locator('[data-testid="stSidebar"]').inner_text()
+    shot(page, "shell-06-demo-from-the-sidebar")
+    if (ROOT / "pages" / "signup.py").exists():  # the public page has no banner of its own: app.py warns
+        page.locator('[data-testid="stSidebarNavLink"]', has_text="Sign up").first.click()
+        wait_for_app(page)
+        assert "sign-ups on this page go to the demo shop" in main.inner_text()
+        page.locator('[data-testid="stSidebarNavLink"]', has_text="Personas").first.click()
+        wait_for_app(page)
+
+    click(page, "remove_demo")
+    by_key(page, "remove_demo_confirm").wait_for()
+    assert "Remove the demo shop?" in main.inner_text()
+    shot(page, "shell-07-remove-the-demo-asks-first")
+    click(page, "remove_demo_confirm")
+    by_key(page, "explore_demo_sidebar").wait_for()
+    assert by_key(page, "demo_banner").count() == 0
+    assert "No customers yet" in main.inner_text()
+    assert "SQLite file shop.db" in page.locator('[data-testid="stSidebar"]').inner_text()
+    shot(page, "shell-08-demo-removed")

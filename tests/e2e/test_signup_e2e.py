@@ -11,7 +11,7 @@ from tests.e2e.helpers import (RUN_TIMEOUT_MS, by_key, click, fill, nav_links, s
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "green-leaf-signup-e2e"
-PHONE = "(415) 555-0177"  # not in the demo shop
+PHONE = "(415) 555-0177"
 
 
 def _phone_context(browser):
@@ -30,6 +30,9 @@ def _go(page, title: str) -> None:
 def test_a_signed_out_customer_signs_up_replies_y_and_is_opted_in(app_server, browser, browser_page):
     owner = browser_page
     sign_in_fresh(owner, app_server, PASSWORD)
+    # the public sign-up page writes to the real shop: the owner leaves the demo shop to see it there
+    click(owner, "leave_demo")
+    assert "exploring the demo shop" not in owner.locator('[data-testid="stApp"]').inner_text()
 
     # --- Settings > Sign-up Forms > Share this page ------------------------------------------
     _go(owner, "Sign-up Forms")
