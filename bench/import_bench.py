@@ -145,7 +145,7 @@ def phase_floor(path: Path, db: Path) -> dict:
 def phase_import(path: Path, db: Path) -> dict:
     from sqlmodel import Session
 
-    from core import importer
+    from core.importing import importer
 
     engine = _engine(db)
     t0 = time.perf_counter()
@@ -157,7 +157,7 @@ def phase_import(path: Path, db: Path) -> dict:
 def phase_naive(path: Path, db: Path, rows: int) -> dict:
     from sqlmodel import Session
 
-    from core import import_reference
+    from core.importing import import_reference
 
     engine = _engine(db)
     t0 = time.perf_counter()

@@ -25,7 +25,7 @@ from sqlmodel import Session  # noqa: E402
 from core import inbox  # noqa: E402
 from core.db import init_db, make_engine  # noqa: E402
 from core.models import Direction, Message, MessageStatus, utcnow  # noqa: E402
-from core.texting import DEFAULT_JOIN_NUMBER  # noqa: E402
+from core.messaging.texting import DEFAULT_JOIN_NUMBER  # noqa: E402
 
 BODIES = ["JOIN", "YES", "Y", "STOP", "START", "HELP", "what time do you open?", "please stop texting me"]
 

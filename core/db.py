@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
 
-from core import models  # noqa: F401  (registers the tables)
+from core import models  # noqa: F401  (registers the tables
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "optin_desk.db"
@@ -117,7 +117,8 @@ def init_db(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         SQLModel.metadata.create_all(conn)
         upgrade_schema(conn)
-        from core import forms, texting  # local import: both use the helpers above
+        from core.signups import forms
+        from core import texting  # local import: both use the helpers above
 
         # the first rows, in the same locked transaction: replicas starting together make one of each
         with Session(bind=conn) as session:

@@ -7,8 +7,8 @@ import datetime as dt
 import streamlit as st
 from sqlmodel import Session
 
-from core import audiences as aud
-from core import texting
+from core.audiences import audiences as aud
+from core.messaging import texting
 from core.models import SmsStatus
 from pages import ui
 

@@ -6,7 +6,8 @@ import pandas as pd
 import phonenumbers
 import streamlit as st
 
-from core import importer, texting
+from core.importing import importer
+from core.messaging import texting
 from pages import ui
 
 ui.require_owner()

@@ -11,9 +11,11 @@ from pages import conversation, ui
 
 ui.require_owner()
 
-from core import customers, inbox, messages, outbox, personas, phones  # noqa: E402
+from core.consent import customers, personas
+from core.messaging import inbox, messages, outbox
+from core import phones  # noqa: E402
 from core.models import Customer, Direction, MessageKind, MessageStatus, SmsStatus  # noqa: E402
-from core.texting import get_defaults  # noqa: E402
+from core.messaging.texting import get_defaults  # noqa: E402
 
 QUICK_REPLIES = ("YES", "STOP", "START", "HELP")
 LOG_CURSORS = "log_cursors"

@@ -7,7 +7,9 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core import importer, pos, reports, texting
+from core.importing import importer, pos
+from core.reports import reports
+from core.messaging import texting
 from pages import ui
 
 ui.require_owner()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
-from core import reports, texting
+from core.reports import reports
+from core.messaging import texting
 from pages import ui
 
 ui.require_owner()

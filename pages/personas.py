@@ -10,9 +10,10 @@ from pages import conversation, ui
 
 ui.require_owner()
 
-from core import customers, personas, phones  # noqa: E402
+from core.consent import customers, personas
+from core import phones  # noqa: E402
 from core.models import Channel, MessageStatus, SmsStatus, Source  # noqa: E402
-from core.texting import get_defaults  # noqa: E402
+from core.messaging.texting import get_defaults  # noqa: E402
 
 FLASH = "persona_flash"
 CURSORS = "persona_cursors"  # keyset cursors of the pages before this one: [None, c1, c2, ...]

@@ -8,7 +8,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core import reports
+from core.reports import reports
 from core.models import SmsStatus
 from pages import ui
 

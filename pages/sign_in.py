@@ -8,7 +8,9 @@ from pathlib import Path
 import streamlit as st
 from sqlmodel import Session
 
-from core import auth, demo, texting
+from core import auth
+from core.training import demo
+from core.messaging import texting
 from pages import ui
 
 VERIFIED_KEY = "signin_verified"  # password checked; the first-start choice is still to make

@@ -10,7 +10,8 @@ import html
 
 import streamlit as st
 
-from core import forms, signup, signup_limits, texting
+from core.signups import forms, signup, signup_limits
+from core.messaging import texting
 from pages import ui
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import forms, phones, qr, signup_limits, texting
+from core.signups import forms, signup_limits
+from core import phones, qr
+from core.messaging import texting
 from pages import ui
 
 ui.require_owner()

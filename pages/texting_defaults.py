@@ -6,8 +6,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core import outbox, qr, signs, texting
-from core import texting_editor as editor
+from core.messaging import outbox, signs, texting
+from core import qr
+from core.messaging import texting_editor as editor
 from core.models import MessageKind
 from pages import ui
 

@@ -96,7 +96,7 @@ def leave_training() -> None:
 
 def explore_demo() -> bool:
     """Switch this browser tab to the demo shop (made and seeded on first use). False on an error, shown."""
-    from core import demo
+    from core.training import demo
 
     try:
         with st.spinner("Opening the demo shop…"):
@@ -116,7 +116,7 @@ def leave_demo() -> None:
 
 def remove_demo() -> bool:
     """Delete the demo shop's database and go back to the real shop. False on an error, shown."""
-    from core import demo
+    from core.training import demo
 
     url = st.session_state.get(DEMO_KEY)
     try:
@@ -163,7 +163,7 @@ def training_mark(name: str, value: str | None = None) -> None:
     """Remember, in the training shop only, something a walkthrough step checks (e.g. a customer viewed)."""
     if not in_training():
         return
-    from core import training
+    from core.training import training
     from core.models import utcnow
 
     try:
@@ -175,7 +175,7 @@ def training_mark(name: str, value: str | None = None) -> None:
 
 def _release_due() -> None:
     """Queued messages whose time has come go out whenever a page loads (no background process)."""
-    from core import outbox
+    from core.messaging import outbox
 
     try:
         with session() as s:
@@ -186,7 +186,8 @@ def _release_due() -> None:
 
 
 def sidebar() -> None:
-    from core import demo, texting
+    from core.training import demo
+    from core.messaging import texting
 
     if st.session_state.get(DEMO_KEY) and not demo.exists(main_url()):
         leave_demo()  # removed in another tab: back to the real shop rather than an empty demo

@@ -7,7 +7,8 @@ import secrets
 
 import streamlit as st
 
-from core import texting, training, walkthrough
+from core.messaging import texting
+from core.training import training, walkthrough
 from pages import ui
 
 ui.require_owner()

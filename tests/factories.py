@@ -7,7 +7,7 @@ import itertools
 
 from sqlmodel import Session
 
-from core import customers
+from core.consent import customers
 from core.models import Channel, Customer, SmsStatus, Source
 
 _seq = itertools.count(1)
@@ -48,7 +48,7 @@ def open_window_around_now(engine) -> None:
     (for page tests, which run on the real clock)."""
     from zoneinfo import ZoneInfo
 
-    from core import texting
+    from core.messaging import texting
 
     with Session(engine) as s:
         tz = ZoneInfo(texting.get_defaults(s).timezone)

@@ -10,7 +10,9 @@ import streamlit
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import audiences, auth, db, demo
+from core.audiences import audiences
+from core import auth, db
+from core.training import demo
 from core.models import Customer
 
 ROOT = Path(__file__).resolve().parent.parent

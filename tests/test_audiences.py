@@ -22,8 +22,8 @@ import io
 import pytest
 from sqlmodel import select
 
-from core import audiences
-from core.audiences import InvalidAudienceName, InvalidCondition, UnknownTrait
+from core.audiences import audiences
+from core.audiences.audiences import InvalidAudienceName, InvalidCondition, UnknownTrait
 from core.models import PosSource, SavedAudience, SmsStatus, Source
 from tests.factories import make_customer
 

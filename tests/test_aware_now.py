@@ -9,8 +9,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from core import (audiences, auth, customers, demo, forms, import_reference, importer, inbox, outbox, personas, pos,
-                  reports, signup, texting, texting_editor, training)
+from core.audiences import audiences
+from core import auth
+from core.consent import customers, personas
+from core.training import demo, training
+from core.signups import forms, signup
+from core.importing import import_reference, importer, pos
+from core.messaging import inbox, outbox, texting, texting_editor
+from core.reports import reports
 from core.clock import as_utc
 from core.db import init_db, make_engine
 from core.models import ConsentEvent, Customer, Message, MessageKind, PossibleOptOut, SmsStatus

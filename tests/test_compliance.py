@@ -1,10 +1,10 @@
-"""core.compliance: template checks (rulebook §5)."""
+"""core.messaging.compliance: template checks (rulebook §5)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.compliance import (
+from core.messaging.compliance import (
     DEFAULT_TEMPLATES,
     PLACEHOLDERS,
     REQUIREMENTS,
@@ -17,7 +17,7 @@ from core.compliance import (
     sample_render,
 )
 from core.models import MessageKind
-from core.segments import count
+from core.messaging.segments import count
 
 BRAND = "Bella Boutique"
 TAIL = "Msg frequency varies. Msg & data rates may apply. Reply HELP for help, STOP to opt out."

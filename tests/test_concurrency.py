@@ -6,7 +6,8 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, inbox
+from core.consent import customers
+from core.messaging import inbox
 from core.models import ConsentEvent, Customer, Message, MessageKind
 from tests.conftest import BACKENDS, NOW
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from core.consent import decide
-from core.keywords import Keyword
+from core.consent.rules import decide
+from core.consent.keywords import Keyword
 from core.models import MessageKind as K
 from core.models import SmsStatus as S
 

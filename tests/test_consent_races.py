@@ -23,7 +23,11 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, importer, inbox, outbox, pos, reports, signup, signup_limits
+from core.consent import customers
+from core.importing import importer, pos
+from core.messaging import inbox, outbox
+from core.reports import reports
+from core.signups import signup, signup_limits
 from core.models import (
     Channel,
     ConsentEvent,

@@ -7,7 +7,7 @@ import io
 import pytest
 from sqlmodel import func, select
 
-from core import customers
+from core.consent import customers
 from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus
 from tests.factories import make_customer
 

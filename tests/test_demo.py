@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import db, demo, phones
-from core.keywords import Keyword, classify
+from core import db, phones
+from core.training import demo
+from core.consent.keywords import Keyword, classify
 from core.models import (
     ConsentEvent,
     Customer,
@@ -222,7 +223,7 @@ def test_the_demo_brings_its_sign_up_forms_submissions_and_views(loaded):
 
 
 def test_views_of_a_form_opened_before_the_demo_are_kept(session):
-    from core import forms
+    from core.signups import forms
     from core.models import FormView
 
     main = forms.main_form(session)
@@ -263,7 +264,7 @@ def _customers(url: str) -> int:
 def _opted_in_export(url: str) -> str:
     from sqlmodel import Session
 
-    from core import audiences
+    from core.audiences import audiences
 
     eng = db.make_engine(url)
     try:

@@ -5,7 +5,8 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
-from core import forms, signup, texting
+from core.signups import forms, signup
+from core.messaging import texting
 from core.models import FormSubmission, FormView, SignupForm
 
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core import audiences, customers, forms, importer, inbox, pos, signup, texting
-from core.keywords import Keyword, classify
+from core.audiences import audiences
+from core.consent import customers
+from core.signups import forms, signup
+from core.importing import importer, pos
+from core.messaging import inbox, texting
+from core.consent.keywords import Keyword, classify
 from core.models import Customer, Direction, Message, SmsStatus
 from core.text import clean_text
 from tests.conftest import NOW

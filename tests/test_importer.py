@@ -11,9 +11,10 @@ import io
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, importer, import_reference
+from core.consent import customers
+from core.importing import importer, import_reference
 from core.db import init_db, make_engine
-from core.importer import RowError, import_csv
+from core.importing.importer import RowError, import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer

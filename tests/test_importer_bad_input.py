@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from core import importer
-from core.importer import import_csv, sniff
+from core.importing import importer
+from core.importing.importer import import_csv, sniff
 from tests.conftest import NOW
 from tests.import_helpers import counts, fixture, write_csv
 

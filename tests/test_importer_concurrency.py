@@ -5,7 +5,9 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, importer, inbox
+from core.consent import customers
+from core.importing import importer
+from core.messaging import inbox
 from core.models import Customer, Message, MessageKind, SmsStatus
 from tests.conftest import BACKENDS, NOW
 from tests.import_helpers import write_csv

@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from core import importer
-from core.importer import import_csv, sniff
+from core.importing import importer
+from core.importing.importer import import_csv, sniff
 from tests.conftest import NOW
 from tests.import_helpers import counts, status_of, write_csv
 
@@ -167,7 +167,7 @@ def test_a_utf16_file_without_a_byte_order_mark_is_read_correctly(session, tmp_p
     assert "UTF-16" in info.encoding
     report = import_csv(session, path, attested=False, now=NOW)
     assert report.created == 2 and report.invalid == []
-    from core.customers import get_by_phone
+    from core.consent.customers import get_by_phone
 
     assert get_by_phone(session, "+14155550102").last_name == "Núñez"
 

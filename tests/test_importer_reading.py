@@ -7,8 +7,9 @@ import random
 
 import pytest
 
-from core import importer, phones
-from core.importer import guess_mapping, read, sniff
+from core.importing import importer
+from core import phones
+from core.importing.importer import guess_mapping, read, sniff
 from tests.import_helpers import fixture
 
 

@@ -5,7 +5,9 @@ import datetime as dt
 import pytest
 from sqlmodel import func, select
 
-from core import customers, inbox, phones
+from core.consent import customers
+from core.messaging import inbox
+from core import phones
 from core.models import (
     ConsentEvent,
     Customer,
@@ -17,7 +19,7 @@ from core.models import (
     SmsStatus,
     Source,
 )
-from core.texting import DEFAULT_JOIN_NUMBER
+from core.messaging.texting import DEFAULT_JOIN_NUMBER
 from tests.factories import make_customer
 
 PHONE = "(415) 867-5309"
@@ -112,7 +114,7 @@ def test_every_status_change_appends_a_consent_event_and_status_equals_the_last_
 
 
 def test_nothing_but_the_confirmation_and_help_goes_to_an_opted_out_phone(session, now):
-    from core import outbox
+    from core.messaging import outbox
 
     c = make_customer(session, status=SmsStatus.opted_out, phone_number=E164)
     for kind in (MessageKind.opt_in_request, MessageKind.opt_in_confirmation, MessageKind.resubscribe_confirmation,
@@ -182,7 +184,7 @@ def test_nul_bytes_are_removed_from_the_body_and_the_keyword_still_counts(sessio
 
 
 def test_a_failure_half_way_leaves_the_database_as_it_was(session, now, monkeypatch):
-    from core import outbox
+    from core.messaging import outbox
 
     make_customer(session, status=SmsStatus.opted_in, phone_number=E164)
     before_events = count(session, ConsentEvent)

@@ -1,10 +1,10 @@
-"""core.keywords: inbound keyword classification (rulebook §3)."""
+"""core.consent.keywords: inbound keyword classification (rulebook §3)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.keywords import KEYWORDS, Keyword, classify, normalize_body
+from core.consent.keywords import KEYWORDS, Keyword, classify, normalize_body
 
 OPT_OUT_WORDS = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT", "OPT-OUT"]
 TABLE = (

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from core import inbox, messages, outbox
+from core.messaging import inbox, messages, outbox
 from core.models import Direction, MessageKind, MessageStatus, SmsStatus
 from tests.factories import make_customer
 

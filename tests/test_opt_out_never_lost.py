@@ -7,7 +7,9 @@ import threading
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, db, inbox, outbox
+from core.consent import customers
+from core import db
+from core.messaging import inbox, outbox
 from core.models import Customer, Direction, Message, MessageKind, MessageStatus, SmsStatus, TextingDefaults
 from tests.conftest import BACKENDS, NOW
 from tests.factories import make_customer

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core import audiences
+from core.audiences import audiences
 from core.models import PosSource, SmsStatus, Source
 from tests.factories import make_customer
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import importer
+from core.importing import importer
 from core.models import Customer, ImportRun, SmsStatus
 from tests.factories import make_customer
 from tests.import_helpers import fixture

@@ -8,7 +8,8 @@ import pytest
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import demo, inbox, outbox
+from core.training import demo
+from core.messaging import inbox, outbox
 from core.models import Customer, Direction, Message, MessageKind, PossibleOptOut, SmsStatus
 from tests.factories import make_customer
 

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import importer, pos
+from core.importing import importer, pos
 from core.models import Customer, Message, PosSource, SmsStatus
 from tests.factories import make_customer
 

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import demo
+from core.training import demo
 from core.models import Customer, Message, SmsStatus, Source
 from tests.factories import make_customer
 

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core import importer, pos, texting
+from core.importing import importer, pos
+from core.messaging import texting
 from pages.ui import plain
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import customers
+from core.consent import customers
 from core.models import Customer, Message, MessageKind, SmsStatus, utcnow
 from tests.factories import make_customer, open_window_around_now
 

@@ -7,7 +7,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import forms
+from core.signups import forms
 from core.models import Customer, FormSubmission, Message, SmsStatus
 from tests.factories import make_customer
 

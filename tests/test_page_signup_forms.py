@@ -6,7 +6,8 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import forms, texting
+from core.signups import forms
+from core.messaging import texting
 from core.models import SignupForm
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "signup_forms.py")
@@ -165,7 +166,7 @@ def test_a_base_url_that_is_not_a_web_address_is_refused(at, app_db):
 # --- Issue 11: sign-up limits -------------------------------------------------------------------------------------
 
 def _limits(app_db):
-    from core import signup_limits
+    from core.signups import signup_limits
 
     with Session(app_db) as s:
         return signup_limits.get_limits(s)

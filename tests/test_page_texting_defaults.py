@@ -10,7 +10,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core import inbox, texting
+from core.messaging import inbox, texting
 from core.models import Direction, Message, MessageKind, MessageStatus, utcnow
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "texting_defaults.py")

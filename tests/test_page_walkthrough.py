@@ -5,7 +5,8 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import db, inbox
+from core import db
+from core.messaging import inbox
 from core.models import Customer, SmsStatus
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "walkthrough.py")

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core import demo
+from core.training import demo
 
 ROOT = Path(__file__).resolve().parent.parent
 OWNER_PAGES = ["personas", "audiences", "inbox", "reports", "member_club", "texting_defaults", "signup_forms",

@@ -4,7 +4,8 @@ import datetime as dt
 
 import pytest
 
-from core import customers, inbox, personas
+from core.consent import customers, personas
+from core.messaging import inbox
 from core.models import Customer, MessageKind, SmsStatus, Source
 from tests.factories import make_customer
 

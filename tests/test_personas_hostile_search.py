@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core import personas
+from core.consent import personas
 from tests.factories import make_customer
 
 ODD_QUERIES = [

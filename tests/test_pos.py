@@ -7,7 +7,8 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
-from core import importer, outbox, pos
+from core.importing import importer, pos
+from core.messaging import outbox
 from core.db import init_db, make_engine
 from core.models import ConsentEvent, Customer, Message, MessageKind, MessageStatus, PosContact, SmsStatus
 from tests.conftest import NOW
@@ -260,7 +261,7 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
     shop = _shop(session)
     target = importer.PosTarget(source_id=1, name="Dutchie", cutoff=None, round=1)
     from core.db import run_write
-    from core.import_reference import customers as ref_customers
+    from core.importing.import_reference import customers as ref_customers
 
     wanted = [(c.phone, importer._Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
                                          c.first_name, None, ref_customers.source_key(c.source, c.source_detail),

@@ -2,7 +2,8 @@
 
 import pytest
 
-from core import forms, qr
+from core.signups import forms
+from core import qr
 
 cv2 = pytest.importorskip("cv2", reason="opencv-python-headless (the test extra) decodes the QR codes")
 np = pytest.importorskip("numpy")

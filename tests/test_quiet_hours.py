@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core import customers, inbox, outbox, texting
+from core.consent import customers
+from core.messaging import inbox, outbox, texting
 from core.models import MessageKind, MessageStatus, SmsStatus
-from core.texting_editor import queue_state
+from core.messaging.texting_editor import queue_state
 from tests.factories import make_customer
 
 LA_NUMBER = "+14155550123"  # San Francisco: America/Los_Angeles (PST = UTC-8 in December)

@@ -19,7 +19,9 @@ import io
 
 import pytest
 
-from core import customers, outbox, reports
+from core.consent import customers
+from core.messaging import outbox
+from core.reports import reports
 from core.models import Channel, FormSubmission, FormView, Message, MessageKind, SignupForm, SmsStatus, Source
 from sqlmodel import select
 from tests.factories import make_customer

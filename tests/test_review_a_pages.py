@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import texting
+from core.messaging import texting
 from core.models import Customer, SignupForm, SmsStatus
 from tests.factories import make_customer
 

@@ -7,7 +7,8 @@ import pytest
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core import importer, reports
+from core.importing import importer
+from core.reports import reports
 from core.models import Customer, ImportRun, Message, PosSource
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"

@@ -2,7 +2,8 @@
 
 from sqlmodel import select
 
-from core import inbox, signup
+from core.messaging import inbox
+from core.signups import signup
 from core.models import Customer, SmsStatus
 from tests.test_walkthrough import PHONE, at, shop, status, view  # noqa: F401  (shop is a fixture)
 
@@ -57,7 +58,7 @@ def _first_pos_source(shop):
 def test_scenario_5_a_sync_that_asks_nobody_is_not_green_even_when_other_requests_went_out(shop, tmp_path):
     import datetime as dt
 
-    from core import importer, pos
+    from core.importing import importer, pos
 
     src = _first_pos_source(shop)
     future = (at(1) + dt.timedelta(days=3)).date()  # a date that has not started: the sync asks nobody

@@ -1,10 +1,10 @@
-"""core.segments: SMS encoding and segment counting (rulebook §5)."""
+"""core.messaging.segments: SMS encoding and segment counting (rulebook §5)."""
 
 from __future__ import annotations
 
 import pytest
 
-from core.segments import GSM_BASIC, GSM_EXTENSION, SegmentCount, count
+from core.messaging.segments import GSM_BASIC, GSM_EXTENSION, SegmentCount, count
 
 EMOJI = "😀"
 HAN = "中"  # a UCS-2 character that is one UTF-16 code unit

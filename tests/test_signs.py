@@ -1,4 +1,4 @@
-"""core.signs: the printable Text To Join sign."""
+"""core.messaging.signs: the printable Text To Join sign."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 import qrcode
 from PIL import Image
 
-from core import qr, signs
+from core import qr
+from core.messaging import signs
 
 NUMBER = "+14155550142"
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core import forms, signup, signup_limits
+from core.signups import forms, signup, signup_limits
 from core.models import (
     Channel,
     ConsentEvent,
@@ -17,7 +17,7 @@ from core.models import (
     MessageStatus,
     SmsStatus,
 )
-from core.signup import Outcome
+from core.signups.signup import Outcome
 from tests.conftest import BACKENDS, NOW
 from tests.factories import make_customer
 

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core import forms, signup, signup_limits
+from core.signups import forms, signup, signup_limits
 from core.models import Customer, FormSubmission, Message, SignupForm
-from core.signup_limits import TooManySignups
+from core.signups.signup_limits import TooManySignups
 from tests.conftest import BACKENDS, NOW
 
 

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from sqlmodel import select
 
-from core import texting
-from core.compliance import check, errors
+from core.messaging import texting
+from core.messaging.compliance import check, errors
 from core.models import Customer, MessageKind, TextingDefaults
 
 

@@ -1,4 +1,4 @@
-"""core.texting_editor: what the Texting Defaults page shows while the owner types."""
+"""core.messaging.texting_editor: what the Texting Defaults page shows while the owner types."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from core import compliance, texting
-from core import texting_editor as editor
+from core.messaging import compliance, texting
+from core.messaging import texting_editor as editor
 from core.models import MessageKind
 
 BRAND = "Green Leaf Goods"

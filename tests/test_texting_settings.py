@@ -1,4 +1,4 @@
-"""core.texting: saving texting defaults (rulebook §5): every field validated, all or nothing."""
+"""core.messaging.texting: saving texting defaults (rulebook §5): every field validated, all or nothing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from core import texting
+from core.messaging import texting
 from core.models import TextingDefaults
 
 

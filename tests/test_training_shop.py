@@ -3,7 +3,9 @@
 import pytest
 from sqlmodel import Session, func, select
 
-from core import db, inbox, training
+from core import db
+from core.messaging import inbox
+from core.training import training
 from core.models import Customer, Setting
 from tests.conftest import NOW, PG_URL
 

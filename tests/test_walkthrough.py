@@ -6,7 +6,11 @@ import re
 import pytest
 from sqlmodel import Session, select
 
-from core import customers, db, forms, inbox, signup, texting, training, walkthrough
+from core.consent import customers
+from core import db
+from core.signups import forms, signup
+from core.messaging import inbox, texting
+from core.training import training, walkthrough
 from core.models import Customer, SmsStatus
 
 PHONE = "(415) 555-0199"
@@ -125,7 +129,7 @@ def test_the_certificate_is_a_one_page_png_and_pdf(shop):
 
 
 def test_scenario_5_pos_date_sync_and_going_back_in_time(shop, tmp_path):
-    from core import pos
+    from core.importing import pos
     from core.models import PosSource
 
     src = shop.exec(select(PosSource)).first()
@@ -144,7 +148,7 @@ def test_scenario_5_pos_date_sync_and_going_back_in_time(shop, tmp_path):
 
 
 def test_scenario_6_an_import_never_lifts_an_opt_out(shop, tmp_path):
-    from core import importer
+    from core.importing import importer
 
     out = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_out)).first()
     listing = tmp_path / "old-provider.csv"

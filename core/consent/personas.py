@@ -25,7 +25,9 @@ from typing import Any, Iterable, Optional, Sequence
 from sqlalchemy import and_, case, false, func, literal_column, or_, tuple_
 from sqlmodel import Session, col, select
 
-from core import customers, inbox, phones
+from core.consent import customers
+from core.messaging import inbox
+from core import phones
 from core.models import ConsentEvent, Customer, Message, SmsStatus, Source
 from core.text import clean_text
 
@@ -205,7 +207,7 @@ def _conditions(session: Session, *, query: str, statuses, sources, region: Opti
 
 
 def _region(session: Session) -> str:
-    from core.texting import get_defaults
+    from core.messaging.texting import get_defaults
 
     return get_defaults(session).default_region
 

@@ -120,7 +120,7 @@ def locked(session: Session, *, customer_id: Optional[int] = None, phone: Option
 def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> Optional[Customer]:
     """The customer with this phone, written in any format; None when unknown or not a phone."""
     if region is None:
-        from core.texting import get_defaults
+        from core.messaging.texting import get_defaults
 
         region = get_defaults(session).default_region
     try:
@@ -252,7 +252,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
 
 def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
     """The ledger for one customer as CSV (oldest first), for a carrier or an auditor."""
-    from core.audiences import phone_cell  # the exports' one formula-safe phone cell (audiences imports us)
+    from core.audiences.audiences import phone_cell  # the exports' one formula-safe phone cell (audiences imports us)
 
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
@@ -291,7 +291,7 @@ def send_opt_in_request(session: Session, customer: Customer, *, channel: Channe
     event. `customer_asked`: the customer's own text or sign-up asked for it (it replaces a request
     still queued for the window). No commit; the caller holds the phone's lock (`locked`).
     Returns the logged message."""
-    from core import outbox
+    from core.messaging import outbox
 
     msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now, bulk=bulk,
                       shop_number=shop_number, defaults=defaults, dedupe_key=dedupe_key,
@@ -320,7 +320,7 @@ def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datet
 
 def can_request_opt_in(session: Session, customer: Customer, now: Optional[dt.datetime] = None) -> str:
     """'' when the dashboard may send an opt-in request now, else why not."""
-    from core import outbox, texting
+    from core.messaging import outbox, texting
 
     return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), as_utc(now))
 
@@ -371,7 +371,7 @@ def update_details(session: Session, *, customer_id: int, **details: Any) -> Cus
 
 def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, **details: Any) -> Customer:
     """The owner adds a customer by hand (source: dashboard), not opted in."""
-    from core.texting import get_defaults
+    from core.messaging.texting import get_defaults
 
     region = get_defaults(session).default_region
     e164 = phones.normalize_mobile(phone, region)  # NotAMobile for premium-rate, toll-free, ...

@@ -17,7 +17,8 @@ from zoneinfo import ZoneInfo, available_timezones
 import phonenumbers
 from sqlmodel import Session
 
-from core import compliance, outbox, phones, segments, texting
+from core.messaging import compliance, outbox, segments, texting
+from core import phones
 from core.clock import as_utc
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 

@@ -27,9 +27,10 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
-from core import phones, texting
+from core import phones
+from core.messaging import texting
 from core.clock import as_utc
-from core.customers import _safe_cell  # the one OWASP rule, shared with the proof-of-consent export
+from core.consent.customers import _safe_cell  # the one OWASP rule, shared with the proof-of-consent export
 from core.db import run_write
 from core.models import (
     PosSource,

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from sqlmodel import Session
 
-from core import compliance, phones
+from core.messaging import compliance
+from core import phones
 from core.db import run_write
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 from core.text import clean_text
@@ -119,7 +120,7 @@ def _validate(field: str, value: Any, current: dict[str, Any]) -> Any:
         value = (value or "").strip().upper()
         if not value or not value.replace("-", "").isalnum() or len(value) > 20:
             raise InvalidSetting(field, "The join keyword is one word of letters and digits, e.g. JOIN.")
-        from core.keywords import Keyword, classify
+        from core.consent.keywords import Keyword, classify
 
         if classify(value) is not Keyword.NONE:
             raise InvalidSetting(field, f"{value} is a reserved keyword (STOP, START, YES, HELP, ...); pick another.")

@@ -22,10 +22,11 @@ from typing import Any, Optional
 from sqlalchemy import func, insert, inspect
 from sqlmodel import Session, col, select
 
-from core import db, training
+from core import db
+from core.training import training
 from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
-from core.inbox import review_deadline
+from core.messaging.inbox import review_deadline
 from core.models import (
     Channel,
     ConsentEvent,

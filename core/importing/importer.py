@@ -69,7 +69,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
-from core import customers, names, outbox, phones, segments, texting
+from core.consent import customers
+from core import names, phones
+from core.messaging import outbox, segments, texting
 from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
@@ -308,7 +310,7 @@ class ImportReport:
 
 def errors_csv(errors: list[RowError]) -> bytes:
     """Rows not imported (and values dropped) as CSV an owner opens in a spreadsheet."""
-    from core.customers import _safe_cell
+    from core.consent.customers import _safe_cell
 
     buf = io.StringIO()
     w = csv.writer(buf)

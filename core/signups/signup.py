@@ -17,8 +17,11 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from core import customers, forms, names, phones, signup_limits, texting
-from core import outbox
+from core.consent import customers
+from core.signups import forms, signup_limits
+from core import names, phones
+from core.messaging import texting
+from core.messaging import outbox
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import (

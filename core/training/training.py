@@ -129,7 +129,7 @@ def is_seeded(engine: Engine) -> bool:
 
 def seed(engine: Engine, *, trainee: str = "", now: Optional[dt.datetime] = None) -> None:
     """Create the tables, load the demo shop and remember when training started."""
-    from core import demo
+    from core.training import demo
 
     now = as_utc(now)
     db.init_db(engine)

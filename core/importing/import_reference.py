@@ -13,7 +13,10 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
-from core import customers, importer, outbox, phones
+from core.consent import customers
+from core.importing import importer
+from core.messaging import outbox
+from core import phones
 from core.clock import as_utc
 from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus, utcnow
 

@@ -15,7 +15,8 @@ from typing import Callable, Optional
 
 from sqlmodel import Session, col, func, select
 
-from core import compliance, training
+from core.messaging import compliance
+from core.training import training
 from core.models import (
     Channel,
     ConsentEvent,

@@ -208,7 +208,7 @@ def ensure_main_form(session: Session) -> SignupForm:
     form = session.exec(select(SignupForm).where(SignupForm.is_main == True)).first()  # noqa: E712
     if form is not None:
         return form
-    from core.texting import ensure_defaults
+    from core.messaging.texting import ensure_defaults
 
     brand = ensure_defaults(session).brand
     slug = MAIN_SLUG
@@ -223,7 +223,7 @@ def ensure_main_form(session: Session) -> SignupForm:
 
 
 def _brand(session: Session) -> str:
-    from core.texting import get_defaults
+    from core.messaging.texting import get_defaults
 
     return get_defaults(session).brand
 

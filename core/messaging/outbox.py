@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from core import phones, segments, texting
+from core import phones
+from core.messaging import segments, texting
 from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (

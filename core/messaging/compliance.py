@@ -14,7 +14,7 @@ from enum import Enum
 
 import phonenumbers
 
-from core import segments as _segments
+from core.messaging import segments as _segments
 
 __all__ = [
     "PLACEHOLDERS",

@@ -18,8 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlmodel import Session, col
 
-from core import customers, outbox, phones, texting
-from core.audiences import as_date, csv_chunks, no_index, phone_cell, safe_cell, source_label, utc_start_of
+from core.consent import customers
+from core.messaging import outbox, texting
+from core import phones
+from core.audiences.audiences import as_date, csv_chunks, no_index, phone_cell, safe_cell, source_label, utc_start_of
 from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (

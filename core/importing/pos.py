@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core import importer, texting
+from core.importing import importer
+from core.messaging import texting
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import PosContact, PosSource, utcnow

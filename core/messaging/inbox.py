@@ -8,11 +8,13 @@ from typing import Optional
 import numpy as np
 from sqlmodel import Session, col, select
 
-from core import customers, outbox, phones, texting
+from core.consent import customers
+from core.messaging import outbox, texting
+from core import phones
 from core.clock import as_utc
-from core.consent import NOTHING, decide
+from core.consent.rules import NOTHING, decide
 from core.db import run_write
-from core.keywords import Keyword, classify
+from core.consent.keywords import Keyword, classify
 from core.models import (
     Channel,
     ConsentEvent,
@@ -27,7 +29,7 @@ from core.models import (
     Source,
     utcnow,
 )
-from core.segments import count as count_segments
+from core.messaging.segments import count as count_segments
 from core.text import strip_bidi
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message

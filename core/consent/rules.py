@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Optional
 
-from core.keywords import Keyword
+from core.consent.keywords import Keyword
 from core.models import MessageKind, SmsStatus
 
 Number = Literal["main", "join"]

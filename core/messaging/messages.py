@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import phones
 from core.models import Direction, Message, MessageKind, MessageStatus
-from core.personas import PAGE_SIZE, Cursor, Page
+from core.consent.personas import PAGE_SIZE, Cursor, Page
 
 MIN_PHONE_DIGITS = 4
 
@@ -53,7 +53,7 @@ def _conditions(session: Session, *, direction, kinds, statuses, phone, region):
         conds.append(col(Message.status).in_([MessageStatus(s) for s in status_values]))
     if phone:
         if region is None:
-            from core.texting import get_defaults
+            from core.messaging.texting import get_defaults
 
             region = get_defaults(session).default_region
         cond = _phone_condition(phone, region)
