@@ -131,10 +131,11 @@ class NewerConsent(InvalidMessage):
     """The customer texted START or YES after the message under review: confirming the old message
     as an opt-out would silently undo that. The owner must look at the newer text and confirm again."""
 
-    def __init__(self, body: str, at: dt.datetime):
+    def __init__(self, body: str, at: dt.datetime, status: SmsStatus = SmsStatus.opted_in):
         self.body = body
         self.at = at
-        super().__init__(f'After this message the customer texted "{body}" and opted back in. '
+        what = "opted back in" if status is SmsStatus.opted_in else "asked to join the text list again"
+        super().__init__(f'After this message the customer texted "{body}" and {what}. '
                          "Confirm the opt-out anyway only if you are sure they want no more texts.")
 
 
@@ -174,7 +175,8 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
         if review.decision is not None:
             raise InvalidMessage(f"Already {review.decision.value}.")
         if confirm and not override and (newer := newer_consent(session, review)) is not None:
-            raise NewerConsent(str((newer.evidence or {}).get("inbound_text", "START")), newer.occurred_at)
+            raise NewerConsent(str((newer.evidence or {}).get("inbound_text", "START")), newer.occurred_at,
+                               SmsStatus(newer.new_status))
         review.decision = Decision.confirmed if confirm else Decision.dismissed
         review.decided_at = now
         review.reason = reason[:500]
