@@ -14,7 +14,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import db
+from core import bootstrap, db
 from core.models import SmsStatus
 
 OWNER_KEY = "owner_signed_in"
@@ -27,7 +27,7 @@ DEMO_NOTICE_KEY = "demo_notice"  # left or removed the demo: say so once, on the
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
     engine = db.make_engine(url)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
     return engine
 
 

@@ -204,7 +204,7 @@ def list_forms(session: Session) -> list[FormStats]:
 # --- Writing -----------------------------------------------------------------------------
 
 def ensure_main_form(session: Session) -> SignupForm:
-    """The main form, created with the defaults when missing (no commit: init_db commits)."""
+    """The main form, created with the defaults when missing (no commit: bootstrap.init_db commits)."""
     form = session.exec(select(SignupForm).where(SignupForm.is_main == True)).first()  # noqa: E712
     if form is not None:
         return form

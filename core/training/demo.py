@@ -22,7 +22,7 @@ from typing import Any, Optional
 from sqlalchemy import func, insert, inspect
 from sqlmodel import Session, col, select
 
-from core import db
+from core import bootstrap, db
 from core.training import training
 from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
@@ -340,7 +340,7 @@ def prepare(main_url: str | None = None, now: Optional[dt.datetime] = None) -> s
     training._create_storage(url)
     engine = db.make_engine(url)
     try:
-        db.init_db(engine)
+        bootstrap.init_db(engine)
         with Session(engine) as s:
             _check_is_demo_or_empty(s)
             if not is_demo(s):

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core import db
+from core import bootstrap, db
 from core.clock import as_utc
 from core.models import Setting, utcnow
 
@@ -132,7 +132,7 @@ def seed(engine: Engine, *, trainee: str = "", now: Optional[dt.datetime] = None
     from core.training import demo
 
     now = as_utc(now)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
     with Session(engine) as s:
         if demo.is_empty(s):
             demo.load_demo(s, now=now)
@@ -152,7 +152,7 @@ def prepare(main_url: str, token: str, *, trainee: str = "") -> str:
     _create_storage(url)
     engine = db.make_engine(url)
     try:
-        db.init_db(engine)
+        bootstrap.init_db(engine)
         if not is_seeded(engine):
             seed(engine, trainee=trainee)
     except Exception:
