@@ -48,6 +48,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.errors import OwnerError
 
 DATA_DIR = PROJECT_ROOT / "data"
 # The time of day (UTC) the demo history was generated at (data/make_demo.py's BASE). Loading
@@ -60,7 +61,7 @@ MARK_KEY = "demo_shop"  # Setting written in the demo's own database: "this is t
 FICTIONAL = re.compile(r"\+1[2-9]\d\d55501\d\d")
 
 
-class DemoError(ValueError):
+class DemoError(OwnerError):
     """The demo shop cannot be loaded; the message says why."""
 
 

@@ -21,12 +21,13 @@ from sqlmodel import Session, select
 from core import bootstrap, db
 from core.clock import as_utc
 from core.models import Setting, utcnow
+from core.errors import OwnerError
 
 STARTED_KEY = "training_started_at"
 TRAINEE_KEY = "training_trainee"
 
 
-class TrainingError(ValueError):
+class TrainingError(OwnerError):
     pass
 
 
