@@ -43,6 +43,8 @@ def configure_logging() -> None:
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
     root.setLevel(level if level is not None else logging.INFO)
+    if root.level > logging.DEBUG:  # Alembic's own lines (plugins, context) only when debugging; ours say what ran
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     if level is None:
         log.warning("%s=%r is not a log level (DEBUG, INFO, WARNING, ERROR): using INFO", LOG_LEVEL_ENV, wanted)
 

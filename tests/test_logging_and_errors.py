@@ -176,3 +176,21 @@ def test_an_owner_error_shows_its_message_under_its_field(app_db, monkeypatch):
     assert kinds.index("Error") == kinds.index("TextInput") + 1, kinds
     with Session(app_db) as s:
         assert not auth.has_password(s)
+
+
+@pytest.mark.parametrize(("env", "level"), [(None, "INFO"), ("debug", "DEBUG"), ("WARNING", "WARNING"),
+                                            ("chatty", "INFO")])
+def test_the_log_level_comes_from_optin_desk_log_level_and_is_set_once(env, level):
+    import os
+    import subprocess
+    import sys
+
+    code = ("import logging; from pages import ui; ui.configure_logging(); root = logging.getLogger(); "
+            "print(logging.getLevelName(root.level), sum(h.get_name() == 'optin_desk' for h in root.handlers))")
+    environ = {k: v for k, v in os.environ.items() if k != "OPTIN_DESK_LOG_LEVEL"}
+    if env is not None:
+        environ["OPTIN_DESK_LOG_LEVEL"] = env
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ,
+                         cwd=PAGES.parent, timeout=60)
+    assert out.stdout.split() == [level, "1"], out.stderr
+    assert ("is not a log level" in out.stderr) == (env == "chatty")
