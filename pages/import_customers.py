@@ -59,13 +59,12 @@ def _run(action, first_words: str, upload, **options) -> importer.ImportReport:
     page stops there."""
     bar = st.progress(0.0, text=first_words)
     try:
-        with ui.session() as s:
-            return action(s, upload, file_name=upload.name,
-                          progress=lambda f, text: bar.progress(min(1.0, max(0.0, f)), text=text), **options)
-    except importer.ImportProblem as exc:
-        ui.show_error(exc)
-    except Exception:  # the database went away, the disk filled up...: say what to do
-        st.error(INTERRUPTED, icon=":material/error:")
+        # ImportProblem: what to fix in the file; anything else (the database went away, the disk filled
+        # up...) is logged and the owner reads what to do
+        with ui.guard(f"importing {upload.name}", advice=INTERRUPTED):
+            with ui.session() as s:
+                return action(s, upload, file_name=upload.name,
+                              progress=lambda f, text: bar.progress(min(1.0, max(0.0, f)), text=text), **options)
     finally:
         bar.empty()
     st.stop()

@@ -182,10 +182,11 @@ for r in sources:
                 except importer.ImportProblem as exc:
                     bar.empty()
                     ui.show_error(exc)
-                except Exception:  # never a traceback on screen
+                except Exception as exc:  # never a traceback on screen: logged, with its reference shown
                     bar.empty()
-                    st.error("The sync stopped before the end. What was saved stays; sync the same export again "
-                             "to finish it (nobody is texted twice).", icon=":material/error:")
+                    ui.apologise(exc, f"syncing {export.name}",
+                                 advice="The sync stopped before the end. What was saved stays; sync the same "
+                                        "export again to finish it (nobody is texted twice).")
                 else:
                     st.session_state[f"pos_result_{sid}"] = report
                     st.rerun()

@@ -24,7 +24,10 @@ def _preset_password() -> str | None:
         return value
     try:
         return st.secrets.get("OPTIN_DESK_PASSWORD")
-    except Exception:  # no secrets file: nothing preset
+    except FileNotFoundError:  # no secrets file: nothing preset
+        return None
+    except Exception:  # a secrets file that cannot be read: say so in the log, sign-in goes on
+        ui.log.exception("could not read .streamlit/secrets.toml")
         return None
 
 
@@ -40,7 +43,8 @@ def _enter(s: Session) -> None:
 def _header(s: Session) -> None:
     try:
         brand = texting.get_defaults(s).brand
-    except Exception:
+    except Exception:  # the sign-in form below still works (or shows what went wrong)
+        ui.log.exception("could not read the shop's brand for the sign-in page")
         brand = "your shop"
     st.caption("OPT-IN DESK")
     st.subheader(f"Welcome to {ui.plain(brand)}", anchor=False)
@@ -55,6 +59,7 @@ def _setup(s: Session) -> None:
                "as you type it.")
     with st.form("setup_form", border=True):
         new = st.text_input("Password", type="password", key="new_password", autocomplete="new-password")
+        new_error = st.empty()  # what is wrong with the password shows here, under it
         again = st.text_input("Type it again", type="password", key="confirm_password",
                               autocomplete="new-password")
         submitted = st.form_submit_button("Save password", key="set_password", type="primary",
@@ -63,10 +68,9 @@ def _setup(s: Session) -> None:
         if new != again:
             st.error("The two passwords are different. Type the same password twice.", icon=":material/error:")
             return
-        try:
+        with ui.guard("saving the owner password", fields={"password": new_error}) as done:
             auth.set_password(s, new)
-        except auth.AuthError as exc:
-            ui.show_error(exc)
+        if not done.ok:
             return
         st.session_state[SETUP_DONE_KEY] = True
         st.rerun()

@@ -104,8 +104,8 @@ with ui.session() as s:
         if not st.session_state.get(seen_key):
             try:
                 forms.record_view(s, form_id=form.id)
-            except Exception:  # a view that could not be counted never stops a sign-up
-                pass
+            except Exception as exc:  # a view that could not be counted never stops a sign-up: logged only
+                ui.report_unexpected(exc, f"counting a view of the form {form.slug}")
             st.session_state[seen_key] = True
         form_slug, collects_sms, disclosure = form.slug, form.collects_sms, form.disclosure
         modes = forms.field_modes(form)

@@ -42,6 +42,7 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text
+from core.errors import OwnerError
 
 PAGE_SIZE = 50
 MAX_NAME = 100
@@ -50,7 +51,7 @@ MAX_CONDITIONS = 30
 C = Customer.__table__.c
 
 
-class AudienceError(ValueError):
+class AudienceError(OwnerError):
     """An audience cannot be built, saved or found; the message says why."""
 
 

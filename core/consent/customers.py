@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import csv
 import datetime as dt
 import io
@@ -24,12 +25,16 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text as _clean_text
+from core.errors import OwnerError
+from core.phones import redact
+
+log = logging.getLogger(__name__)
 
 MAX_NAME = 100
 MAX_EMAIL = 254
 
 
-class CustomerError(ValueError):
+class CustomerError(OwnerError):
     """Something the owner asked for cannot be done; the message says why."""
 
 
@@ -47,8 +52,7 @@ class MissingEvidence(CustomerError):
 
 class InvalidDetails(CustomerError):
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+        super().__init__("; ".join(errors.values()), errors=errors)
 
 
 def validate_details(*, first_name: Any = None, last_name: Any = None, email: Any = None,
@@ -170,6 +174,8 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
         event.pending_seconds = max(0, int((now - pending_since).total_seconds()))
     event.customer_source = source_key(customer.source, customer.source_detail)  # reports: by source
     session.add(event)
+    log.info("consent: customer %s (%s) %s -> %s by %s", customer.id, redact(customer.phone), old.value,
+             new_status.value, Channel(channel).value)
     return event
 
 

@@ -48,6 +48,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -88,6 +89,9 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text
+from core.errors import OwnerError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ImportProblem", "EmptyFile", "NotASpreadsheet", "FileTooLarge", "TooManyColumns", "NoPhoneColumn",
@@ -198,7 +202,7 @@ def row_verdict(opt_in: str, opt_out: str) -> int:
 
 # --- Errors ------------------------------------------------------------------------------------------
 
-class ImportProblem(ValueError):
+class ImportProblem(OwnerError):
     """The file cannot be imported as it is; the message says why and what to do. Nothing was written."""
 
 
@@ -1986,6 +1990,10 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
             session.add(r)
 
         run_write(session, finish)
+    log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
+            "import" if write else "import check", opened.name, f" from {pos.name}" if pos else "", f"{scan.rows:,}",
+            ", ".join(f"{k} {v:,}" for k, v in report.counts().items() if k != "rows" and isinstance(v, int) and v),
+            report.seconds)
     if progress is not None:
         progress(1.0, "Done")
     return report

@@ -31,12 +31,13 @@ from core.models import (
 )
 from core.messaging.segments import count as count_segments
 from core.text import strip_bidi
+from core.errors import OwnerError
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(OwnerError):
     """An inbound text that cannot be processed; the message says why."""
 
 

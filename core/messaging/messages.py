@@ -13,11 +13,12 @@ from sqlmodel import Session, col, select
 from core import phones
 from core.models import Direction, Message, MessageKind, MessageStatus
 from core.consent.personas import PAGE_SIZE, Cursor, Page
+from core.errors import OwnerError
 
 MIN_PHONE_DIGITS = 4
 
 
-class InvalidFilter(ValueError):
+class InvalidFilter(OwnerError):
     """A log filter that cannot be applied; the message says how to fix it."""
 
 

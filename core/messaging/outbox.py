@@ -8,6 +8,7 @@ time it will go, and `release_due` sends it once that time has come.
 
 from __future__ import annotations
 
+import logging
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,11 +31,15 @@ from core.models import (
     TextingDefaults,
     utcnow,
 )
+from core.errors import OwnerError
+from core.phones import redact
+
+log = logging.getLogger(__name__)
 
 REQUEST_GAP = dt.timedelta(hours=24)
 
 
-class OutboxError(ValueError):
+class OutboxError(OwnerError):
     """A send the caller asked for cannot even be attempted (no customer, unknown kind)."""
 
 
@@ -204,6 +209,8 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
             customer.updated_at = now
             session.add(customer)
     session.add(msg)
+    log.info("send: %s to customer %s (%s) %s%s", kind.value, customer.id, redact(customer.phone),
+             msg.status.value, f": {msg.reason}" if msg.reason else "")
     return msg
 
 
@@ -294,6 +301,8 @@ def _release_one(session: Session, msg: Message, customer: Optional[Customer], n
         msg.sent_at = now
         msg.reason = ""
     session.add(msg)
+    log.info("release: queued %s %s to customer %s (%s) %s%s", msg.kind.value if msg.kind else "message", msg.id,
+             msg.customer_id, redact(msg.phone), msg.status.value, f": {msg.reason}" if msg.reason else "")
     if is_request and customer is not None:
         customer.queued_requests = max(0, (customer.queued_requests or 0) - 1)
         if msg.status is MessageStatus.sent:  # the 24 hours count from when it goes out

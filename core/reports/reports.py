@@ -38,6 +38,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.errors import OwnerError
 
 C = Customer.__table__.c
 E = ConsentEvent.__table__.c
@@ -47,7 +48,7 @@ PAGE_SIZE = 50
 MAX_RANGE_DAYS = 3 * 366
 
 
-class ReportError(ValueError):
+class ReportError(OwnerError):
     """A report cannot be made as asked; the message says why."""
 
 

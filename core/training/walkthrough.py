@@ -8,6 +8,7 @@ really reached, and only by what the trainee did after training started.
 
 from __future__ import annotations
 
+import logging
 import datetime as dt
 import io
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from core.models import (
     SmsStatus,
     TextingDefaults,
 )
+
+log = logging.getLogger(__name__)
 
 SENT = (MessageStatus.sent, MessageStatus.queued)
 
@@ -422,7 +425,8 @@ def evaluate(session: Session) -> list[ScenarioResult]:
         for step in sc.steps:
             try:
                 done = bool(step.check(ctx))
-            except Exception:  # a check never breaks the page; it is simply not green
+            except Exception:  # a check never breaks the page; it is simply not green (and logged)
+                log.exception("walkthrough check %r of %r failed", step.text, sc.key)
                 done = False
             results.append(StepResult(step.text, step.hint, done))
         out.append(ScenarioResult(sc.key, sc.title, sc.goal, results))
