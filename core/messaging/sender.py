@@ -72,13 +72,14 @@ class Claim:
 class Sender:
     def __init__(self, engine: Engine, *, name: str = "", provider: Optional[Provider] = None,
                  config: Optional[providers.ProviderConfig] = None, rate: Optional[float] = None,
-                 monotonic: Callable[[], float] = time.monotonic):
+                 monotonic: Callable[[], float] = time.monotonic, lease: dt.timedelta = LEASE):
         self.engine = engine
         self.name = name or f"sender-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._provider = provider
         self._config = config
         self._rate = rate
         self._monotonic = monotonic
+        self.lease = lease  # must outlast the provider's HTTP timeout
         self._next_slot = 0.0
         self._last_release = -1e9
         self.sent = 0  # texts this sender handed to the provider and saw accepted
@@ -177,7 +178,7 @@ class Sender:
                     delivery.uncount_request(session, msg, customer, now)
                     return _BLOCKED
             msg.claimed_by = self.name
-            msg.claimed_until = now + LEASE
+            msg.claimed_until = now + self.lease
             msg.attempts = (msg.attempts or 0) + 1
             session.add(msg)
             return Claim(msg.id, msg.phone, msg.shop_number, msg.body, msg.attempts, unknown, msg.created_at)
@@ -279,6 +280,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or the SQLite file")
     parser.add_argument("--name", default="", help="this sender's name in claims")
     parser.add_argument("--rate", type=float, default=None, help="texts per second (default: the setting)")
+    parser.add_argument("--lease-seconds", type=float, default=LEASE.total_seconds(),
+                        help="how long a claim holds before it counts as interrupted (default 60; keep it "
+                             "above the 15 s HTTP timeout)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     engine = db.make_engine(args.database_url)
@@ -286,7 +290,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    Sender(engine, name=args.name, rate=args.rate).run(stop)
+    Sender(engine, name=args.name, rate=args.rate, lease=dt.timedelta(seconds=args.lease_seconds)).run(stop)
 
 
 if __name__ == "__main__":
