@@ -168,7 +168,7 @@ class Customer(SQLModel, table=True):
     version: int = Field(default=1, sa_column_kwargs={"nullable": False, "server_default": "1"})
     # live texting: the carrier said the phone cannot get texts ("unreachable", "unknown", "landline"),
     # with the provider's error code; such a phone gets no opt-in requests (core/messaging/webhooks.py)
-    unreachable: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    unreachable: Optional[str] = Field(default=None, max_length=20)
     unreachable_code: Optional[int] = None
 
     @declared_attr.directive
@@ -237,9 +237,9 @@ class Message(SQLModel, table=True):
     # live texting (core/messaging/sender.py, webhooks.py): the provider's id (Twilio's MessageSid, both
     # directions: a retried webhook finds it), its own status word and error code, and the sender's claim
     provider_sid: Optional[str] = Field(default=None, unique=True, max_length=64)
-    provider_status: str = Field(default="", max_length=20, sa_column_kwargs={"server_default": ""})
+    provider_status: Optional[str] = Field(default=None, max_length=20)
     error_code: Optional[int] = None
-    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    attempts: Optional[int] = None  # provider calls so far (None: never tried)
     claimed_by: Optional[str] = Field(default=None, max_length=64)
     claimed_until: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # the claim's lease
     next_attempt_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # after a 429 / 5xx

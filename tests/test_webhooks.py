@@ -217,7 +217,7 @@ def test_a_status_callback_that_is_unsigned_or_malformed_changes_nothing(server,
     assert callback(server, {"MessageSid": sid, "MessageStatus": "exploded"}).status_code == 400
     assert callback(server, {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": "abc"}).status_code == 400
     assert messages(file_engine)[-1].status is MessageStatus.sent
-    assert customer(file_engine).unreachable == ""
+    assert not customer(file_engine).unreachable
 
 
 def test_error_21610_opts_the_customer_out_with_the_carrier_as_channel_and_the_error_as_evidence(server, file_engine):
