@@ -187,8 +187,23 @@ def _rate(value: str) -> float:
     return r if 0 < r <= MAX_RATE else DEFAULT_RATE
 
 
+_CACHE = "provider_config"
+
+
 def load(session: Session, environ: Optional[Mapping[str, str]] = None) -> ProviderConfig:
-    """The provider settings in force: presets win, then what the owner saved, then the defaults."""
+    """The provider settings in force: presets win, then what the owner saved, then the defaults.
+
+    Read once per session (a page run, a webhook request, one sender step) and kept in session.info:
+    every outbound text asks whether texting is live."""
+    if environ is None and (cached := session.info.get(_CACHE)) is not None:
+        return cached
+    config = _load(session, environ)
+    if environ is None:
+        session.info[_CACHE] = config
+    return config
+
+
+def _load(session: Session, environ: Optional[Mapping[str, str]]) -> ProviderConfig:
     from core.training import demo, training
 
     keys = (*_KEYS, demo.MARK_KEY, training.STARTED_KEY)
@@ -287,6 +302,7 @@ def save(session: Session, *, provider: str, account_sid: str = "", auth_token: 
             session.merge(Setting(key=key, value=value))
 
     run_write(session, write)
+    session.info.pop(_CACHE, None)
     return load(session, environ)
 
 
@@ -299,6 +315,7 @@ def forget_token(session: Session) -> None:
             session.delete(row)
 
     run_write(session, write)
+    session.info.pop(_CACHE, None)
 
 
 # --- the provider object -------------------------------------------------------------------
