@@ -17,6 +17,10 @@ STATUS_BADGES = {
     MessageStatus.sent: ":green-badge[sent]",
     MessageStatus.blocked: ":red-badge[blocked]",
     MessageStatus.queued: ":orange-badge[queued]",
+    MessageStatus.sending: ":blue-badge[sending]",  # live texting: waiting for the sender
+    MessageStatus.delivered: ":green-badge[delivered]",
+    MessageStatus.undelivered: ":red-badge[undelivered]",
+    MessageStatus.failed: ":red-badge[failed]",
 }
 
 

@@ -14,6 +14,7 @@ from core.consent import customers, personas
 from core import phones  # noqa: E402
 from core.models import Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
+from core.messaging import outbox  # noqa: E402
 
 FLASH = "persona_flash"
 CURSORS = "persona_cursors"  # keyset cursors of the pages before this one: [None, c1, c2, ...]
@@ -25,6 +26,7 @@ CHANNEL_LABELS = {
     Channel.csv_import: "CSV import",
     Channel.pos_sync: "POS sync",
     Channel.dashboard: "Dashboard (the shop)",
+    Channel.carrier: "Carrier (reported by Twilio)",
 }
 
 
@@ -290,6 +292,8 @@ def show_customer(s, customer_id: str) -> None:
         st.markdown(f"### SMS {ui.badge(v.status)}")
     st.info(ui.plain(v.sentence), icon=":material/verified_user:" if v.status is SmsStatus.opted_in
             else ":material/info:")
+    if c.unreachable:  # live texting: the carrier said texts cannot reach this phone
+        st.warning(ui.plain(outbox.unreachable_reason(c)) + ".", icon=":material/phonelink_erase:")
     a, b = st.columns([2, 1.3])
     with a:
         _details_form(s, v)

@@ -139,7 +139,8 @@ st.subheader("Numbers", anchor=False)
 c1, c2, c3 = st.columns(3)
 with c1:
     st.text_input(LABELS["main_number"], key=key("main_number"),
-                  help="The number your texts come from; customers reply STOP, HELP or YES to it.")
+                  help="The number your texts come from; customers reply STOP, HELP or YES to it. With Twilio "
+                       "on (Settings › Texting provider) it must be a number of your Twilio account.")
     field_error("main_number")
 with c2:
     regions = editor.region_options()

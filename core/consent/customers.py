@@ -241,6 +241,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
         Channel.csv_import: f"by the import of {ev.get('file', 'a file')}",
         Channel.pos_sync: "by a POS sync",
         Channel.dashboard: "by the shop in the dashboard",
+        Channel.carrier: f"at the carrier (error {ev.get('error_code', '')})".replace(" (error )", ""),
     }[Channel(last_event.channel)]
     lead = {
         SmsStatus.opted_out: "Opted out",

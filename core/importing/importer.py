@@ -72,7 +72,7 @@ from sqlmodel import Session
 
 from core.consent import customers
 from core import names, phones
-from core.messaging import outbox, segments, texting
+from core.messaging import outbox, providers, segments, texting
 from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
@@ -1853,6 +1853,7 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
     keys = {p: request_key(ctx.origin, file_hash, p, ctx.pos) for p, _ in wanted}
     done = sql.existing_keys(_MSG, list(keys.values())) if ctx.check_request_keys else set()
     kind = MessageKind.opt_in_request
+    live = providers.is_live(session)
     bodies: dict[str, tuple[str, str, int]] = {}
     messages: list[tuple] = []
     counters: list[tuple] = []
@@ -1887,9 +1888,9 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
                 send_at = when
                 reason = "Quiet hours: queued until the sending window opens for this customer"
                 tally.queued += 1
-            else:
-                status = MessageStatus.sent.value
-                sent_at = now
+            else:  # live texting: `sending`, for the background sender (outbox._dispatch)
+                status = (MessageStatus.sending if live else MessageStatus.sent).value
+                sent_at = None if live else now
                 tally.sent += 1
             if send_at is None:  # the counter counts requests sent; the 24 hours run from then
                 counters.append((w.requests + 1, w.queued, now, now_db, w.id))

@@ -59,11 +59,13 @@ def review_deadline(received: dt.datetime) -> dt.date:
 
 
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
-            now: Optional[dt.datetime] = None) -> list[Message]:
+            now: Optional[dt.datetime] = None, provider_sid: Optional[str] = None) -> list[Message]:
     """Log an inbound text, apply §3, and return the outbound messages it produced.
 
     `to` is the shop number texted (the main number when None). Raises
     phones.InvalidPhone or InvalidMessage before anything is written.
+    `provider_sid`: the provider's id of a real text (Twilio's MessageSid): a text already received
+    under that id (a webhook the provider retried) changes nothing and returns [].
     """
     body = clean_body(body)
     given_now = None if now is None else as_utc(now)
@@ -76,6 +78,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     def work() -> list[int]:
         # the phone's lock, then the customer fresh from the database, whatever this session held before
         customer = customers.locked(session, phone=e164)
+        if provider_sid and session.exec(select(Message.id).where(Message.provider_sid == provider_sid)).first():
+            return []  # already received: the provider retried its webhook
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
@@ -89,7 +93,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         seg = count_segments(body)
         inbound = Message(customer_id=customer.id if customer else None, phone=e164, shop_number=shop_number,
                           direction=Direction.inbound, body=body, status=MessageStatus.received,
-                          encoding=seg.encoding, segments=seg.segments, created_at=now)
+                          encoding=seg.encoding, segments=seg.segments, created_at=now,
+                          provider_sid=provider_sid or None)
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
@@ -115,6 +120,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         return [inbound.id] + [m.id for m in out]
 
     ids = run_write(session, work)
+    if not ids:
+        return []
     rows = session.exec(select(Message).where(col(Message.id).in_(ids[1:])).order_by(Message.id)).all()
     return list(rows)
 
