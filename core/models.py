@@ -216,6 +216,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_phone_time", "phone", "created_at"),
         Index("ix_message_status_send_at", "status", "send_at"),
         Index("ix_message_kind_phone", "kind", "phone"),
+        Index("ix_message_provider_sid", "provider_sid", unique=True),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -236,7 +237,7 @@ class Message(SQLModel, table=True):
     dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
     # live texting (core/messaging/sender.py, webhooks.py): the provider's id (Twilio's MessageSid, both
     # directions: a retried webhook finds it), its own status word and error code, and the sender's claim
-    provider_sid: Optional[str] = Field(default=None, unique=True, max_length=64)
+    provider_sid: Optional[str] = Field(default=None, max_length=64)  # unique: ix_message_provider_sid
     provider_status: Optional[str] = Field(default=None, max_length=20)
     error_code: Optional[int] = None
     attempts: Optional[int] = None  # provider calls so far (None: never tried)
