@@ -1,4 +1,5 @@
-"""What every page shares: the engine, a session, the owner check, badges.
+"""The app wiring every page shares: the engine, a session, the owner check, the training and demo
+switch, the sidebar. Shared widgets (pager, badges, flash messages...) are in widgets.py.
 
 Pages call core; this module only wires Streamlit to it.
 """
@@ -6,7 +7,6 @@ Pages call core; this module only wires Streamlit to it.
 from __future__ import annotations
 
 import os
-import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import db
-from core.models import SmsStatus
+from widgets import plain
 
 OWNER_KEY = "owner_signed_in"
 TRAINING_KEY = "training_db_url"  # set while this browser session works in the training shop
@@ -212,52 +212,8 @@ def sidebar() -> None:
             st.rerun()
 
 
-STATUS_COLORS = {
-    SmsStatus.opted_in: "green",
-    SmsStatus.pending: "orange",
-    SmsStatus.not_opted_in: "red",
-    SmsStatus.opted_out: "red",
-}
-
-
-def badge(status: SmsStatus | str) -> str:
-    """Markdown badge: green ✓ when opted in, red ✕ with the reason word otherwise (§1)."""
-    status = SmsStatus(status)
-    return f":{STATUS_COLORS[status]}-badge[{status.badge}]"
-
-
 def show_error(exc: Exception) -> None:
     """A named error from core, as the owner should read it: one line per field when it names several."""
     per_field = getattr(exc, "errors", None)
     for message in (per_field.values() if isinstance(per_field, dict) and per_field else [str(exc)]):
         st.error(plain(message), icon=":material/error:")  # messages quote typed names and file names
-
-
-# What markdown would read in typed text, escaped with a backslash (CommonMark shows "\\x" as "x"): emphasis,
-# code, links, headings, tables, HTML, LaTeX ($); a ":" before a non-space (colour and icon directives
-# :red[..] :material/x:, emoji shortcodes, http:// links); "&" starting an entity; a list or heading marker
-# at the start. A line break would start a new block: it becomes a space.
-_MARKUP = re.compile(r"[\\`*_\[\]#|$<>~]|:(?=\S)|&(?=[#A-Za-z0-9])")
-_BLOCK_START = re.compile(r"^(\s*(?:\d+(?=[.)]))?)([-+=.)])")  # "- a", "+ a", "= a", "1. a", "1) a"
-
-
-def plain(text: str) -> str:
-    """Text someone typed, safe inside Streamlit markdown: no formatting, links, math or HTML from it."""
-    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return _BLOCK_START.sub(r"\1\\\2", _MARKUP.sub(lambda m: "\\" + m.group(), text), count=1)
-
-
-def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after,
-          note: str = "") -> None:
-    """Previous / Next under a keyset-paginated table. `session_state[state_key]` holds the cursors
-    of the pages before the one shown; buttons are keyed `<prefix>_prev` and `<prefix>_next`."""
-    cursors = st.session_state.get(state_key) or []
-    first = len(cursors) * page_size + 1
-    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-    if p1.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:"):
-        st.session_state[state_key] = cursors[:-1]
-        st.rerun()
-    if p2.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:"):
-        st.session_state[state_key] = cursors + [next_after]
-        st.rerun()
-    p3.caption(f"Showing {first:,}–{first + shown - 1:,} of {total:,}" + (f". {note}" if note else ""))

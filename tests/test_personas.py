@@ -210,7 +210,7 @@ def test_the_view_of_a_customer_who_texted_stop_has_the_sentence_ledger_thread_a
     inbox.receive(session, phone="415 867 5309", body="STOP", now=now)
     v = personas.view(session, c.id, now=now)
     assert v.status is SmsStatus.opted_out
-    assert v.sentence == "Opted out by texting STOP on 30 Nov 2026 at 19:00 UTC."
+    assert v.sentence == "Opted out by texting STOP on 30 Nov 2026, 11:00 AM PST."  # the shop's time, with its zone
     assert [e.new_status for e, _ in v.ledger] == [SmsStatus.opted_out, SmsStatus.opted_in]  # newest first
     assert v.ledger[0][1].startswith('texted "STOP"')
     assert [(m.direction.value, m.kind) for m in v.thread] == [("inbound", None),
