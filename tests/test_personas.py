@@ -285,3 +285,20 @@ def test_sqlite_answers_every_search_from_an_index_never_a_table_scan(sqlite_ses
         if "FROM customer" in statement:
             assert "SCAN customer" not in plan.replace("SCAN customer USING INDEX ix_customer_created_id", "")\
                 .replace("SCAN customer USING COVERING INDEX", ""), (statement, plan)
+
+
+def test_adding_a_customer_names_every_problem_at_once_and_adds_nothing(session):
+    with pytest.raises(customers.InvalidDetails) as caught:
+        personas.add(session, phone="12", first_name="Ada", last_name="", email="not-an-email")
+    assert set(caught.value.errors) >= {"phone", "email"}
+    assert session.exec(personas.select(Customer)).all() == []
+    c = personas.add(session, phone="(415) 555-0177", first_name="Ada", last_name="Byron")
+    assert c.sms_status is SmsStatus.not_opted_in
+
+
+def test_the_request_button_says_what_happened_sent_then_refused(session, now):
+    c = make_customer(session, phone_number="+14155550178")
+    done = personas.request_opt_in(session, c.id, now=now)
+    assert done.ok and done.sentence.startswith("Opt-in request sent")
+    again = personas.request_opt_in(session, c.id, now=now + dt.timedelta(minutes=5))
+    assert not again.ok and again.sentence.startswith("Not sent: ")
