@@ -155,10 +155,10 @@ def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int
     `<prefix>_prev` and `<prefix>_next`; Next is off on the last page (`next_after` None)."""
     cursors = st.session_state.get(state_key) or []
     first = len(cursors) * page_size + 1
-    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-    p1.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:",
+    row = st.container(horizontal=True, vertical_alignment="center", key=f"{prefix}_pager")  # whole labels at any width
+    row.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:",
               on_click=_previous, args=(state_key,))
-    p2.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:",
+    row.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:",
               icon_position="right", on_click=_next, args=(state_key, next_after))
     shown_text = f"Showing {first:,}–{first + shown - 1:,} of {total:,}" if shown else f"Showing 0 of {total:,}"
-    p3.caption(shown_text + (f". {note}" if note else ""))
+    row.caption(shown_text + (f". {note}" if note else ""))
