@@ -11,6 +11,7 @@ from sqlmodel import Session
 from core import auth
 from core.training import demo
 from core.messaging import texting
+import widgets
 from pages import ui
 
 VERIFIED_KEY = "signin_verified"  # password checked; the first-start choice is still to make
@@ -47,7 +48,7 @@ def _header(s: Session) -> None:
         ui.log.exception("could not read the shop's brand for the sign-in page")
         brand = "your shop"
     st.caption("OPT-IN DESK")
-    st.subheader(f"Welcome to {ui.plain(brand)}", anchor=False)
+    st.subheader(f"Welcome to {widgets.plain(brand)}", anchor=False)
     st.markdown("Opt-In Desk keeps your customers' texting consent straight and provable: "
                 "who said yes, who said stop, and the evidence for both.")
 

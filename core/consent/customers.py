@@ -12,7 +12,7 @@ from typing import Any, Optional
 from sqlmodel import Session, col, select
 
 from core import names, phones
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.db import lock_phones, run_write
 from core.models import (
     Channel,
@@ -222,8 +222,8 @@ def describe_evidence(event: ConsentEvent) -> str:
 
 
 
-def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> str:
-    """'Opted out by texting STOP on 29 Nov 2026 at 14:02' (UTC)."""
+def status_sentence(customer: Customer, last_event: Optional[ConsentEvent], timezone: str = "UTC") -> str:
+    """'Opted out by texting STOP on 29 Nov 2026, 6:02 AM PST.' (the time in the shop's `timezone`)."""
     status = SmsStatus(customer.sms_status)
     if last_event is None:
         return {
@@ -232,7 +232,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
             SmsStatus.opted_in: "Opted in.",
             SmsStatus.opted_out: "Opted out.",
         }[status]
-    when = last_event.occurred_at.strftime("%d %b %Y at %H:%M UTC").lstrip("0")
+    when = shop_time(last_event.occurred_at, timezone)
     ev = last_event.evidence or {}
     how = {
         Channel.sms_reply: f"by texting {str(ev.get('inbound_text', '')).strip()[:40] or 'a reply'}",

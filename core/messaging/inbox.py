@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 from core.consent import customers
 from core.messaging import outbox, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import REVIEW_BUSINESS_DAYS, as_utc, review_deadline  # noqa: F401 (inbox.review_deadline)
 from core.consent.rules import NOTHING, decide
 from core.db import run_write
 from core.consent.keywords import Keyword, classify
@@ -34,7 +33,6 @@ from core.text import strip_bidi
 from core.errors import OwnerError
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
-REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
 
 class InvalidMessage(OwnerError):
@@ -50,12 +48,6 @@ def clean_body(body: Optional[str]) -> str:
     if len(body) > MAX_BODY:
         raise InvalidMessage(f"A text message is at most {MAX_BODY:,} characters; this one has {len(body):,}.")
     return body
-
-
-def review_deadline(received: dt.datetime) -> dt.date:
-    """10 business days (Mon–Fri) after the day it was received."""
-    return np.busday_offset(np.datetime64(received.date(), "D"), REVIEW_BUSINESS_DAYS, roll="forward").astype(
-        dt.date)
 
 
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,

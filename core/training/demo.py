@@ -26,7 +26,7 @@ from core import bootstrap, db
 from core.training import training
 from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
-from core.messaging.inbox import review_deadline
+from core.clock import review_deadline
 from core.models import (
     Channel,
     ConsentEvent,
