@@ -28,7 +28,8 @@ from sqlmodel import Session, select  # noqa: E402
 from core.consent import customers
 from core.signups import forms, signup
 from core.messaging import inbox, outbox
-from core import phones, texting  # noqa: E402
+from core import phones  # noqa: E402
+from core.messaging import texting  # noqa: E402
 from core.training.demo import ANCHOR_TIME  # noqa: E402
 from core.db import init_db, make_engine, run_write  # noqa: E402
 from core.models import (  # noqa: E402

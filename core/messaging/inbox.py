@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 from core.consent import customers
 from core.messaging import outbox, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import as_utc, business_deadline
 from core.consent.rules import NOTHING, decide
 from core.db import run_write
-from core.consent.keywords import Keyword, classify
+from core.consent.keywords import Keyword, classify, parse_extra
 from core.models import (
     Channel,
     ConsentEvent,
@@ -51,10 +50,10 @@ def clean_body(body: Optional[str]) -> str:
     return body
 
 
-def review_deadline(received: dt.datetime) -> dt.date:
-    """10 business days (Mon–Fri) after the day it was received."""
-    return np.busday_offset(np.datetime64(received.date(), "D"), REVIEW_BUSINESS_DAYS, roll="forward").astype(
-        dt.date)
+def review_deadline(received: dt.datetime, shop_tz: str = "America/Los_Angeles") -> dt.date:
+    """10 business days after the day it was received, in the shop's time zone, skipping weekends and
+    US federal holidays (rulebook §9 extends §3: clock.business_deadline)."""
+    return business_deadline(received, shop_tz, REVIEW_BUSINESS_DAYS)
 
 
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
@@ -70,7 +69,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     e164 = phones.normalize(phone, defaults.default_region)
     which = texting.which_number(defaults, to)
     shop_number = texting.shop_number(defaults, which)
-    keyword = classify(body)
+    keyword = classify(body, extra_opt_out=parse_extra(defaults.extra_opt_out_words, Keyword.OPT_OUT),
+                       extra_help=parse_extra(defaults.extra_help_words, Keyword.HELP))
 
     def work() -> list[int]:
         # the phone's lock, then the customer fresh from the database, whatever this session held before
@@ -96,7 +96,7 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
 
         if t.review:
             session.add(PossibleOptOut(customer_id=customer.id, phone=e164, message_id=inbound.id, body=body,
-                                       received_at=now, deadline=review_deadline(now)))
+                                       received_at=now, deadline=review_deadline(now, defaults.timezone)))
         if t.join_request:
             channel = Channel.text_to_join if which == "join" else Channel.sms_reply
             out.append(customers.send_opt_in_request(session, customer, channel=channel, evidence=evidence, now=now,
@@ -184,6 +184,10 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
                                  evidence={"inbound_text": review.body, "message_id": review.message_id,
                                            "reason": reason or "possible opt-out confirmed by the owner",
                                            "by": "owner", **({"override": True} if override else {})}, now=now)
+            defaults = texting.get_defaults(session)
+            if defaults.confirm_recorded_opt_outs:  # §10: one confirmation, within 5 minutes, inside the window
+                outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
+                            defaults=defaults, confirming_opt_out=True, owner_recorded=True)
         return review
 
     return run_write(session, work)
