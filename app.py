@@ -1,4 +1,4 @@
-"""Opt-In Desk: st.navigation once; the public sees only the sign-up page and sign-in."""
+"""Opt-In Desk: st.navigation once; the public sees only the sign-up page, the Stop texting me page and sign-in."""
 
 from pathlib import Path
 
@@ -24,6 +24,7 @@ OWNER_PAGES = [
     ("Training", "pages/walkthrough.py", "Walkthrough", "walkthrough", ":material/school:"),
 ]
 PUBLIC_SIGNUP = ("pages/signup.py", "Sign up", "signup", ":material/how_to_reg:")
+PUBLIC_STOP = ("pages/stop.py", "Stop texting me", "stop", ":material/sms_failed:")  # rulebook §10
 SIGN_IN = ("pages/sign_in.py", "Sign in", "sign-in", ":material/login:")
 
 
@@ -31,7 +32,7 @@ def _page(file, title, url_path, icon, default=False):
     return st.Page(file, title=title, url_path=url_path, icon=icon, default=default)
 
 
-signup = [_page(*PUBLIC_SIGNUP)] if (HERE / PUBLIC_SIGNUP[0]).exists() else []
+signup = [_page(*page) for page in (PUBLIC_SIGNUP, PUBLIC_STOP) if (HERE / page[0]).exists()]
 
 if ui.is_signed_in():
     sections: dict[str, list] = {}
