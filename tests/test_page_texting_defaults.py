@@ -164,14 +164,15 @@ def test_a_valid_number_is_saved_in_e164_and_shown_the_way_people_read_it(app_db
     assert "Customers text JOIN to (415) 555-0177" in texts(at)
 
 
-def test_an_end_of_quiet_hours_before_the_start_is_saved_as_an_overnight_window(app_db):
+def test_an_end_of_quiet_hours_before_the_start_is_refused_beside_the_end(app_db):
+    """Rulebook §9 (issue 14): no state allows texts overnight, so the window must end after it starts."""
+    before = saved(app_db)
     at = open_page()
     at.time_input(key="td_window_start").set_value(dt.time(22, 0)).run()
     at.time_input(key="td_window_end").set_value(dt.time(6, 0)).run()
-    assert "Overnight window: texts may go out from 22:00 until 06:00 the next morning" in texts(at)
-    save(at)
-    row = saved(app_db)
-    assert (row["window_start"], row["window_end"]) == (dt.time(22, 0), dt.time(6, 0))
+    assert "The window must end after it starts: 22:00 until 06:00 would run overnight" in texts(at)
+    assert at.button(key="save").disabled
+    assert saved(app_db) == before
 
 
 def test_an_equal_start_and_end_of_the_window_is_refused(app_db):

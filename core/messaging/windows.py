@@ -372,3 +372,18 @@ def explain_area(e164: str, shop_start: T, shop_end: T, today: dt.date) -> str:
         shown = ", ".join(f"{a:%H:%M}–{'24:00' if b == DAY_END else format(b, '%H:%M')}" for a, b in narrowed) or "none"
         sentence += f" Your quiet hours narrow today's window to {shown}."
     return sentence
+
+
+def table_rows() -> list[dict[str, str]]:
+    """The state table as the Texting Defaults page lists it (the federal default last)."""
+    rows = []
+    for rule in (*sorted(RULES.values(), key=lambda r: r.name), FEDERAL):
+        rows.append({
+            "Where": STATE_NAMES.get(rule.code, "Everywhere else"),
+            "Hours (customer's local time)": rule.hours_sentence(),
+            "At most per 24 h": str(rule.cap_per_24h) if rule.cap_per_24h else "—",
+            "Law": rule.law,
+            "In force since": f"{rule.effective:%-d %b %Y}",
+            "Source": rule.source,
+        })
+    return rows
