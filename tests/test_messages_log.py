@@ -81,7 +81,7 @@ def test_queued_messages_show_when_the_next_goes_and_release_sends_them(session)
     q = messages.queue_summary(session)
     assert q.queued == 3 and q.next_send_at == dt.datetime(2026, 12, 1, 16, 0)  # 08:00 PT
     row = messages.log_rows(messages.page(session, statuses=["queued"]).rows)[0]
-    assert row["status"] == "queued" and row["sends at (UTC)"] == "2026-12-01 16:00" and "Quiet hours" in row["reason"]
+    assert row["status"] == "queued" and row["sends at (UTC)"] == "2026-12-01 16:00" and row["reason"] == "Federal rule (TCPA): not after 21:00"
     summary = outbox.release_due(session, now=dt.datetime(2026, 12, 1, 16, 1))
     assert summary.sent == 3
     assert messages.queue_summary(session).queued == 0
