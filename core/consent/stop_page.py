@@ -46,13 +46,13 @@ class StopResult:
     sentence: str
 
 
-def answer(display: str, brand: str) -> StopResult:
+def answer(display: str, brand: str, main: str) -> StopResult:
     """The one answer, whoever the number belongs to."""
     return StopResult(
         headline="You won't get texts from us",
         sentence=(f"{brand} will not send marketing texts to {display} any more. If this number was on our "
                   "list, it gets one text confirming this, and nothing after it. To join again later, text "
-                  "START to our number."))
+                  f"START to {main}."))
 
 
 def submit(session: Session, *, phone: str, client_address: Optional[str] = None,
@@ -101,4 +101,4 @@ def submit(session: Session, *, phone: str, client_address: Optional[str] = None
         session.flush()
 
     run_write(session, work)
-    return answer(phones.format_display(e164, defaults.default_region), defaults.brand)
+    return answer(phones.format_display(e164, defaults.default_region), defaults.brand, main)
