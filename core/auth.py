@@ -314,7 +314,7 @@ def _reserve(session: Session, client: str, now: dt.datetime) -> _Reservation:
         _shop_row_fresh(shop, now)
         refusal = _refusal(row, shop, now)
         if refusal:
-            log.warning("sign-in refused: client %s paused for %s s%s", key[:8], refusal.seconds,
+            log.warning("sign-in refused: client %s paused for %s s%s", _log_key(key), refusal.seconds,
                         " (shop-wide)" if refusal.shop_wide else "")
             raise refusal  # run_write rolls back: nothing counted
         row.failures += 1
@@ -385,6 +385,12 @@ def attempts_left(session: Session, *, client: str) -> int:
     return max(0, FREE_ATTEMPTS - (row.failures if row else 0))
 
 
+def _log_key(key: str) -> str:
+    """A short, non-reversible tag of a client for the log (never its address): "c-3f2a-91b0". Split in
+    two so it never reads as a phone number."""
+    return f"c-{key[:4]}-{key[4:8]}"
+
+
 def sign_in(session: Session, password: Optional[str], *, client: str, now: Optional[dt.datetime] = None) -> bool:
     """Check the owner password for `client` (see client_key), counting the attempt first.
 
@@ -398,7 +404,7 @@ def sign_in(session: Session, password: Optional[str], *, client: str, now: Opti
           and check_hash(str(password), stored))
     if not ok:
         # the client's hashed key, shortened: enough to tell clients apart, never the address or password
-        log.warning("sign-in failed: wrong password from client %s%s", reservation.key[:8],
+        log.warning("sign-in failed: wrong password from client %s%s", _log_key(reservation.key),
                     f"; sign-in paused {reservation.pause} s" if reservation.pause else "")
         if reservation.pause:
             raise Locked(reservation.pause, after_failure=True)
