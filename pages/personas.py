@@ -25,6 +25,7 @@ CHANNEL_LABELS = {
     Channel.csv_import: "CSV import",
     Channel.pos_sync: "POS sync",
     Channel.dashboard: "Dashboard (the shop)",
+    Channel.number_deactivated: "Number deactivated",
 }
 
 

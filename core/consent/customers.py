@@ -207,6 +207,7 @@ def describe_evidence(event: ConsentEvent) -> str:
             parts.append("owner attested consent")
     if "pos_source" in ev:
         parts.append(f"POS source {ev['pos_source']}")
+    parts.extend(_records_evidence(ev))
     if "reason" in ev:
         parts.append(f"reason: {ev['reason']}")
     if ev.get("by"):
@@ -214,6 +215,22 @@ def describe_evidence(event: ConsentEvent) -> str:
     return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
 
 
+
+
+def _records_evidence(ev: dict[str, Any]) -> list[str]:
+    """The §11 parts of an event's evidence: the age check, the old provider's date and source, a carrier's
+    deactivation, a lifted suppression."""
+    from core.consent import age
+    from core.importing import origin
+
+    parts = [p for p in (age.describe(ev), origin.describe(ev)) if p]
+    if ev.get("deactivated_on"):
+        parts.append(f"carrier reports the number deactivated on {ev['deactivated_on']}")
+    lifted = ev.get("suppression_lifted")
+    if isinstance(lifted, dict):
+        parts.append(f"data deleted on {str(lifted.get('deleted_at', ''))[:10]}; suppression lifted by "
+                     f"{lifted.get('lifted_by', 'the customer')}")
+    return parts
 
 
 def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> str:
@@ -235,6 +252,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
         Channel.csv_import: f"by the import of {ev.get('file', 'a file')}",
         Channel.pos_sync: "by a POS sync",
         Channel.dashboard: "by the shop in the dashboard",
+        Channel.number_deactivated: "because the carrier reported the number deactivated",
     }[Channel(last_event.channel)]
     lead = {
         SmsStatus.opted_out: "Opted out",

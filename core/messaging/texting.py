@@ -16,7 +16,7 @@ from core.db import run_write
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 from core.text import clean_text
 
-TEMPLATE_FIELDS = tuple(k.value for k in MessageKind)
+TEMPLATE_FIELDS = tuple(k.value for k in MessageKind if k.templated)
 DEFAULT_MAIN_NUMBER = "+14155550100"
 DEFAULT_JOIN_NUMBER = "+14155550142"
 DEFAULT_BRAND = "Green Leaf Goods"
