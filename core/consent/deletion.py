@@ -107,3 +107,9 @@ def delete_customer_data(session: Session, *, customer_id: int, reason: str = ""
     result = run_write(session, work)
     session.expire_all()
     return result
+
+
+def deleted_on(session: Session, customer_id: int) -> Optional[dt.datetime]:
+    """When this customer's data was deleted (None when it was not)."""
+    row = _already(session, customer_id)
+    return row.created_at if row is not None else None

@@ -66,3 +66,10 @@ def export(session: Session, *, batch: int = 2000) -> Iterator[bytes]:
                    safe_cell(source_label(m["source"], m["source_detail"] or "")))
 
     return csv_chunks(HEADER, rows())
+
+
+def suppressed_count(session: Session) -> int:
+    """Deleted customers whose numbers stay suppressed (not listable: only a keyed hash remains)."""
+    from core.consent import suppression
+
+    return suppression.count(session)
