@@ -74,8 +74,8 @@ def _run(action, first_words: str, upload, **options) -> importer.ImportReport:
 st.title("Import", anchor=False)
 st.caption("Bring customers from another texting provider, a spreadsheet or a POS export. Check the file first: "
            "nothing changes until you click **Import**. Importing the same file again changes nothing.")
-st.info("**An import never sends a text.** Imported customers keep the consent the file proves; to ask the others, "
-        "send opt-in requests from Personas or Member Club.", icon=":material/sms_failed:")
+st.caption(":material/sms_failed: **An import never sends a text.** Imported customers keep the consent the file "
+           "proves; to ask the others, send opt-in requests from Personas or Member Club.")
 
 with ui.session() as s:
     defaults = texting.get_defaults(s)
