@@ -72,8 +72,13 @@ def _compact(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", (text or "").lower())
 
 
+PHONE_NAMES = ("mdn", "number", "phonenumber", "telephonenumber", "tn", "ctn", "wirelessnumber", "mobilenumber")
+
+
 def _columns(headers: list[str]) -> tuple[str, str]:
     phone = importer.guess_mapping(headers).get("phone")
+    if phone is None:
+        phone = next((h for name in PHONE_NAMES for h in headers if _compact(h) == name), None)
     if phone is None:
         raise DeactivationProblem("No phone column: a deactivation file needs a column named Phone, Number, MDN "
                                   "or MSISDN, and one with the deactivation date.")
