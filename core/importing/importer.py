@@ -1931,7 +1931,7 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
                 ev = (ctx.evidence(w.row, action="sent an opt-in request") if ctx.opened is not None
                       else {"pos_source": ctx.pos.name, "action": "sent an opt-in request"})
                 events.append((w.id, phone, _NOT, _PENDING, now_db, ctx.origin, json.dumps(ev), key + ":pending",
-                               None, w.source))
+                               None, w.source, None))
         messages.append((w.id, phone, defaults.main_number, Direction.outbound.value, body, kind.value, status,
                          reason, encoding, nseg, now_db, sql.dt(send_at), sql.dt(sent_at), True, key))
     if ctx.write:

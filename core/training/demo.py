@@ -116,7 +116,8 @@ def _opt(value: str) -> Optional[str]:
     return value or None
 
 
-def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: Path = DATA_DIR) -> dict[str, int]:
+def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: Path = DATA_DIR,
+              age_gate: bool = True) -> dict[str, int]:
     """Load the demo shop into an empty database (one transaction). Returns counts per table.
 
     Raises ShopNotEmpty when the shop already has customers: the demo never mixes with real data.
@@ -156,7 +157,8 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
             else None,
             "age_verified_at": _at(now, r["days_ago"]) if r.get("verified_birth_date") else None,
         } for r in c_rows])
-        session.merge(Setting(key="min_age", value=str(DEMO_MIN_AGE)))  # a dispensary: 21 or older (§11)
+        if age_gate:  # a dispensary: 21 or older (§11); the training shop teaches the flows without it
+            session.merge(Setting(key="min_age", value=str(DEMO_MIN_AGE)))
         id_by_phone = dict(session.execute(select(Customer.phone, Customer.id)).all())
         cust = {r["key"]: id_by_phone[r["phone"]] for r in c_rows}
 
