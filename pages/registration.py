@@ -28,6 +28,9 @@ with ui.session() as s:
 
     with st.form("reg_answers", border=True):
         st.markdown("**What only you can say**")
+        if not any(given.values()):
+            st.caption("Suggestions to start from are filled in: make them yours, then **Save answers**. "
+                       "Nothing is kept until you save.")
         values = {}
         values["campaign_description"] = st.text_area(
             "Campaign description", value=given["campaign_description"] or hints["campaign_description"],
