@@ -60,6 +60,7 @@ class Channel(str, Enum):
     csv_import = "csv_import"
     pos_sync = "pos_sync"
     dashboard = "dashboard"
+    carrier = "carrier"  # the provider or carrier reported the opt-out (Twilio error 21610)
     # a carrier's deactivation file voided consent given before the number changed hands (§11)
     number_deactivated = "number_deactivated"
 
@@ -132,6 +133,11 @@ class MessageStatus(str, Enum):
     sent = "sent"
     queued = "queued"
     blocked = "blocked"
+    # live texting (core/messaging/sender.py): handed to the background sender, then the provider's word
+    sending = "sending"
+    delivered = "delivered"
+    undelivered = "undelivered"
+    failed = "failed"
 
 
 class Decision(str, Enum):
@@ -176,6 +182,10 @@ class Customer(SQLModel, table=True):
     # optimistic version check: every UPDATE of a customer row says which version it read
     # (WHERE version = :read); a stale write fails (StaleDataError) and db.run_write retries it
     version: int = Field(default=1, sa_column_kwargs={"nullable": False, "server_default": "1"})
+    # live texting: the carrier said the phone cannot get texts ("unreachable", "unknown", "landline"),
+    # with the provider's error code; such a phone gets no opt-in requests (core/messaging/webhooks.py)
+    unreachable: Optional[str] = Field(default=None, max_length=20)
+    unreachable_code: Optional[int] = None
 
     @declared_attr.directive
     def __mapper_args__(cls):  # noqa: N805
@@ -225,6 +235,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_phone_time", "phone", "created_at"),
         Index("ix_message_status_send_at", "status", "send_at"),
         Index("ix_message_kind_phone", "kind", "phone"),
+        Index("ix_message_provider_sid", "provider_sid", unique=True),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -243,6 +254,15 @@ class Message(SQLModel, table=True):
     sent_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
     bulk: bool = False  # started by the shop in bulk (sync, import, resend)
     dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+    # live texting (core/messaging/sender.py, webhooks.py): the provider's id (Twilio's MessageSid, both
+    # directions: a retried webhook finds it), its own status word and error code, and the sender's claim
+    provider_sid: Optional[str] = Field(default=None, max_length=64)  # unique: ix_message_provider_sid
+    provider_status: Optional[str] = Field(default=None, max_length=20)
+    error_code: Optional[int] = None
+    attempts: Optional[int] = None  # provider calls so far (None: never tried)
+    claimed_by: Optional[str] = Field(default=None, max_length=64)
+    claimed_until: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # the claim's lease
+    next_attempt_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # after a 429 / 5xx
 
 
 class TextingDefaults(SQLModel, table=True):

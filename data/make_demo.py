@@ -32,7 +32,8 @@ from core import phones  # noqa: E402
 from core.messaging import texting  # noqa: E402
 from core.training import demo  # noqa: E402
 from core.training.demo import ANCHOR_TIME  # noqa: E402
-from core.db import init_db, make_engine, run_write  # noqa: E402
+from core.bootstrap import init_db  # noqa: E402
+from core.db import make_engine, run_write  # noqa: E402
 from core.models import (  # noqa: E402
     Channel,
     ConsentEvent,

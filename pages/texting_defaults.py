@@ -10,6 +10,7 @@ from core.messaging import outbox, signs, texting
 from core import qr
 from core.messaging import texting_editor as editor
 from core.models import MessageKind
+import widgets
 from pages import ui
 
 ui.require_owner()
@@ -33,7 +34,7 @@ def key(field: str) -> str:
     return f"td_{field}"
 
 
-md = ui.plain  # text shown as markdown, nothing in it read as formatting
+md = widgets.plain  # text shown as markdown, nothing in it read as formatting
 
 
 # --- state: the form starts from the saved settings ---------------------------------------------------------------
@@ -46,8 +47,7 @@ for field, value in saved.items():
         st.session_state[key(field)] = value
 typed = {field: st.session_state[key(field)] for field in editor.FIELDS}
 with ui.session() as s:
-    found = texting.problems(s, **typed)
-problems = {field: str(found[field]) for field in editor.FIELDS if field in found}  # in page order
+    problems = editor.form_problems(s, typed)  # in page order
 
 
 def reset_template(field: str) -> None:
@@ -58,7 +58,7 @@ def save() -> None:
     values = {field: st.session_state[key(field)] for field in editor.FIELDS}
     try:
         with ui.session() as s:
-            fresh = editor.form_values(texting.update_defaults(s, **values))
+            fresh = editor.save(s, values)
     except texting.InvalidSetting as exc:
         st.session_state["td_save_error"] = f"Nothing was saved. {exc}"
         return
@@ -139,7 +139,8 @@ st.subheader("Numbers", anchor=False)
 c1, c2, c3 = st.columns(3)
 with c1:
     st.text_input(LABELS["main_number"], key=key("main_number"),
-                  help="The number your texts come from; customers reply STOP, HELP or YES to it.")
+                  help="The number your texts come from; customers reply STOP, HELP or YES to it. With Twilio "
+                       "on (Settings › Texting provider) it must be a number of your Twilio account.")
     field_error("main_number")
 with c2:
     regions = editor.region_options()
@@ -168,8 +169,8 @@ with left:
         png = None
         ui.show_error(exc)
     if png:
-        st.download_button("Download the sign (PNG)", png, file_name="text-to-join-sign.png", mime="image/png",
-                           key="download_sign", icon=":material/download:")
+        widgets.download("Download the sign (PNG)", png, file_name="text-to-join-sign.png", mime="image/png",
+                         key="download_sign")
     if (typed["join_number"], typed["join_keyword"], typed["brand"]) != (
             saved["join_number"], saved["join_keyword"], saved["brand"]):
         st.caption("The sign shows your saved settings: save to update it.")
@@ -200,9 +201,7 @@ with c1:
               width="stretch")
 with c2:
     if problems:
-        names = ", ".join(LABELS.get(field, field) for field in problems)
-        st.error(f"Fix before saving: {md(names)}. Nothing is saved until every problem above is fixed.",
-                 icon=":material/block:")
+        st.error(md(editor.fix_before_saving(problems)), icon=":material/block:")
     elif st.session_state.pop("td_saved", False):
         st.success("Saved. The next text uses these settings.", icon=":material/check_circle:")
     elif typed != saved:
@@ -222,6 +221,4 @@ with c3:
               help="Send queued texts whose time has come. This also happens whenever a page loads.")
 summary = st.session_state.pop("td_released", None)
 if summary is not None:
-    reasons = "; ".join(f"{md(reason)} ({n})" for reason, n in summary.reasons.items())
-    st.success(f"Sent {summary.sent:,}, blocked {summary.blocked:,}, still waiting {summary.queued:,}."
-               + (f" Blocked: {reasons}." if reasons else ""), icon=":material/send:")
+    st.success(md(editor.released_sentence(summary)), icon=":material/send:")

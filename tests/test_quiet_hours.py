@@ -150,4 +150,5 @@ def test_the_queue_state_counts_queued_and_due_messages_and_says_when_the_next_g
     assert (state.queued, state.due, state.next_at) == (2, 1, utc(2026, 12, 1, 13))
     assert outbox.next_release_at(session) == utc(2026, 12, 1, 13)
     assert state.sentence("America/Los_Angeles") == (
-        "2 texts are waiting for quiet hours to end; the next goes Tue 01 Dec at 05:00 (America/Los_Angeles time).")
+        "2 texts are waiting for quiet hours to end; the next goes 1 Dec 2026, 5:00 AM PST.")
+    assert state.sentence("America/New_York").endswith("the next goes 1 Dec 2026, 8:00 AM EST.")

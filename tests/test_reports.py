@@ -203,7 +203,7 @@ def test_queued_messages_say_when_each_will_go(session):
     total, rows = reports.queued_messages(session)
     assert total == 1
     assert rows == [{"Customer": "Nia Night", "Phone": rows[0]["Phone"], "Message": "Opt-in request",
-                     "Queued at": "Mon 30 Nov 2026 22:00", "Goes out at": "Tue 01 Dec 2026 08:00"}]
+                     "Queued at": "30 Nov 2026, 10:00 PM PST", "Goes out at": "1 Dec 2026, 8:00 AM PST"}]
 
 
 # --- the Member Club report ------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def test_the_member_club_report_lists_pending_requests_longest_waiting_first(ses
     first = page.rows[0]
     assert first["source"] == "POS sync · Dutchie"
     assert first["requested_at"] == t("11-01 18:00")
-    assert first["requested_at_local"] == "Sun 01 Nov 2026 10:00"
+    assert first["requested_at_local"] == "1 Nov 2026, 10:00 AM PST"  # DST ended that night: PST, not PDT
     assert first["phone_display"].startswith("(415)")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import csv
 import datetime as dt
 import io
@@ -11,7 +12,7 @@ from typing import Any, Optional
 from sqlmodel import Session, col, select
 
 from core import names, phones
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.db import lock_phones, run_write
 from core.models import (
     Channel,
@@ -24,12 +25,16 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text as _clean_text
+from core.errors import OwnerError
+from core.phones import redact
+
+log = logging.getLogger(__name__)
 
 MAX_NAME = 100
 MAX_EMAIL = 254
 
 
-class CustomerError(ValueError):
+class CustomerError(OwnerError):
     """Something the owner asked for cannot be done; the message says why."""
 
 
@@ -47,8 +52,7 @@ class MissingEvidence(CustomerError):
 
 class InvalidDetails(CustomerError):
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+        super().__init__("; ".join(errors.values()), errors=errors)
 
 
 def validate_details(*, first_name: Any = None, last_name: Any = None, email: Any = None,
@@ -170,6 +174,8 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
         event.pending_seconds = max(0, int((now - pending_since).total_seconds()))
     event.customer_source = source_key(customer.source, customer.source_detail)  # reports: by source
     session.add(event)
+    log.info("consent: customer %s (%s) %s -> %s by %s", customer.id, redact(customer.phone), old.value,
+             new_status.value, Channel(channel).value)
     return event
 
 
@@ -233,8 +239,8 @@ def _records_evidence(ev: dict[str, Any]) -> list[str]:
     return parts
 
 
-def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> str:
-    """'Opted out by texting STOP on 29 Nov 2026 at 14:02' (UTC)."""
+def status_sentence(customer: Customer, last_event: Optional[ConsentEvent], timezone: str = "UTC") -> str:
+    """'Opted out by texting STOP on 29 Nov 2026, 6:02 AM PST.' (the time in the shop's `timezone`)."""
     status = SmsStatus(customer.sms_status)
     if last_event is None:
         return {
@@ -243,7 +249,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
             SmsStatus.opted_in: "Opted in.",
             SmsStatus.opted_out: "Opted out.",
         }[status]
-    when = last_event.occurred_at.strftime("%d %b %Y at %H:%M UTC").lstrip("0")
+    when = shop_time(last_event.occurred_at, timezone)
     ev = last_event.evidence or {}
     how = {
         Channel.sms_reply: f"by texting {str(ev.get('inbound_text', '')).strip()[:40] or 'a reply'}",
@@ -252,6 +258,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
         Channel.csv_import: f"by the import of {ev.get('file', 'a file')}",
         Channel.pos_sync: "by a POS sync",
         Channel.dashboard: "by the shop in the dashboard",
+        Channel.carrier: f"at the carrier (error {ev.get('error_code', '')})".replace(" (error )", ""),
         Channel.number_deactivated: "because the carrier reported the number deactivated",
     }[Channel(last_event.channel)]
     lead = {

@@ -25,6 +25,7 @@ HOW = {
     Channel.pos_sync: "POS sync",
     Channel.dashboard: "Recorded by the shop",
     Channel.number_deactivated: "Number deactivated",
+    Channel.carrier: "Reported by the carrier",
 }
 
 

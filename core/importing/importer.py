@@ -48,6 +48,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -72,7 +73,7 @@ from sqlmodel import Session
 from core.consent import customers, suppression
 from core.importing import origin as _origin
 from core import names, phones
-from core.messaging import outbox, segments, texting
+from core.messaging import outbox, providers, segments, texting
 from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
@@ -89,6 +90,9 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text
+from core.errors import OwnerError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ImportProblem", "EmptyFile", "NotASpreadsheet", "FileTooLarge", "TooManyColumns", "NoPhoneColumn",
@@ -201,7 +205,7 @@ def row_verdict(opt_in: str, opt_out: str) -> int:
 
 # --- Errors ------------------------------------------------------------------------------------------
 
-class ImportProblem(ValueError):
+class ImportProblem(OwnerError):
     """The file cannot be imported as it is; the message says why and what to do. Nothing was written."""
 
 
@@ -1883,6 +1887,7 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
     keys = {p: request_key(ctx.origin, file_hash, p, ctx.pos) for p, _ in wanted}
     done = sql.existing_keys(_MSG, list(keys.values())) if ctx.check_request_keys else set()
     kind = MessageKind.opt_in_request
+    live = providers.is_live(session)
     bodies: dict[str, tuple[str, str, int]] = {}
     messages: list[tuple] = []
     counters: list[tuple] = []
@@ -1917,9 +1922,9 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
                 send_at = when
                 reason = "Quiet hours: queued until the sending window opens for this customer"
                 tally.queued += 1
-            else:
-                status = MessageStatus.sent.value
-                sent_at = now
+            else:  # live texting: `sending`, for the background sender (outbox._dispatch)
+                status = (MessageStatus.sending if live else MessageStatus.sent).value
+                sent_at = None if live else now
                 tally.sent += 1
             if send_at is None:  # the counter counts requests sent; the 24 hours run from then
                 counters.append((w.requests + 1, w.queued, now, now_db, w.id))
@@ -2021,6 +2026,10 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
             session.add(r)
 
         run_write(session, finish)
+    log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
+            "import" if write else "import check", opened.name, f" from {pos.name}" if pos else "", f"{scan.rows:,}",
+            ", ".join(f"{k} {v:,}" for k, v in report.counts().items() if k != "rows" and isinstance(v, int) and v),
+            report.seconds)
     if progress is not None:
         progress(1.0, "Done")
     return report

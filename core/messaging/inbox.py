@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 from core.consent import age, customers, suppression
 from core.messaging import outbox, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import REVIEW_BUSINESS_DAYS, as_utc, review_deadline  # noqa: F401 (inbox.review_deadline)
 from core.consent.rules import NOTHING, decide
 from core.db import run_write
 from core.consent.keywords import Keyword, classify
@@ -31,12 +30,12 @@ from core.models import (
 )
 from core.messaging.segments import count as count_segments
 from core.text import strip_bidi
+from core.errors import OwnerError
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
-REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(OwnerError):
     """An inbound text that cannot be processed; the message says why."""
 
 
@@ -51,18 +50,14 @@ def clean_body(body: Optional[str]) -> str:
     return body
 
 
-def review_deadline(received: dt.datetime) -> dt.date:
-    """10 business days (Mon–Fri) after the day it was received."""
-    return np.busday_offset(np.datetime64(received.date(), "D"), REVIEW_BUSINESS_DAYS, roll="forward").astype(
-        dt.date)
-
-
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
-            now: Optional[dt.datetime] = None) -> list[Message]:
+            now: Optional[dt.datetime] = None, provider_sid: Optional[str] = None) -> list[Message]:
     """Log an inbound text, apply §3, and return the outbound messages it produced.
 
     `to` is the shop number texted (the main number when None). Raises
     phones.InvalidPhone or InvalidMessage before anything is written.
+    `provider_sid`: the provider's id of a real text (Twilio's MessageSid): a text already received
+    under that id (a webhook the provider retried) changes nothing and returns [].
     """
     body = clean_body(body)
     given_now = None if now is None else as_utc(now)
@@ -78,6 +73,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         unsaved.clear()
         # the phone's lock, then the customer fresh from the database, whatever this session held before
         customer = customers.locked(session, phone=e164)
+        if provider_sid and session.exec(select(Message.id).where(Message.provider_sid == provider_sid)).first():
+            return []  # already received: the provider retried its webhook
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
@@ -109,7 +106,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         seg = count_segments(body)
         inbound = Message(customer_id=customer.id if customer else None, phone=e164, shop_number=shop_number,
                           direction=Direction.inbound, body=body, status=MessageStatus.received,
-                          encoding=seg.encoding, segments=seg.segments, created_at=now)
+                          encoding=seg.encoding, segments=seg.segments, created_at=now,
+                          provider_sid=provider_sid or None)
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
@@ -139,6 +137,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         return [inbound.id] + [m.id for m in out]
 
     ids = run_write(session, work)
+    if not ids:
+        return []
     rows = session.exec(select(Message).where(col(Message.id).in_(ids[1:])).order_by(Message.id)).all()
     return list(rows) + unsaved
 

@@ -1,6 +1,9 @@
 """The one door every outbound message goes through (rulebook §4).
 
-Sending is simulated: a message that passes the rules is logged `sent`;
+Simulated texting (the default; always in the demo and training shops): a message that passes
+the rules is logged `sent`. Live texting (Settings › Texting provider): it is logged `sending` and
+the background sender (core/messaging/sender.py) hands it to the provider, then records `sent`.
+Either way,
 one the rules forbid is logged `blocked` with its reason; a bulk opt-in
 request outside the recipient's sending window is logged `queued` with the
 time it will go, and `release_due` sends it once that time has come.
@@ -8,6 +11,7 @@ time it will go, and `release_due` sends it once that time has come.
 
 from __future__ import annotations
 
+import logging
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -30,11 +34,15 @@ from core.models import (
     TextingDefaults,
     utcnow,
 )
+from core.errors import OwnerError
+from core.phones import redact
+
+log = logging.getLogger(__name__)
 
 REQUEST_GAP = dt.timedelta(hours=24)
 
 
-class OutboxError(ValueError):
+class OutboxError(OwnerError):
     """A send the caller asked for cannot even be attempted (no customer, unknown kind)."""
 
 
@@ -48,7 +56,7 @@ class SendSummary:
     reasons: dict[str, int] = field(default_factory=dict)
 
     def add(self, msg: Message) -> None:
-        if msg.status is MessageStatus.sent:
+        if msg.status in (MessageStatus.sent, MessageStatus.sending):  # sending: live, going out now
             self.sent += 1
         elif msg.status is MessageStatus.queued:
             self.queued += 1
@@ -106,6 +114,29 @@ def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults) -> O
     return _next_open(now, (defaults.timezone,), start, end)
 
 
+def _dispatch(msg: Message, now: dt.datetime, live: bool) -> None:
+    """The message may go now: `sent` in simulation, `sending` (for the background sender) when live."""
+    if live:
+        msg.status = MessageStatus.sending
+        msg.sent_at = None
+    else:
+        msg.status = MessageStatus.sent
+        msg.sent_at = now
+
+
+UNREACHABLE_LABELS = {"unreachable": "unreachable", "unknown": "not a working number", "landline": "a landline"}
+
+
+def unreachable_reason(customer) -> str:
+    """Why no opt-in request goes to a phone the carrier reported it cannot text ('' when it can)."""
+    mark = getattr(customer, "unreachable", "") or ""
+    if not mark:
+        return ""
+    code = getattr(customer, "unreachable_code", None)
+    return (f"The carrier reported this phone as {UNREACHABLE_LABELS.get(mark, mark)}"
+            + (f" (error {code})" if code else "") + ": no opt-in requests go to it")
+
+
 def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, now: dt.datetime, *,
             reply_to_help: bool = False, confirming_opt_out: bool = False, superseding: bool = False) -> str:
     """Why §4 forbids sending `kind` to `customer` now ('' when it may go).
@@ -127,6 +158,8 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
     if kind is MessageKind.opt_in_request:
         if status is SmsStatus.opted_in:
             return "Already opted in: no opt-in request needed"
+        if why := unreachable_reason(customer):
+            return why
         queued = 0 if superseding else (getattr(customer, "queued_requests", 0) or 0)
         n = (customer.opt_in_requests or 0) + queued
         if n >= defaults.max_opt_in_requests:
@@ -194,7 +227,9 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
             msg.send_at = when
             msg.reason = "Quiet hours: queued until the sending window opens for this customer"
         else:
-            msg.sent_at = now
+            from core.messaging import providers
+
+            _dispatch(msg, now, providers.is_live(session))
         if kind is MessageKind.opt_in_request:
             if when is not None:
                 customer.queued_requests = (customer.queued_requests or 0) + 1
@@ -204,6 +239,8 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
             customer.updated_at = now
             session.add(customer)
     session.add(msg)
+    log.info("send: %s to customer %s (%s) %s%s", kind.value, customer.id, redact(customer.phone),
+             msg.status.value, f": {msg.reason}" if msg.reason else "")
     return msg
 
 
@@ -229,9 +266,12 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
     Safe from several sessions or replicas at once: each batch takes the phones' locks
     (db.lock_phones) and then claims only the messages still queued, so every message is
     sent exactly once and the summary counts only what this call did. Commits per batch."""
+    from core.messaging import providers
+
     given_now = None if now is None else as_utc(now)
     summary = SendSummary()
     defaults = texting.get_defaults(session)
+    live = providers.is_live(session)
     after_id = 0
 
     def one_batch() -> tuple[list[Message], int]:
@@ -255,7 +295,7 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
             customers_by_id = {c.id: c for c in session.exec(
                 select(Customer).where(col(Customer.id).in_(ids)).execution_options(populate_existing=True)).all()}
         for msg in rows:
-            _release_one(session, msg, customers_by_id.get(msg.customer_id), now, defaults)
+            _release_one(session, msg, customers_by_id.get(msg.customer_id), now, defaults, live)
         session.flush()
         return list(rows), due[-1][0]
 
@@ -270,7 +310,7 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
 
 
 def _release_one(session: Session, msg: Message, customer: Optional[Customer], now: dt.datetime,
-                 defaults: TextingDefaults) -> None:
+                 defaults: TextingDefaults, live: bool = False) -> None:
     """One due message, its customer locked: sent, blocked with the reason, or queued again."""
     is_request = msg.kind is MessageKind.opt_in_request
     status = SmsStatus(customer.sms_status) if customer else None
@@ -282,6 +322,8 @@ def _release_one(session: Session, msg: Message, customer: Optional[Customer], n
     elif is_request and customer is not None and customer.last_request_at \
             and now - customer.last_request_at < REQUEST_GAP:
         reason = "An opt-in request went to this phone less than 24 hours ago"
+    elif is_request and customer is not None and unreachable_reason(customer):
+        reason = unreachable_reason(customer)
     if reason:
         msg.status = MessageStatus.blocked
         msg.reason = reason
@@ -290,13 +332,14 @@ def _release_one(session: Session, msg: Message, customer: Optional[Customer], n
         session.add(msg)
         return
     else:
-        msg.status = MessageStatus.sent
-        msg.sent_at = now
+        _dispatch(msg, now, live)
         msg.reason = ""
     session.add(msg)
+    log.info("release: queued %s %s to customer %s (%s) %s%s", msg.kind.value if msg.kind else "message", msg.id,
+             msg.customer_id, redact(msg.phone), msg.status.value, f": {msg.reason}" if msg.reason else "")
     if is_request and customer is not None:
         customer.queued_requests = max(0, (customer.queued_requests or 0) - 1)
-        if msg.status is MessageStatus.sent:  # the 24 hours count from when it goes out
+        if msg.status in (MessageStatus.sent, MessageStatus.sending):  # the 24 hours count from when it goes out
             customer.opt_in_requests = (customer.opt_in_requests or 0) + 1
             customer.last_request_at = now
         customer.updated_at = now

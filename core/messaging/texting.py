@@ -15,6 +15,7 @@ from core import phones
 from core.db import run_write
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 from core.text import clean_text
+from core.errors import OwnerError
 
 TEMPLATE_FIELDS = tuple(k.value for k in MessageKind if k.templated)
 DEFAULT_MAIN_NUMBER = "+14155550100"
@@ -28,13 +29,11 @@ EDITABLE = (
 )
 
 
-class InvalidSetting(ValueError):
+class InvalidSetting(OwnerError):
     """A texting default the owner typed cannot be saved; `field` names which."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+        super().__init__(message, field)
 
 
 class TemplateError(InvalidSetting):

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from core.messaging import compliance, outbox, segments, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 
 __all__ = [
@@ -37,6 +37,10 @@ __all__ = [
     "region_label",
     "QueueState",
     "queue_state",
+    "form_problems",
+    "fix_before_saving",
+    "save",
+    "released_sentence",
 ]
 
 SAMPLE_FIRST_NAME = "Jamie"
@@ -199,8 +203,7 @@ class QueueState:
     def sentence(self, timezone: str) -> str:
         if not self.queued:
             return "No texts are waiting for quiet hours to end."
-        local = self.next_local(timezone)
-        when = f"{local:%a %d %b at %H:%M} ({timezone} time)" if local else "when the window opens"
+        when = shop_time(self.next_at, timezone, empty="when the window opens")
         texts = "1 text is" if self.queued == 1 else f"{self.queued:,} texts are"
         return f"{texts} waiting for quiet hours to end; the next goes {when}."
 
@@ -209,3 +212,30 @@ def queue_state(session: Session, now: Optional[dt.datetime] = None) -> QueueSta
     """How many messages are queued, how many have come due, and when the next goes (SQL aggregates)."""
     now = as_utc(now)
     return QueueState(outbox.queued_count(session), outbox.due_count(session, now), outbox.next_release_at(session))
+
+
+# --- The form: problems, saving, what a release did ---------------------------------------------------------------
+
+def form_problems(session: Session, typed: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with the values typed, by field, in the page's order ({} when Save may go)."""
+    found = texting.problems(session, **typed)
+    return {f: str(found[f]) for f in FIELDS if f in found}
+
+
+def fix_before_saving(problems: dict[str, str]) -> str:
+    """The line beside a disabled Save: which settings still need fixing."""
+    names = ", ".join(FIELD_LABELS.get(f, f) for f in problems)
+    return f"Fix before saving: {names}. Nothing is saved until every problem above is fixed."
+
+
+def save(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """Save the typed settings (texting.InvalidSetting when one is refused: nothing saved); the form's
+    values as saved."""
+    return form_values(texting.update_defaults(session, **{f: values[f] for f in FIELDS}))
+
+
+def released_sentence(summary: Any) -> str:
+    """What "Release due messages" did (an outbox.SendSummary), with why any were blocked."""
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in summary.reasons.items())
+    return (f"Sent {summary.sent:,}, blocked {summary.blocked:,}, still waiting {summary.queued:,}."
+            + (f" Blocked: {reasons}." if reasons else ""))
