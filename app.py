@@ -1,4 +1,4 @@
-"""Opt-In Desk: st.navigation once; the public sees only the sign-up page and sign-in.
+"""Opt-In Desk: st.navigation once; the public sees only the sign-up page, the Stop texting me page and sign-in.
 
 `streamlit run app.py` finds the st.App below and serves it (Streamlit >= 1.56, uvicorn): the dashboard
 (this file, run as the page script, where __name__ == "__main__"), Twilio's webhooks
@@ -30,6 +30,7 @@ OWNER_PAGES = [
     ("Training", "pages/walkthrough.py", "Walkthrough", "walkthrough", ":material/school:"),
 ]
 PUBLIC_SIGNUP = ("pages/signup.py", "Sign up", "signup", ":material/how_to_reg:")
+PUBLIC_STOP = ("pages/stop.py", "Stop texting me", "stop", ":material/sms_failed:")  # rulebook §10
 SIGN_IN = ("pages/sign_in.py", "Sign in", "sign-in", ":material/login:")
 
 
@@ -43,7 +44,7 @@ if __name__ != "__main__":  # imported by `streamlit run` / uvicorn to find the 
     app = st.App(__file__, routes=webhooks.routes(), lifespan=webhooks.lifespan)
 else:  # the page script, run for every browser session
     st.set_page_config(page_title="Opt-In Desk", page_icon="✅", layout="wide")
-    signup = [_page(*PUBLIC_SIGNUP)] if (HERE / PUBLIC_SIGNUP[0]).exists() else []
+    signup = [_page(*page) for page in (PUBLIC_SIGNUP, PUBLIC_STOP) if (HERE / page[0]).exists()]
 
     if ui.is_signed_in():
         sections: dict[str, list] = {}

@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
-from core.db import init_db, make_engine  # noqa: E402
+from core.bootstrap import init_db  # noqa: E402
+from core.db import make_engine  # noqa: E402
 from core.models import Message  # noqa: E402
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, free_port, inbound_form, signed  # noqa: E402
 

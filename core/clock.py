@@ -18,7 +18,8 @@ import numpy as np
 
 from core.models import utcnow
 
-__all__ = ["as_utc", "utcnow", "review_deadline", "REVIEW_BUSINESS_DAYS", "shop_time", "shop_date", "zone"]
+__all__ = ["as_utc", "utcnow", "business_deadline", "review_deadline", "REVIEW_BUSINESS_DAYS",
+           "shop_time", "shop_date", "local_date", "zone"]
 
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
@@ -36,10 +37,53 @@ def as_utc(now: Optional[dt.datetime]) -> dt.datetime:
 
 # --- Business-day deadlines ---------------------------------------------------------------------
 
-def review_deadline(received: dt.datetime) -> dt.date:
-    """10 business days (Mon–Fri) after the day it was received."""
-    return np.busday_offset(np.datetime64(received.date(), "D"), REVIEW_BUSINESS_DAYS, roll="forward").astype(
-        dt.date)
+def review_deadline(received: dt.datetime, shop_tz: str = "America/Los_Angeles") -> dt.date:
+    """10 business days after the day a possible opt-out was received, in the shop's time zone, skipping
+    weekends and US federal holidays (rulebook §9 extends §3: see business_deadline)."""
+    return business_deadline(received, shop_tz, REVIEW_BUSINESS_DAYS)
+
+
+def business_deadline(received_utc: dt.datetime, shop_tz: str, days: int = 10) -> dt.date:
+    """The date `days` business days after a message was received (rulebook §9, extending §3's
+    10-business-day review of a possible opt-out; §10 for opt-outs the owner records).
+
+    Counted in the shop's time zone from the local date of receipt (a text at 22:00 on Thursday in
+    California is Friday in UTC, but Thursday for the shop), skipping Saturdays, Sundays and US federal
+    holidays (the `holidays` package, observed dates included). A receipt on a weekend or holiday counts
+    from the next business day, as numpy's busday_offset(roll="forward") did before."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    received = as_utc(received_utc).replace(tzinfo=dt.timezone.utc)
+    try:
+        zone = ZoneInfo(shop_tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        zone = dt.timezone.utc
+    day = received.astimezone(zone).date()
+    off = _federal_holidays(day.year)
+
+    def business(d: dt.date) -> bool:
+        return d.weekday() < 5 and d not in off
+
+    while not business(day):
+        day += dt.timedelta(days=1)
+    left = days
+    while left > 0:
+        day += dt.timedelta(days=1)
+        if business(day):
+            left -= 1
+    return day
+
+
+def _federal_holidays(year: int):
+    """US federal holidays (observed days included) for `year` and the two after it."""
+    import holidays
+
+    return holidays.country_holidays("US", years=range(year, year + 3))
+
+
+def local_date(utc: Optional[dt.datetime], tz: str) -> dt.date:
+    """The date in zone `tz` at UTC time `utc` (naive UTC or aware; None: now); UTC's date for an unknown zone."""
+    return shop_date(as_utc(utc), tz)
 
 
 # --- Times as the owner reads them ---------------------------------------------------------------

@@ -52,7 +52,9 @@ STATUS_LABELS = {
 
 
 class Channel(str, Enum):
-    """How a consent event came about (rulebook §2)."""
+    """How a consent event came about (rulebook §2; §10 adds the ways a customer may revoke consent by
+    any reasonable means: the owner records a phone call, an email, a visit, a letter; the public
+    "Stop texting me" page is web_page)."""
 
     sms_reply = "sms_reply"
     signup_form = "signup_form"
@@ -61,8 +63,36 @@ class Channel(str, Enum):
     pos_sync = "pos_sync"
     dashboard = "dashboard"
     carrier = "carrier"  # the provider or carrier reported the opt-out (Twilio error 21610)
+    phone_call = "phone_call"
+    email = "email"
+    in_person = "in_person"
+    web_page = "web_page"
+    letter = "letter"
     # a carrier's deactivation file voided consent given before the number changed hands (§11)
     number_deactivated = "number_deactivated"
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS = {
+    Channel.sms_reply: "Text from the customer",
+    Channel.signup_form: "Sign-up form",
+    Channel.text_to_join: "Text To Join",
+    Channel.csv_import: "CSV import",
+    Channel.pos_sync: "POS sync",
+    Channel.dashboard: "Dashboard (the shop)",
+    Channel.carrier: "Carrier (reported by Twilio)",
+    Channel.phone_call: "Phone call",
+    Channel.email: "Email",
+    Channel.in_person: "In person",
+    Channel.web_page: "Web page",
+    Channel.letter: "Letter",
+    Channel.number_deactivated: "Number deactivated",
+}
+#: How an owner may record an opt-out received outside a text (§10), in the order the form offers them.
+OPT_OUT_CHANNELS = (Channel.phone_call, Channel.in_person, Channel.email, Channel.letter, Channel.web_page)
 
 
 class Source(str, Enum):
@@ -74,6 +104,7 @@ class Source(str, Enum):
     pos_sync = "pos_sync"
     dashboard = "dashboard"
     inbound_sms = "inbound_sms"
+    stop_page = "stop_page"
 
     @property
     def label(self) -> str:
@@ -87,6 +118,7 @@ SOURCE_LABELS = {
     Source.pos_sync: "POS sync",
     Source.dashboard: "Dashboard",
     Source.inbound_sms: "Texted the shop",
+    Source.stop_page: "Stop texting me page",
 }
 
 
@@ -287,6 +319,12 @@ class TextingDefaults(SQLModel, table=True):
     default_region: str = Field(default="US", max_length=2)
     max_opt_in_requests: int = 2
     base_url: str = Field(default="", max_length=300)  # public address of sign-up pages
+    # §10: extra opt-out and help words in other languages, space-separated (keywords.EXTRA_CHOICES);
+    # the FCC words are never among them and never removed
+    extra_opt_out_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    extra_help_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    # §10: one confirmation text after an opt-out the owner records or confirms (within 5 minutes)
+    confirm_recorded_opt_outs: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
 

@@ -387,6 +387,18 @@ class Gen:
             fn()
         self.form_views()
         self.extras()
+        self.stop_page_visitor()
+
+    def stop_page_visitor(self) -> None:
+        """Rulebook §10: a number nobody knew, typed into the public Stop texting me page: kept opted out,
+        never texted (the last step, so the random story above it is unchanged)."""
+        from core.consent import stop_page
+
+        stop_page.submit(self.s, phone="+17135550142", client_address="demo", now=self.day_time(6.4))
+        # another stranger stops texts, then changes their mind and texts START (only that lifts it)
+        t = self.day_time(9.2)
+        stop_page.submit(self.s, phone="+17135550143", client_address="demo", now=t)
+        self.text("+17135550143", "START", t + dt.timedelta(days=2))
 
 
 def _ascii(text: str) -> str:

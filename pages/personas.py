@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
 import widgets
+from core.clock import shop_time
 from pages import ui
 
 ui.require_owner()
 
 from core.consent import customers, deletion, optouts, personas  # noqa: E402
-from core.models import SmsStatus, Source  # noqa: E402
+from core.models import OPT_OUT_CHANNELS, Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 from core.messaging import outbox  # noqa: E402
 
 FLASH = "persona_flash"
 CURSORS = "persona_cursors"  # keyset cursors of the pages before the one shown (widgets.pager)
+OPT_OUT_ERROR = "persona_optout_error"  # (field, message) beside the input it is about
 
 
 def _open(customer_id: int | None) -> None:
@@ -125,16 +128,47 @@ def _request(customer_id: int) -> None:
     st.session_state[FLASH if done.ok else "persona_action_error"] = done.sentence
 
 
-def _opt_out(customer_id: int) -> None:
-    reason = st.session_state.get(f"persona_optout_reason_{customer_id}", "")
+def _received_utc(customer_id: int, tz: str) -> dt.datetime | None:
+    """The date and time the owner typed (the shop's local time) as UTC; None when left as they were."""
+    day = st.session_state.get(f"persona_optout_day_{customer_id}")
+    at = st.session_state.get(f"persona_optout_time_{customer_id}")
+    if not isinstance(day, dt.date) or not isinstance(at, dt.time):
+        return None
+    return dt.datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _opt_out(customer_id: int, tz: str) -> None:
+    """Rulebook §10: an opt-out received by phone, email, in person, letter or web page, with when and who."""
+    st.session_state.pop(OPT_OUT_ERROR, None)
+    state = st.session_state
     with ui.session() as s:
         try:
-            customers.record_opt_out(s, customer_id=customer_id, reason=reason)
+            done = customers.record_revocation(
+                s, customer_id=customer_id, channel=state.get(f"persona_optout_channel_{customer_id}"),
+                received_at=_received_utc(customer_id, tz), by=state.get(f"persona_optout_by_{customer_id}", ""),
+                reason=state.get(f"persona_optout_reason_{customer_id}", ""))
+        except customers.InvalidOptOut as exc:
+            st.session_state[OPT_OUT_ERROR] = (exc.field, str(exc))
+            return
         except customers.CustomerError as exc:
             st.session_state["persona_action_error"] = str(exc)
             return
-    st.session_state[FLASH] = "Opt-out recorded. Nothing but a text of START from the customer can change it."
-    st.session_state[f"persona_optout_reason_{customer_id}"] = ""
+        parts = ["Opt-out recorded. Nothing but a text of START from the customer can change it."]
+        if done.deadline:
+            parts.append(f"Recorded after the 10-business-day deadline ({done.deadline:%a %-d %b %Y})." if done.late
+                         else f"Within the 10-business-day deadline ({done.deadline:%a %-d %b %Y}).")
+        msg = done.confirmation
+        if msg is None:
+            parts.append("No confirmation text (turned off in Texting Defaults).")
+        elif msg.status is MessageStatus.sent:
+            parts.append("One confirmation text went to the customer.")
+        elif msg.status is MessageStatus.queued:
+            parts.append(f"The confirmation text goes at {shop_time(msg.send_at, tz)} ({msg.reason}).")
+        else:
+            parts.append(f"No confirmation text: {msg.reason}.")
+    st.session_state[FLASH] = " ".join(parts)
+    for name in ("reason", "day", "time"):
+        st.session_state.pop(f"persona_optout_{name}_{customer_id}", None)
 
 
 def _delete(customer_id: int) -> None:
@@ -190,8 +224,34 @@ def _details_form(s, v) -> None:
                 st.rerun()
 
 
+def _optout_error(field: str) -> None:
+    found = st.session_state.get(OPT_OUT_ERROR)
+    if found and found[0] == field:
+        st.error(ui.plain(found[1]), icon=":material/error:")
+
+
+def _optout_inputs(c, tz: str) -> None:
+    """How, when and by whom the opt-out was received (§10); the date and time are the shop's."""
+    now_local = dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(tz))
+    st.selectbox("How did the customer ask?", [*OPT_OUT_CHANNELS, Channel.dashboard], key=f"persona_optout_channel_{c.id}",
+                 format_func=lambda ch: "Other (say why below)" if ch is Channel.dashboard else ch.label)
+    _optout_error("channel")
+    a, b = st.columns(2)
+    a.date_input("Received on", value=now_local.date(), key=f"persona_optout_day_{c.id}", format="YYYY-MM-DD")
+    b.time_input("At", value=now_local.time().replace(second=0, microsecond=0), step=dt.timedelta(minutes=1),
+                 key=f"persona_optout_time_{c.id}")
+    st.caption(f"Your shop's time ({tz}). The 10-business-day deadline counts from here.")
+    _optout_error("received_at")
+    st.text_input("Recorded by", key=f"persona_optout_by_{c.id}", placeholder="Your name", max_chars=100)
+    _optout_error("by")
+    st.text_input("Note", key=f"persona_optout_reason_{c.id}",
+                  placeholder="e.g. called to say no more texts", max_chars=500)
+    _optout_error("reason")
+
+
 def _actions(s, v) -> None:
     c = v.customer
+    tz = get_defaults(s).timezone
     with st.container(border=True):
         st.markdown("**Consent actions**")
         error = st.session_state.pop("persona_action_error", None)
@@ -205,10 +265,9 @@ def _actions(s, v) -> None:
             st.caption("Texts the opt-in request. The customer joins only by replying Y or YES.")
         st.divider()
         if v.can_record_opt_out:
-            st.text_input("Reason for the opt-out", key=f"persona_optout_reason_{c.id}",
-                          placeholder="e.g. asked in store not to be texted", max_chars=500)
+            _optout_inputs(c, tz)
         st.button("Record opt-out", key="persona_optout", icon=":material/block:",
-                  disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id,), width="stretch")
+                  disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id, tz), width="stretch")
         if v.opt_out_refusal:
             st.caption(widgets.plain(v.opt_out_refusal))
         st.divider()

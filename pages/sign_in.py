@@ -156,3 +156,6 @@ with middle, Session(ui.main_engine()) as s:
         st.divider()
         st.page_link("pages/signup.py", label="Looking to join the text list? Sign up here",
                      icon=":material/how_to_reg:")
+    if (HERE / "stop.py").exists() and not st.session_state.get(VERIFIED_KEY):
+        st.page_link("pages/stop.py", label="Want no more texts from us? Stop them here",
+                     icon=":material/sms_failed:")

@@ -6,7 +6,9 @@ import datetime as dt
 
 import streamlit as st
 
-from core.messaging import outbox, signs, texting
+from core.clock import local_date
+from core.consent.keywords import EXTRA_CHOICES, KEYWORDS, Keyword
+from core.messaging import outbox, signs, texting, windows
 from core import qr
 from core.messaging import texting_editor as editor
 from core.models import MessageKind
@@ -193,6 +195,32 @@ with c3:
 sentence = editor.window_sentence(typed["window_start"], typed["window_end"], typed["timezone"])
 if sentence:
     st.info(md(sentence), icon=":material/bedtime:")
+# rulebook §9: the window of the customer's state, and of the shop's own area
+st.info(md(windows.explain_area(row.main_number, typed["window_start"], typed["window_end"],
+                                local_date(None, typed["timezone"]))), icon=":material/gavel:")
+with st.expander("Sending windows by state", icon=":material/map:"):
+    st.caption("Texts you start (requests, and any marketing) go only inside the window of the customer's state, in "
+               "their local time: the state of the zip code you have for them, else their number's area code. "
+               "A text held by a window or a cap waits in the queue and says which rule held it; it is never dropped.")
+    st.dataframe(windows.table_rows(), hide_index=True, width="stretch", key="td_state_table")
+
+st.subheader("Opt-out and help words", anchor=False)
+fixed_out = ", ".join(k for k, v in KEYWORDS.items() if v is Keyword.OPT_OUT)
+fixed_help = ", ".join(k for k, v in KEYWORDS.items() if v is Keyword.HELP)
+st.markdown(f"Always on, and can't be removed: opt-out **{fixed_out}**; help **{fixed_help}**.")
+c1, c2 = st.columns(2)
+with c1:
+    st.multiselect(LABELS["extra_opt_out_words"], list(EXTRA_CHOICES[Keyword.OPT_OUT]), key=key("extra_opt_out_words"),
+                   placeholder="None", help="Spanish and French words that also opt a customer out.")
+    field_error("extra_opt_out_words")
+with c2:
+    st.multiselect(LABELS["extra_help_words"], list(EXTRA_CHOICES[Keyword.HELP]), key=key("extra_help_words"),
+                   placeholder="None", help="Words that also get your help reply.")
+    field_error("extra_help_words")
+st.toggle(LABELS["confirm_recorded_opt_outs"], key=key("confirm_recorded_opt_outs"),
+          help="When you record an opt-out (a call, an email, a visit, a letter) or confirm a possible opt-out in the "
+               "Inbox: one opt-out confirmation, within 5 minutes, never outside the customer's sending window, "
+               "no marketing. Replies to a customer's own STOP always get their confirmation.")
 
 st.divider()
 c1, c2 = st.columns([1, 4], vertical_alignment="center")

@@ -57,7 +57,8 @@ def wait_until(cond, timeout=60.0):
 
 
 def test_a_sender_killed_half_way_and_restarted_sends_every_text_exactly_once(tmp_path, monkeypatch):
-    from core.db import init_db, make_engine
+    from core.bootstrap import init_db
+    from core.db import make_engine
 
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     engine = make_engine(url)

@@ -32,9 +32,10 @@ HOW = {
 def how(channel, evidence: dict) -> str:
     """'Texted the shop: "STOP"', 'Recorded by the shop: asked in store', 'Import from ...: old.csv'."""
     try:
-        label = HOW[Channel(channel)]
-    except (ValueError, KeyError):
+        c = Channel(channel)
+    except ValueError:
         return str(channel or "")
+    label = HOW.get(c) or c.label
     ev = evidence or {}
     detail = ev.get("inbound_text") or ev.get("reason") or ev.get("file") or ""
     if ev.get("inbound_text"):

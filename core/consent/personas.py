@@ -372,9 +372,10 @@ CHANNEL_LABELS = {
 def channel_label(channel: Any) -> str:
     """How a consent change came in, as the history table names it."""
     try:
-        return CHANNEL_LABELS[Channel(channel)]
+        c = Channel(channel)
     except ValueError:
         return str(channel)
+    return CHANNEL_LABELS.get(c) or c.label
 
 
 # --- The page's actions ------------------------------------------------------------------

@@ -13,7 +13,7 @@ from core import phones
 from core.clock import REVIEW_BUSINESS_DAYS, as_utc, review_deadline  # noqa: F401 (inbox.review_deadline)
 from core.consent.rules import NOTHING, decide
 from core.db import run_write
-from core.consent.keywords import Keyword, classify
+from core.consent.keywords import Keyword, classify, parse_extra
 from core.models import (
     Channel,
     ConsentEvent,
@@ -65,7 +65,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     e164 = phones.normalize(phone, defaults.default_region)
     which = texting.which_number(defaults, to)
     shop_number = texting.shop_number(defaults, which)
-    keyword = classify(body)
+    keyword = classify(body, extra_opt_out=parse_extra(defaults.extra_opt_out_words, Keyword.OPT_OUT),
+                       extra_help=parse_extra(defaults.extra_help_words, Keyword.HELP))
     required = age.min_age(session)  # the age gate (§11): 0 when off
     unsaved: list[Message] = []  # a reply sent but not kept (the age gate's refusal)
 
@@ -119,7 +120,7 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
 
         if t.review:
             session.add(PossibleOptOut(customer_id=customer.id, phone=e164, message_id=inbound.id, body=body,
-                                       received_at=now, deadline=review_deadline(now)))
+                                       received_at=now, deadline=review_deadline(now, defaults.timezone)))
         if t.join_request:
             channel = Channel.text_to_join if which == "join" else Channel.sms_reply
             out.append(customers.send_opt_in_request(session, customer, channel=channel, evidence=evidence, now=now,
@@ -211,6 +212,10 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
                                  evidence={"inbound_text": review.body, "message_id": review.message_id,
                                            "reason": reason or "possible opt-out confirmed by the owner",
                                            "by": "owner", **({"override": True} if override else {})}, now=now)
+            defaults = texting.get_defaults(session)
+            if defaults.confirm_recorded_opt_outs:  # §10: one confirmation, within 5 minutes, inside the window
+                outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
+                            defaults=defaults, confirming_opt_out=True, owner_recorded=True)
         return review
 
     return run_write(session, work)

@@ -38,7 +38,7 @@ from sqlalchemy import or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from core import db
+from core import bootstrap, db
 from core.messaging import delivery, outbox, providers
 from core.messaging.providers.base import Outcome, Provider, ProviderUnavailable, SendResult
 from core.models import Customer, Message, MessageStatus, utcnow
@@ -286,7 +286,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     engine = db.make_engine(args.database_url)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

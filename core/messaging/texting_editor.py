@@ -49,6 +49,7 @@ SAMPLE_FIRST_NAME = "Jamie"
 FIELDS = (
     "brand", "help_contact", *texting.TEMPLATE_FIELDS, "main_number", "default_region", "max_opt_in_requests",
     "join_number", "join_keyword", "window_start", "window_end", "timezone",
+    "extra_opt_out_words", "extra_help_words", "confirm_recorded_opt_outs",
 )
 
 #: How the page names each setting (in error summaries too).
@@ -64,6 +65,9 @@ FIELD_LABELS = {
     "window_start": "Texts may go out from",
     "window_end": "Until",
     "timezone": "Shop's time zone",
+    "extra_opt_out_words": "Extra opt-out words",
+    "extra_help_words": "Extra help words",
+    "confirm_recorded_opt_outs": "Text a confirmation after an opt-out you record",
 }
 
 #: What each placeholder becomes, for the list on the page.
@@ -85,6 +89,9 @@ def form_values(defaults: TextingDefaults) -> dict[str, Any]:
     values = {name: getattr(defaults, name) for name in FIELDS}
     for name in ("main_number", "join_number"):
         values[name] = phones.format_display(values[name], defaults.default_region) if values[name] else ""
+    for name in texting.EXTRA_WORD_FIELDS:  # a list, as the multiselect holds it
+        values[name] = (values[name] or "").split()
+    values["confirm_recorded_opt_outs"] = bool(values["confirm_recorded_opt_outs"])
     return values
 
 
@@ -158,16 +165,15 @@ def _hm(t: dt.time) -> str:
 
 
 def window_sentence(start: dt.time, end: dt.time, timezone: str) -> str:
-    """What the sending window means, in plain words ('' when start equals end: that is refused)."""
-    if start == end:
+    """What the sending window means, in plain words ('' when it ends at or before its start: that is
+    refused beside the field, rulebook §9)."""
+    if end <= start:
         return ""
-    quiet = (f"Quiet hours: texts the shop starts in bulk wait until {_hm(start)} when it is between "
-             f"{_hm(end)} and {_hm(start)} for the customer ({timezone} time when their number doesn't show a "
-             "time zone). Bulk means POS sync, imports and resends; replies to a customer's own text go at once.")
-    if end < start:
-        return (f"Overnight window: texts may go out from {_hm(start)} until {_hm(end)} the next morning. "
-                + quiet)
-    return quiet
+    return (f"Quiet hours: texts the shop starts in bulk wait until {_hm(start)} when it is between "
+            f"{_hm(end)} and {_hm(start)} for the customer ({timezone} time when neither their zip code nor their "
+            "number shows a time zone). The shop starts: POS sync, imports, resends and the Send opt-in request "
+            "button; replies to a customer's own text or form go at once. Your hours only ever narrow the window "
+            "of the customer's state, below.")
 
 
 def timezone_options(current: str = "") -> list[str]:

@@ -37,7 +37,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 
-from core import db, phones
+from core import bootstrap, db, phones
 from core.messaging import delivery, inbox, providers
 from core.models import Message, MessageKind, MessageStatus, utcnow
 
@@ -64,7 +64,7 @@ class BadRequest(Exception):
 @lru_cache(maxsize=4)
 def _engine_for(url: str) -> Engine:
     engine = db.make_engine(url)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
     return engine
 
 

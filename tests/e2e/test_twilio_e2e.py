@@ -16,7 +16,8 @@ import pytest
 import requests
 from sqlmodel import Session
 
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.models import SmsStatus
 from tests.e2e.conftest import _healthy, _missing, free_port
 from tests.e2e.helpers import ARTIFACTS, by_key, fill, shot, sign_in, wait_for_app

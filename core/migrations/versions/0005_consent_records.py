@@ -6,8 +6,8 @@
 - suppression: a deleted customer's phone as a keyed hash, so nothing but their own action re-subscribes them.
 - channel `number_deactivated`, message kinds age_question / age_refusal: plain VARCHAR words, no DDL.
 
-Revision ID: 0004_consent_records
-Revises: 0003_live_texting
+Revision ID: 0005_consent_records
+Revises: 0004_sending_rules_2026
 Create Date: 2026-12-01
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 from core.migrations import has_column, has_table, index_names
 
-revision = "0004_consent_records"
-down_revision = "0003_live_texting"
+revision = "0005_consent_records"
+down_revision = "0004_sending_rules_2026"
 branch_labels = None
 depends_on = None
 
