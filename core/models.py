@@ -10,7 +10,7 @@ import datetime as dt
 from enum import Enum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
@@ -321,8 +321,8 @@ class TextingDefaults(SQLModel, table=True):
     base_url: str = Field(default="", max_length=300)  # public address of sign-up pages
     # §10: extra opt-out and help words in other languages, space-separated (keywords.EXTRA_CHOICES);
     # the FCC words are never among them and never removed
-    extra_opt_out_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
-    extra_help_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    extra_opt_out_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    extra_help_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
     # §10: one confirmation text after an opt-out the owner records or confirms (within 5 minutes)
     confirm_recorded_opt_outs: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())

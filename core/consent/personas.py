@@ -357,16 +357,7 @@ def view(session: Session, customer_id: int, *, now: Optional[dt.datetime] = Non
     )
 
 
-CHANNEL_LABELS = {
-    Channel.sms_reply: "Text from the customer",
-    Channel.signup_form: "Sign-up form",
-    Channel.text_to_join: "Text To Join",
-    Channel.csv_import: "CSV import",
-    Channel.pos_sync: "POS sync",
-    Channel.dashboard: "Dashboard (the shop)",
-    Channel.carrier: "Carrier (reported by Twilio)",
-    Channel.number_deactivated: "Number deactivated",
-}
+from core.models import CHANNEL_LABELS  # noqa: E402  (the one source of channel labels)
 
 
 def channel_label(channel: Any) -> str:
