@@ -25,6 +25,8 @@ OWNER_PAGES = [
     ("Settings", "pages/integrations.py", "Integrations", "integrations", ":material/sync:"),
     ("Settings", "pages/import_customers.py", "Import", "import", ":material/upload_file:"),
     ("Settings", "pages/texting_provider.py", "Texting provider", "texting-provider", ":material/cell_tower:"),
+    ("Settings", "pages/age_gate.py", "Age gate", "age-gate", ":material/cake:"),
+    ("Settings", "pages/registration.py", "Carrier registration", "carrier-registration", ":material/verified:"),
     ("Training", "pages/walkthrough.py", "Walkthrough", "walkthrough", ":material/school:"),
 ]
 PUBLIC_SIGNUP = ("pages/signup.py", "Sign up", "signup", ":material/how_to_reg:")

@@ -8,6 +8,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.audiences import audiences as aud
+from core.consent import age, optouts
 from core.messaging import texting
 from core.models import SmsStatus
 from pages import ui
@@ -232,6 +233,11 @@ else:
 
     st.metric("Customers in this audience", f"{total:,}")
     st.caption(widgets.plain(aud.describe(clean)))
+    with ui.session() as s:
+        required, hidden = age.min_age(s), age.unverified_count(s)
+    if hidden:
+        st.caption(f":material/cake: Age gate {required}+: {hidden:,} customer{'s' if hidden != 1 else ''} whose age "
+                   "is not verified (or who are under age) are left out of every audience and export.")
 
 if not invalid and total == 0:
     st.info("No customer matches all of these conditions. Remove a condition or widen one.",
@@ -286,3 +292,11 @@ with right.container(border=True, key="aud_export_box"):
                              "**tel:+14158675309**: the tel: prefix keeps the spreadsheet from turning the number "
                              "into a plain number or a formula; everything after tel: is the phone in "
                              "international (E.164) form.")
+
+    def _opt_out_file() -> bytes:
+        with Session(engine) as s:
+            return b"".join(optouts.export(s))
+
+    widgets.download("Export the opt-out list", _opt_out_file, file_name="opt-out-list.csv", key="aud_optouts",
+                     caption="Every opted-out phone with when, how and where they came from, for your other texting "
+                             "tools (whatever the conditions above say).")

@@ -7,7 +7,7 @@ import phonenumbers
 import streamlit as st
 
 import widgets
-from core.importing import importer, page_model
+from core.importing import deactivation, importer, page_model
 from core.messaging import texting
 from pages import ui
 
@@ -26,8 +26,8 @@ def _map_key(field: str) -> str:
     return f"import_map_{field}"
 
 
-def _figures(report: importer.ImportReport, key: str, requests: bool) -> None:
-    widgets.metric_grid(page_model.figures(report, requests=requests))
+def _figures(report: importer.ImportReport, key: str) -> None:
+    widgets.metric_grid(page_model.figures(report, requests=False))  # an import never sends a text
     found = page_model.problems(report)
     if found is None:
         return
@@ -61,12 +61,14 @@ def _run(action, first_words: str, upload, **options) -> importer.ImportReport:
 st.title("Import", anchor=False)
 st.caption("Bring customers from another texting provider, a spreadsheet or a POS export. Check the file first: "
            "nothing changes until you click **Import**. Importing the same file again changes nothing.")
+st.caption(":material/sms_failed: **An import never sends a text.** Imported customers keep the consent the file "
+           "proves; to ask the others, send opt-in requests from Personas or Member Club.")
 
 with ui.session() as s:
     defaults = texting.get_defaults(s)
 brand, tz = defaults.brand, defaults.timezone
 
-tab_import, tab_history = st.tabs(["Import a file", "Import history"])
+tab_import, tab_deactivated, tab_history = st.tabs(["Import a file", "Deactivated numbers", "Import history"])
 
 with tab_import:
     upload = st.file_uploader(
@@ -79,8 +81,9 @@ with tab_import:
             st.session_state.pop(k, None)
         st.info("Upload the file your previous texting provider, your POS or your spreadsheet exports. We look for "
                 "columns named **Phone** (or Mobile, Cell, SMS), **First name**, **Last name**, **Email** and an "
-                "opt-in column (**SMS opt-in**, Subscribed, Consent, Status) or an opt-out column; you can change "
-                "the choice before importing.", icon=":material/upload_file:")
+                "opt-in column (**SMS opt-in**, Subscribed, Consent, Status) or an opt-out column, and the old "
+                "provider's **consent date** (Consented at, Opt-in date) and **source**, kept as evidence; you can "
+                "change the choice before importing.", icon=":material/upload_file:")
     else:
         if st.session_state.get(FILE_ID) != upload.file_id:  # a new file: read it, guess its columns
             st.session_state[FILE_ID] = upload.file_id
@@ -127,11 +130,7 @@ with tab_import:
                                key="import_attested",
                                help="Tick only if you can show their consent. Without it, rows that say opted in "
                                     "import as not opted in. Rows that say opted out are always recorded.")
-        send_requests = st.checkbox("Send a double opt-in request to imported customers who are not opted in",
-                                    key="import_send_requests",
-                                    help="At most 2 requests per phone, never 2 within 24 hours; outside "
-                                         "08:00–20:00 customer time they wait for the morning.")
-        settings = (upload.file_id, tuple(mapping.items()), region, attested, send_requests)
+        settings = (upload.file_id, tuple(mapping.items()), region, attested)
 
         if mapping["phone"] is None:
             st.error("Choose the column that holds phone numbers.", icon=":material/error:")
@@ -139,7 +138,7 @@ with tab_import:
         if st.button("Check the file", key="import_check", icon=":material/fact_check:",
                      type="secondary" if st.session_state.get(DRY, (None,))[0] == settings else "primary"):
             report = _run(importer.dry_run, "Reading the file", upload, mapping=mapping, default_region=region,
-                          attested=attested, send_requests=send_requests)
+                          attested=attested)
             st.session_state[DRY] = (settings, report)
             st.session_state.pop(RESULT, None)
 
@@ -149,22 +148,55 @@ with tab_import:
             report = result[1]
             st.success(f"Imported {widgets.plain(report.file_name)}: {report.created:,} new, {report.updated:,} updated, "
                        f"{report.unchanged:,} unchanged.", icon=":material/check_circle:")
-            _figures(report, "import_report", send_requests)
+            _figures(report, "import_report")
         elif dry is not None and dry[0] == settings:
             report = dry[1]
             st.subheader("Check result", anchor=False)
             st.caption("What the import will do. Nothing has changed yet.")
-            _figures(report, "import_dry", send_requests)
+            _figures(report, "import_dry")
             if report.phones == 0:
                 st.error("No row has a usable phone number: check the phone column above.", icon=":material/error:")
             elif st.button(f"Import {report.phones:,} customers", key="import_go", type="primary",
                            icon=":material/upload:"):
                 done = _run(importer.import_csv, "Importing", upload, mapping=mapping, default_region=region,
-                            attested=attested, send_requests=send_requests)
+                            attested=attested)
                 st.session_state[RESULT] = (settings, done)
                 st.rerun()
         elif dry is not None:
             st.info("You changed the settings: check the file again before importing.", icon=":material/info:")
+
+with tab_deactivated:
+    st.caption("Carriers publish the numbers they deactivated. A deactivated number is later given to someone "
+               "else, so consent given before the deactivation date belonged to its previous owner: those "
+               "customers become not opted in (shown in their consent history as \"Number deactivated\"). "
+               "Consent given on or after the date stands. Nothing is texted.")
+    deact = st.file_uploader("Deactivation file (CSV or Excel: phone and deactivation date)",
+                             type=["csv", "txt", "tsv", "xlsx"], key="deact_file")
+    if deact is not None and st.button("Apply the deactivation file", key="deact_go", type="primary",
+                                       icon=":material/phonelink_erase:"):
+        try:
+            with ui.session() as s:
+                st.session_state["deact_report"] = deactivation.import_deactivations(
+                    s, deact, file_name=deact.name, region=defaults.default_region)
+        except importer.ImportProblem as exc:
+            ui.show_error(exc)
+    dr = st.session_state.get("deact_report")
+    if dr is not None:
+        st.success(f"Applied {widgets.plain(dr.file_name)}: {dr.voided:,} consent{'s' if dr.voided != 1 else ''} voided, "
+                   f"{dr.kept_later:,} kept (given after the deactivation).", icon=":material/check_circle:")
+        c = st.columns(4)
+        c[0].metric("Voided", f"{dr.voided:,}", help="Opted in or pending before the deactivation date: now not opted in.")
+        c[1].metric("Consent kept", f"{dr.kept_later:,}", help="Consent given on or after the deactivation date.")
+        c[2].metric("Nothing to void", f"{dr.nothing_to_void + dr.already:,}",
+                    help="Not opted in, opted out, or already applied by this file.")
+        c[3].metric("Not customers", f"{len(dr.unknown):,}", help="Numbers this shop doesn't know: nothing to do.")
+        if dr.unknown or dr.invalid:
+            st.caption(f"{len(dr.unknown):,} number{'s' if len(dr.unknown) != 1 else ''} in the file "
+                       f"{'are' if len(dr.unknown) != 1 else 'is'} not your customers (that's normal: carriers list "
+                       f"every deactivated number)" + (f"; {len(dr.invalid):,} row(s) could not be read." if dr.invalid
+                                                      else "."))
+            widgets.download("Download the rows not applied (CSV)", dr.problems_csv(),
+                             file_name="deactivations-not-applied.csv", key="deact_download")
 
 with tab_history:
     with ui.session() as s:

@@ -52,6 +52,9 @@ def _send(body: str | None = None) -> None:
             st.session_state["inbox_error"] = str(exc)
             return
     st.session_state["inbox_last"] = inbox_view.delivered_sentence(len(out))
+    unkept = [m for m in out if m.id is None]  # the age gate's refusal: sent, and nothing about them kept
+    if unkept:
+        st.session_state["inbox_unkept"] = unkept[0].body
     if typed:
         st.session_state["inbox_message"] = ""
 
@@ -125,6 +128,10 @@ def simulator(s, d) -> None:
         last = st.session_state.pop("inbox_last", None)
         if last:
             st.caption(last)
+        unkept = st.session_state.pop("inbox_unkept", None)
+        if unkept:
+            st.info(f"Replied: “{widgets.plain(unkept)}” — under age, so this conversation is not kept (only a count of "
+                    "refusals is).", icon=":material/cake:")
         a, b = st.columns([5, 1], vertical_alignment="bottom")
         a.text_input("Message", key="inbox_message", placeholder="Type what the customer texts, e.g. YES",
                      label_visibility="collapsed")

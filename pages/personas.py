@@ -13,7 +13,7 @@ from pages import ui
 
 ui.require_owner()
 
-from core.consent import customers, personas  # noqa: E402
+from core.consent import customers, deletion, optouts, personas  # noqa: E402
 from core.models import OPT_OUT_CHANNELS, Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 from core.messaging import outbox  # noqa: E402
@@ -53,6 +53,19 @@ def _add_customer(s) -> None:
                     st.rerun()
 
 
+def _opt_out_list(s) -> None:
+    with st.expander("Opt-out list", icon=":material/block:"):
+        n = optouts.count(s)
+        st.caption(f"{n:,} opted-out phone{'s' if n != 1 else ''}, with when, how and where they came from, for "
+                   "your other texting tools. Phones are written tel:+1..., safe to open in a spreadsheet.")
+        widgets.download("Download the opt-out list (CSV)", b"".join(optouts.export(s)), file_name="opt-out-list.csv",
+                         key="persona_optouts", disabled=n == 0)
+        held = optouts.suppressed_count(s)
+        if held:
+            st.caption(f"Not listed: {held:,} deleted customer{'s' if held != 1 else ''}, whose numbers were erased; "
+                       "they stay suppressed here.")
+
+
 def show_list(s, region: str, timezone: str) -> None:
     widgets.flash(FLASH)
     c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
@@ -64,6 +77,7 @@ def show_list(s, region: str, timezone: str) -> None:
     sources = c3.multiselect("Source", list(Source), key="persona_source", placeholder="Any source",
                              format_func=lambda x: x.label)
     _add_customer(s)
+    _opt_out_list(s)
 
     after = widgets.page_cursor(CURSORS, (query.strip(), tuple(statuses), tuple(sources)))
     filtered = bool(query.strip() or statuses or sources)
@@ -157,6 +171,33 @@ def _opt_out(customer_id: int, tz: str) -> None:
         st.session_state.pop(f"persona_optout_{name}_{customer_id}", None)
 
 
+def _delete(customer_id: int) -> None:
+    with ui.session() as s:
+        try:
+            done = deletion.delete_customer_data(s, customer_id=customer_id,
+                                                 reason=st.session_state.get(f"persona_delete_reason_{customer_id}", ""))
+        except customers.CustomerError as exc:  # AlreadyDeleted says when
+            st.session_state["persona_action_error"] = str(exc)
+            return
+    st.session_state[FLASH] = (f"Deleted: the customer's details, {done.messages:,} text{'s' if done.messages != 1 else ''} "
+                               f"and {done.events:,} consent event{'s' if done.events != 1 else ''} are gone. Their "
+                               "number stays suppressed: no import, POS sync or form can subscribe it again; only "
+                               "their own sign-up or START/YES text can.")
+    st.query_params.pop("customer", None)
+
+
+def _delete_section(c) -> None:
+    with st.expander("Delete this customer's data", icon=":material/delete_forever:"):
+        st.caption("For a customer who asks to be forgotten. Their name, email, birthday, texts and consent history "
+                   "are deleted for good. What stays is a suppression record (a one-way code of the number, the "
+                   "date and the reason), so a later import or POS sync can't subscribe them again.")
+        st.text_input("Reason (optional)", key=f"persona_delete_reason_{c.id}",
+                      placeholder=deletion.DEFAULT_REASON, max_chars=500)
+        sure = st.checkbox("Yes, delete this customer's data for good", key=f"persona_delete_sure_{c.id}")
+        st.button("Delete this customer's data", key="persona_delete", type="primary", icon=":material/delete:",
+                  disabled=not sure, on_click=_delete, args=(c.id,))
+
+
 def _details_form(s, v) -> None:
     c = v.customer
     with st.form(f"persona_details_{c.id}"):
@@ -234,6 +275,8 @@ def _actions(s, v) -> None:
                            data=customers.proof_of_consent_csv(s, c.id), mime="text/csv", width="stretch",
                            file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
         st.caption("Every consent change with its evidence, for a carrier or an auditor.")
+        st.divider()
+        _delete_section(c)
 
 
 def _ledger(v) -> None:
@@ -260,7 +303,16 @@ def show_customer(s, customer_id: str) -> None:
     try:
         v = personas.view(s, int(customer_id))
     except (ValueError, customers.NotFound):
-        st.error("There is no such customer (it may have been a link to another shop).", icon=":material/error:")
+        gone = deletion.deleted_on(s, int(customer_id)) if str(customer_id).isdigit() else None
+        if gone is not None:
+            widgets.flash(FLASH)
+            err = st.session_state.pop("persona_action_error", None)
+            if err:
+                st.error(err, icon=":material/error:")
+            st.info(f"This customer's data was deleted on {gone.strftime('%d %b %Y').lstrip('0')}. Their number "
+                    "stays suppressed.", icon=":material/delete_forever:")
+        else:
+            st.error("There is no such customer (it may have been a link to another shop).", icon=":material/error:")
         return
     widgets.flash(FLASH)
     c = v.customer

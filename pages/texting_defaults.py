@@ -17,7 +17,7 @@ from pages import ui
 
 ui.require_owner()
 
-TEMPLATES = [kind.value for kind in MessageKind]
+TEMPLATES = [kind.value for kind in MessageKind if kind.templated]
 LABELS = editor.FIELD_LABELS
 CARRIER_FILTERING = (
     "**Why some words are refused here.** Phone carriers filter texts to stop spam before it reaches anyone. "

@@ -27,7 +27,7 @@ def test_the_preview_fills_every_placeholder_for_jamie():
     assert result.errors == []
 
 
-@pytest.mark.parametrize("kind", list(MessageKind))
+@pytest.mark.parametrize("kind", [k for k in MessageKind if k.templated])
 def test_each_default_template_previews_clean(kind):
     result = check(kind, texting.default_template(kind))
     assert result.errors == [] and "{" not in result.preview

@@ -435,8 +435,16 @@ def _tz(session: Session) -> str:
     return texting.get_defaults(session).timezone
 
 
+def shop_where(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datetime] = None) -> ColumnElement:
+    """`where` for this shop: its time zone, and the age gate (§11): with a minimum age, only customers whose
+    verified date of birth meets it are in any audience, count or export."""
+    from core.consent import age
+
+    return and_(where(conditions, tz=_tz(session), now=now), age.audience_clause(session, as_utc(now).date()))
+
+
 def count(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datetime] = None) -> int:
-    clause = where(conditions, tz=_tz(session), now=now)
+    clause = shop_where(session, conditions, now=now)
     return session.execute(select(func.count()).select_from(Customer.__table__).where(clause)).scalar_one()
 
 
@@ -453,7 +461,7 @@ class Page:
 def page(session: Session, conditions: Iterable[Any], *, after_id: Optional[int] = None, limit: int = PAGE_SIZE,
          now: Optional[dt.datetime] = None) -> Page:
     """One page of the audience in id order (keyset: rows after `after_id`)."""
-    clause = where(conditions, tz=_tz(session), now=now)
+    clause = shop_where(session, conditions, now=now)
     q = select(*(C[k] for k in COLUMNS)).where(clause)
     if after_id is not None:
         q = q.where(C.id > after_id)
@@ -557,7 +565,7 @@ def export(session: Session, conditions: Iterable[Any], *, now: Optional[dt.date
            batch: int = 2000) -> Iterator[bytes]:
     """The audience as CSV, streamed in chunks of bytes. Phones as tel:+E.164 (see phone_cell);
     every other text cell neutralised by safe_cell."""
-    clause = where(conditions, tz=_tz(session), now=now)
+    clause = shop_where(session, conditions, now=now)
     q = select(*(C[k] for k in COLUMNS)).where(clause)
 
     def rows():

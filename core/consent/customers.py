@@ -216,6 +216,7 @@ def describe_evidence(event: ConsentEvent) -> str:
             parts.append("owner attested consent")
     if "pos_source" in ev:
         parts.append(f"POS source {ev['pos_source']}")
+    parts.extend(_records_evidence(ev))
     if ev.get("received_at"):  # §10: an opt-out received outside a text, recorded by the shop
         parts.append(f"received {_short_when(ev['received_at'])}")
     if "reason" in ev:
@@ -227,6 +228,22 @@ def describe_evidence(event: ConsentEvent) -> str:
     return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
 
 
+
+
+def _records_evidence(ev: dict[str, Any]) -> list[str]:
+    """The §11 parts of an event's evidence: the age check, the old provider's date and source, a carrier's
+    deactivation, a lifted suppression."""
+    from core.consent import age
+    from core.importing import origin
+
+    parts = [p for p in (age.describe(ev), origin.describe(ev)) if p]
+    if ev.get("deactivated_on"):
+        parts.append(f"carrier reports the number deactivated on {ev['deactivated_on']}")
+    lifted = ev.get("suppression_lifted")
+    if isinstance(lifted, dict):
+        parts.append(f"data deleted on {str(lifted.get('deleted_at', ''))[:10]}; suppression lifted by "
+                     f"{lifted.get('lifted_by', 'the customer')}")
+    return parts
 
 
 def _short_when(iso: object) -> str:
@@ -262,6 +279,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent], time
         Channel.in_person: "in person, recorded by the shop",
         Channel.letter: "by a letter recorded by the shop",
         Channel.web_page: "on the Stop texting me page",
+        Channel.number_deactivated: "because the carrier reported the number deactivated",
     }.get(Channel(last_event.channel), f"by {Channel(last_event.channel).label.lower()}")
     lead = {
         SmsStatus.opted_out: "Opted out",

@@ -363,9 +363,10 @@ from core.models import CHANNEL_LABELS  # noqa: E402  (the one source of channel
 def channel_label(channel: Any) -> str:
     """How a consent change came in, as the history table names it."""
     try:
-        return CHANNEL_LABELS[Channel(channel)]
+        c = Channel(channel)
     except ValueError:
         return str(channel)
+    return CHANNEL_LABELS.get(c) or c.label
 
 
 # --- The page's actions ------------------------------------------------------------------

@@ -70,7 +70,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
-from core.consent import customers
+from core.consent import customers, suppression
+from core.importing import origin as _origin
 from core import names, phones
 from core.messaging import outbox, providers, segments, texting
 from core.clock import as_utc
@@ -128,6 +129,7 @@ FIELDS: dict[str, str] = {
     "email": "Email",
     "opt_in": "SMS opt-in status",
     "opt_out": "SMS opt-out",
+    **_origin.FIELDS,  # the old provider's consent date and source (§11)
 }
 
 # Column names each field is recognised by (§8), compared without case, spaces or punctuation,
@@ -146,6 +148,7 @@ _HEADER_NAMES: dict[str, tuple[str, ...]] = {
                "marketingoptin", "textconsent", "smsstatus", "status"),
     "opt_out": ("smsoptout", "smsoptedout", "optedout", "optout", "unsubscribed", "smsunsubscribed", "donottext",
                 "dnc", "donotcontact", "textoptout"),
+    **_origin.HEADER_NAMES,
 }
 _PHONE_WORDS = ("mobile", "cell", "phone")
 _NOT_PHONE_WORDS = ("opt", "consent", "status", "type", "country", "ext", "verified", "subscri")
@@ -809,7 +812,8 @@ def guess_mapping(headers: list[str]) -> dict[str, Optional[str]]:
     compact = [_compact(h) for h in headers]
     used: set[int] = set()
     mapping: dict[str, Optional[str]] = {f: None for f in FIELDS}
-    for fld in ("phone", "opt_out", "opt_in", "first_name", "last_name", "email", "full_name"):
+    for fld in ("phone", "opt_out", "opt_in", "first_name", "last_name", "email", "full_name", "consented_at",
+                "consent_source"):
         for name in _HEADER_NAMES[fld]:
             hit = next((i for i, c in enumerate(compact) if c == name and i not in used), None)
             if hit is not None:
@@ -836,6 +840,8 @@ class _Columns:
     opt_out: Optional[int]
     headers: list[str]
     mapping: dict[str, Optional[str]]
+    consented_at: Optional[int] = None
+    consent_source: Optional[int] = None
 
 
 def _resolve_mapping(headers: list[str], mapping: Optional[dict[str, Optional[str]]], name: str) -> _Columns:
@@ -1102,7 +1108,8 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
     """Pass 1. Cached (the last two) by file, region and the phone/status columns: a dry run's work is
     not done again by the import that follows it."""
     key = (opened.file_hash, opened.size, region, columns.phone, columns.opt_in, columns.opt_out,
-           columns.first_name, columns.last_name, columns.full_name, columns.email)
+           columns.first_name, columns.last_name, columns.full_name, columns.email, columns.consented_at,
+           utcnow().date())
     hit = _SCAN_CACHE.get(key)
     if hit is not None:
         _SCAN_CACHE.move_to_end(key)
@@ -1191,6 +1198,8 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
                     cell, header, what = (cin, in_header, "opt-in") if v == BAD_OPT_IN else (cout, out_header, "opt-out")
                     invalid.append(RowError(n, header, f"{cell[:40]!r} is not an {what} value: "
                                             f"{_OPT_IN_HELP if v == BAD_OPT_IN else _OPT_OUT_HELP}", cell[:80]))
+            if columns.consented_at is not None and v >= 0:
+                v = _consent_date_check(rec, columns, n, v, invalid, warnings)
             if with_details:
                 first, last, email = _details(rec, columns, n, warnings)
                 detail_arr.extend((_h(first), _h(last), _h(email)))
@@ -1226,6 +1235,23 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
     while len(_SCAN_CACHE) > 2:
         _SCAN_CACHE.popitem(last=False)
     return scan
+
+
+def _consent_date_check(rec: list[str], columns: _Columns, n: int, v: int, invalid: list[RowError],
+                        warnings: list[RowError]) -> int:
+    """A consent date in the future or before 1990 makes a bad row (-3: not imported, reported); on a row that
+    says opted out the opt-out still imports and the date is dropped with a warning (§11)."""
+    raw = _origin.cell(rec, columns.consented_at)
+    try:
+        _origin.parse(raw, now=utcnow())
+    except _origin.BadConsentDate as exc:
+        header = columns.headers[columns.consented_at]
+        if v in (V_OUT, V_OUT_OVER_IN):
+            warnings.append(RowError(n, header, f"{exc}: the opt-out is imported, the date is not", raw[:80], True))
+            return v
+        invalid.append(RowError(n, header, str(exc), raw[:80]))
+        return -3
+    return v
 
 
 def _group(scan: _Scan) -> None:
@@ -1279,6 +1305,8 @@ class _Row(NamedTuple):
     first_name: str
     last_name: str
     email: str
+    consented_at: Optional[dt.datetime] = None  # the old provider's consent date and source (§11)
+    consent_source: str = ""
 
 
 @dataclass
@@ -1462,7 +1490,8 @@ def _apply_file(ctx: _Context, plan: _Plan, progress: Optional[Progress], warn: 
                     if n != target:
                         continue
                     first, last, email = _details(rec, cols, n, warnings)
-                    batch.append(_Row(phones_[ai], verdicts[ai], n, first, last, email))
+                    batch.append(_Row(phones_[ai], verdicts[ai], n, first, last, email,
+                                      *_origin.read(rec, cols, ctx.now)))
                     ai += 1
                     if len(batch) >= CHUNK_ROWS:
                         run_batch()
@@ -1604,7 +1633,7 @@ _CUSTOMER_COLS = ["first_name", "last_name", "phone", "email", "zip", "source", 
                   "status_changed_at", "opt_in_requests", "last_request_at", "created_at", "updated_at",
                   "queued_requests", "version"]
 _EVENT_COLS = ["customer_id", "phone", "old_status", "new_status", "occurred_at", "channel", "evidence", "dedupe_key",
-               "pending_seconds", "customer_source"]
+               "pending_seconds", "customer_source", "consented_at"]
 
 
 def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
@@ -1685,12 +1714,17 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
                 final[r[2]][0] = ids[r[2]]
         status_updates = []
         events = []
+        by_row = {r.row: r for r in batch}
         for phone, old, new, rownum, waited, source in transitions:
             cid = ids[phone]
             if phone in existing:
                 status_updates.append((new, now_db, now_db, cid))
-            events.append((cid, phone, old, new, now_db, origin, ctx.evidence_json(rownum), ctx.event_key(phone, new),
-                           waited, source))
+            r = by_row[rownum]
+            extra = _origin.evidence(r.consented_at, r.consent_source)
+            evidence = json.dumps(ctx.evidence(rownum, **extra)) if extra else ctx.evidence_json(rownum)
+            consented = sql.dt(r.consented_at) if r.consented_at is not None and new == _OPTED_IN else None
+            events.append((cid, phone, old, new, now_db, origin, evidence, ctx.event_key(phone, new),
+                           waited, source, consented))
         if not sql.update_customers("first_name = ?, last_name = ?, email = ?, updated_at = ?", detail_updates):
             raise _Retry()
         if not _write_status_changes(sql, status_updates, events):
@@ -1904,7 +1938,7 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
                 ev = (ctx.evidence(w.row, action="sent an opt-in request") if ctx.opened is not None
                       else {"pos_source": ctx.pos.name, "action": "sent an opt-in request"})
                 events.append((w.id, phone, _NOT, _PENDING, now_db, ctx.origin, json.dumps(ev), key + ":pending",
-                               None, w.source))
+                               None, w.source, None))
         messages.append((w.id, phone, defaults.main_number, Direction.outbound.value, body, kind.value, status,
                          reason, encoding, nseg, now_db, sql.dt(send_at), sql.dt(sent_at), True, key))
     if ctx.write:
@@ -1976,6 +2010,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
         session.commit()
         report.import_run_id = run.id
     plan = _plan(ctx, scan, known)
+    suppression.skip_in_plan(session, plan, report, headers[columns.phone])  # deleted customers stay out (§11)
     del known
     _apply_file(ctx, plan, progress, warn=not scan.hashed)
     report.invalid.sort(key=lambda e: e.row)
@@ -2043,34 +2078,35 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
 
 
 def dry_run(session: Session, source: Source, *, mapping: Optional[dict[str, Optional[str]]] = None,
-            default_region: str = "US", attested: bool = False, send_requests: bool = False,
+            default_region: str = "US", attested: bool = False,
             origin: str = "csv_import", file_name: Optional[str] = None, now: Optional[dt.datetime] = None,
             progress: Optional[Progress] = None) -> ImportReport:
-    """What import_csv would do, without writing anything: the same counts (requests included when
-    send_requests), the invalid rows. Raises the same ImportProblem errors."""
+    """What import_csv would do, without writing anything: the same counts, the invalid rows. Raises the
+    same ImportProblem errors."""
     try:
         return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                    send_requests=send_requests, origin=origin, now=now, file_name=file_name, progress=progress,
+                    send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
                     write=False)
     finally:
         session.rollback()
 
 
 def import_csv(session: Session, source: Source, *, attested: bool, default_region: str = "US",
-               mapping: Optional[dict[str, Optional[str]]] = None, send_requests: bool = False,
+               mapping: Optional[dict[str, Optional[str]]] = None,
                origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
                progress: Optional[Progress] = None, by: str = "owner") -> ImportReport:
     """Import a CSV or .xlsx customer list (rulebook §8); returns the report.
 
     `source`: a path or a binary file object. `attested`: the owner confirms these customers agreed to
     receive marketing texts from this business (without it, rows that say opted in import as not opted
-    in). `send_requests`: send an opt-in request to imported customers who are not opted in (request
-    limits and quiet hours apply). `progress(fraction, text)` is called as the import goes.
+    in). An import never sends a text (§11): the owner asks customers from Personas or Member Club.
+    Each row's original consent date and source (columns consented_at, source, ...) become the
+    consent event's evidence. `progress(fraction, text)` is called as the import goes.
     Commits chunk by chunk; idempotent (see the module docstring). Raises ImportProblem subclasses
     (nothing written) for a file that cannot be imported.
     """
     return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                send_requests=send_requests, origin=origin, now=now, file_name=file_name, progress=progress,
+                send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
                 write=True, by=by)
 
 

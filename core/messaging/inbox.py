@@ -7,7 +7,7 @@ from typing import Optional
 
 from sqlmodel import Session, col, select
 
-from core.consent import customers
+from core.consent import age, customers, suppression
 from core.messaging import outbox, texting
 from core import phones
 from core.clock import REVIEW_BUSINESS_DAYS, as_utc, review_deadline  # noqa: F401 (inbox.review_deadline)
@@ -67,8 +67,11 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     shop_number = texting.shop_number(defaults, which)
     keyword = classify(body, extra_opt_out=parse_extra(defaults.extra_opt_out_words, Keyword.OPT_OUT),
                        extra_help=parse_extra(defaults.extra_help_words, Keyword.HELP))
+    required = age.min_age(session)  # the age gate (§11): 0 when off
+    unsaved: list[Message] = []  # a reply sent but not kept (the age gate's refusal)
 
     def work() -> list[int]:
+        unsaved.clear()
         # the phone's lock, then the customer fresh from the database, whatever this session held before
         customer = customers.locked(session, phone=e164)
         if provider_sid and session.exec(select(Message.id).where(Message.provider_sid == provider_sid)).first():
@@ -78,6 +81,24 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         t = decide(status, keyword, which)
         if t.join_request and phones.not_mobile(e164):  # no opt-in request to premium-rate, toll-free, ...
             t = NOTHING
+        asked = age.questions_asked(session, e164, now) if required else 0
+        if age.gated(t, body=body, status=status, customer=customer, required=required, asked_recently=asked,
+                     today=now.date()):
+            seg = count_segments(body)
+            inbound = Message(customer_id=customer.id if customer else None, phone=e164, shop_number=shop_number,
+                              direction=Direction.inbound, body=body, status=MessageStatus.received,
+                              encoding=seg.encoding, segments=seg.segments, created_at=now)
+            session.add(inbound)
+            session.flush()
+            replies = age.text_to_join(session, customer=customer, phone=e164, body=body, inbound=inbound,
+                                       which=which, shop_number=shop_number, defaults=defaults, now=now,
+                                       required=required, asked=asked)
+            session.flush()
+            unsaved.extend(m for m in replies if m.id is None)
+            return [0] + [m.id for m in replies if m.id is not None]
+        lifted = None
+        if t.join_request or t.new_status in (SmsStatus.opted_in, SmsStatus.pending):
+            lifted = suppression.lift(session, e164, how="their own text", now=now)  # §11: START, YES, join
         if customer is None and (t.changes or t.sends or t.review or t.join_request):
             customer = customers.create(
                 session, phone=e164, region=defaults.default_region, now=now,
@@ -91,6 +112,10 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
+        if t.new_status in (SmsStatus.opted_in, SmsStatus.pending):
+            evidence.update(age.evidence_of(customer, required))
+        if lifted:
+            evidence["suppression_lifted"] = lifted
         out: list[Message] = []
 
         if t.review:
@@ -116,7 +141,7 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     if not ids:
         return []
     rows = session.exec(select(Message).where(col(Message.id).in_(ids[1:])).order_by(Message.id)).all()
-    return list(rows)
+    return list(rows) + unsaved
 
 
 # --- Possible opt-outs awaiting the owner ----------------------------------------------

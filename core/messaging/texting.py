@@ -17,7 +17,7 @@ from core.models import Customer, MessageKind, TextingDefaults, utcnow
 from core.text import clean_text
 from core.errors import OwnerError
 
-TEMPLATE_FIELDS = tuple(k.value for k in MessageKind)
+TEMPLATE_FIELDS = tuple(k.value for k in MessageKind if k.templated)
 DEFAULT_MAIN_NUMBER = "+14155550100"
 DEFAULT_JOIN_NUMBER = "+14155550142"
 DEFAULT_BRAND = "Green Leaf Goods"

@@ -56,7 +56,7 @@ FIELDS = (
 FIELD_LABELS = {
     "brand": "Brand",
     "help_contact": "Support contact",
-    **{kind.value: kind.label for kind in MessageKind},
+    **{kind.value: kind.label for kind in MessageKind if kind.templated},
     "main_number": "Main number",
     "default_region": "Default phone region",
     "max_opt_in_requests": "Maximum opt-in requests per phone",

@@ -273,7 +273,23 @@ def opt_ins_and_outs(session: Session, p: Period, *, by: str = "day") -> list[di
         b = _bucket(_local_day(h, tz), by)
         if b in totals:
             totals[b]["opt_ins" if SmsStatus(status) is SmsStatus.opted_in else "opt_outs"] += n
+    _move_to_original_dates(session, p, by, tz, totals)
     return [{by: b, "opt_ins": v["opt_ins"], "opt_outs": v["opt_outs"]} for b, v in totals.items()]
+
+
+def _move_to_original_dates(session: Session, p: Period, by: str, tz: ZoneInfo, totals: dict) -> None:
+    """Imported opt-ins count on the day the customer originally consented (the old provider's date, §11),
+    not the day of the import: out of the import's day, into the original one (index ix_consent_original)."""
+    dialect = session.get_bind().dialect.name
+    has_original = and_(E.consented_at.is_not(None), E.new_status == SmsStatus.opted_in)
+    for column, sign in ((E.occurred_at, -1), (E.consented_at, 1)):
+        hour = _hour(column, dialect)
+        q = (select(hour.label("hour"), func.count())
+             .where(has_original, column >= p.start_utc, column < p.end_utc).group_by(hour))
+        for h, n in session.execute(q):
+            b = _bucket(_local_day(h, tz), by)
+            if b in totals:
+                totals[b]["opt_ins"] += sign * n
 
 
 def by_source(session: Session, p: Period) -> list[dict[str, Any]]:
