@@ -118,7 +118,7 @@ def init_db(engine: Engine) -> None:
         SQLModel.metadata.create_all(conn)
         upgrade_schema(conn)
         from core.signups import forms
-        from core import texting  # local import: both use the helpers above
+        from core.messaging import texting  # local import: both use the helpers above
 
         # the first rows, in the same locked transaction: replicas starting together make one of each
         with Session(bind=conn) as session:
