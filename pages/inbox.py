@@ -13,7 +13,7 @@ ui.require_owner()
 
 from core.consent import customers, personas
 from core.messaging import inbox, messages, outbox
-from core import phones  # noqa: E402
+from core import paging, phones  # noqa: E402
 from core.models import Customer, Direction, MessageKind, MessageStatus, SmsStatus  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 
@@ -280,7 +280,7 @@ def message_log(s, region: str) -> None:
                 "No messages yet. Texts appear here as customers text the shop and the shop replies.",
                 icon=":material/sms:")
         return
-    first = (len(stack) - 1) * personas.PAGE_SIZE + 1
+    first = (len(stack) - 1) * paging.PAGE_SIZE + 1
     st.markdown(f"{first:,}–{first + len(page.rows) - 1:,} of **{total:,}** messages, newest first")
     st.dataframe(messages.log_rows(page.rows, region), hide_index=True, width="stretch", key="log_table", height=640,
                  column_config={"text": st.column_config.TextColumn("text", width="large"),
@@ -291,7 +291,7 @@ def message_log(s, region: str) -> None:
               icon=":material/chevron_left:")
     p2.button("Next", key="log_next", on_click=_log_next, args=(page.next_cursor,), disabled=not page.has_more,
               icon=":material/chevron_right:", icon_position="right")
-    p3.caption(f"Page {len(stack):,} of {max(1, -(-total // personas.PAGE_SIZE)):,}")
+    p3.caption(f"Page {len(stack):,} of {max(1, -(-total // paging.PAGE_SIZE)):,}")
 
 
 st.title("Inbox")

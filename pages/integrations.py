@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from core.importing import importer, pos
-from core.reports import reports
+from core.reports import period
 from core.messaging import texting
 from pages import ui
 
@@ -75,7 +75,7 @@ if st.session_state.get(FLASH):
 with ui.session() as s:
     tz = texting.get_defaults(s).timezone
     sources = pos.list_sources(s)
-    today = reports.local_today(s)
+    today = period.local_today(s)
 
 with st.popover("Add a POS source", icon=":material/add:"):
     new_name = st.text_input("Name", key="pos_new_name", placeholder="Dutchie",

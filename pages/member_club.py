@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
-from core.reports import reports
+from core import paging
+from core.reports import member_club
 from core.messaging import texting
 from pages import ui
 
@@ -29,10 +30,10 @@ st.session_state.setdefault(PAGES, [])
 with ui.session() as s:
     defaults = texting.get_defaults(s)
     cursors = st.session_state[PAGES]
-    page = reports.pending_requests(s, after=cursors[-1] if cursors else None)
+    page = member_club.pending_requests(s, after=cursors[-1] if cursors else None)
     if not page.rows and cursors:  # the list shrank under us: back to the start
         st.session_state[PAGES] = cursors = []
-        page = reports.pending_requests(s)
+        page = member_club.pending_requests(s)
 
 st.metric("Waiting for a reply", f"{page.total:,}")
 if not page.total:
@@ -55,17 +56,17 @@ event = st.dataframe(table, key=f"mc_table_{st.session_state.get(TABLE_GEN, 0)}"
 selected_rows = [i for i in event.selection.rows if i < len(page.rows)]
 selected_ids = [page.rows[i]["id"] for i in selected_rows]
 
-ui.pager("mc", PAGES, page_size=reports.PAGE_SIZE, shown=len(page.rows), total=page.total,
-         next_after=page.next_after, note="Tick rows to choose them (the box in the header ticks the whole page).")
+ui.pager("mc", PAGES, page_size=paging.PAGE_SIZE, shown=len(page.rows), total=page.total,
+         next_after=page.next_cursor, note="Tick rows to choose them (the box in the header ticks the whole page).")
 
 with st.container(border=True, key="mc_resend_box"):
     n = len(selected_ids)
     label = f"Resend the request to {n} customer{'s' if n != 1 else ''}" if n else "Resend the request"
     if st.button(label, key="mc_resend", type="primary", disabled=not n, icon=":material/send:"):
         with ui.session() as s:
-            summary = reports.resend(s, selected_ids)
+            summary = member_club.resend(s, selected_ids)
         kind = "success" if not summary.blocked else "warning"
-        st.session_state[RESULT] = (kind, reports.summary_sentences(summary))
+        st.session_state[RESULT] = (kind, member_club.summary_sentences(summary))
         st.session_state[TABLE_GEN] = st.session_state.get(TABLE_GEN, 0) + 1
         st.rerun()
     st.caption(f"The request limits apply: at most {defaults.max_opt_in_requests} opt-in requests per phone in "
@@ -80,7 +81,7 @@ def _export_file() -> bytes:
     # runs when the button is clicked, on a thread of its own: its own session. The CSV is
     # built from the streamed chunks (Streamlit sends a download as one piece).
     with Session(engine) as s:
-        return b"".join(reports.pending_export(s))
+        return b"".join(member_club.pending_export(s))
 
 
 st.download_button("Export CSV", data=_export_file, file_name="member-club-pending.csv", mime="text/csv",

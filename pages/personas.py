@@ -11,7 +11,7 @@ from pages import conversation, ui
 ui.require_owner()
 
 from core.consent import customers, personas
-from core import phones  # noqa: E402
+from core import paging, phones  # noqa: E402
 from core.models import Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 
@@ -137,7 +137,7 @@ def show_list(s, region: str) -> None:
                 "4 digits of the phone number.", icon=":material/search_off:")
         return
 
-    first_n = (len(stack) - 1) * personas.PAGE_SIZE + 1
+    first_n = (len(stack) - 1) * paging.PAGE_SIZE + 1
     noun = "customer" if total == 1 else "customers"
     shown = f"{first_n:,}–{first_n + len(page.rows) - 1:,} of **{total:,}** {noun}"
     st.markdown(shown + (" matching" if filtered else ""))
@@ -161,7 +161,7 @@ def show_list(s, region: str) -> None:
               icon=":material/chevron_left:")
     p2.button("Next", key="persona_next", on_click=_next, args=(page.next_cursor,), disabled=not page.has_more,
               icon=":material/chevron_right:", icon_position="right")
-    p3.caption(f"Page {len(stack):,} of {max(1, -(-total // personas.PAGE_SIZE)):,}")
+    p3.caption(f"Page {len(stack):,} of {max(1, -(-total // paging.PAGE_SIZE)):,}")
 
 
 # --- one customer -----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core.audiences import audiences
+from core.audiences import saved as aud_saved
 from core.models import PosSource, SmsStatus, Source
 from tests.factories import make_customer
 
@@ -77,7 +77,7 @@ def test_build_save_and_reload_an_audience(at, shop):
     assert "Saved “Dutchie, waiting”" in at.success[0].value
 
     with Session(shop) as s:
-        [saved] = audiences.list_saved(s)
+        [saved] = aud_saved.list_saved(s)
         assert saved.conditions == [{"trait": "opt_in_status", "op": "is false", "value": None},
                                     {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}]
 
@@ -101,8 +101,8 @@ def test_build_save_and_reload_an_audience(at, shop):
     assert "No customer matches" in app.info[0].value
     app.button(key="aud_save").click().run()
     with Session(shop) as s:
-        assert audiences.get_saved(s, saved.id).conditions[0]["op"] == "is true"
-        assert len(audiences.list_saved(s)) == 1
+        assert aud_saved.get_saved(s, saved.id).conditions[0]["op"] == "is true"
+        assert len(aud_saved.list_saved(s)) == 1
 
 
 def test_a_bad_value_is_explained_and_nothing_is_counted(at):
@@ -117,7 +117,7 @@ def test_a_bad_value_is_explained_and_nothing_is_counted(at):
 
 def test_a_duplicate_name_is_refused_with_a_message(at, shop):
     with Session(shop) as s:
-        audiences.save(s, name="Regulars", conditions=[])
+        aud_saved.save(s, name="Regulars", conditions=[])
     at.text_input(key="aud_name").input("regulars").run()
     at.button(key="aud_save_new").click().run()
     assert not at.exception
@@ -126,7 +126,7 @@ def test_a_duplicate_name_is_refused_with_a_message(at, shop):
 
 def test_delete_a_saved_audience(shop):
     with Session(shop) as s:
-        saved = audiences.save(s, name="Old list", conditions=[])
+        saved = aud_saved.save(s, name="Old list", conditions=[])
     app = AppTest.from_file(PAGE, default_timeout=30)
     app.session_state["owner_signed_in"] = True
     app.run()
@@ -135,12 +135,12 @@ def test_delete_a_saved_audience(shop):
     assert not app.exception
     assert "Deleted “Old list”" in app.success[0].value
     with Session(shop) as s:
-        assert audiences.list_saved(s) == []
+        assert aud_saved.list_saved(s) == []
 
 
 def test_a_saved_audience_whose_pos_source_was_deleted_still_loads_and_says_so(shop):
     with Session(shop) as s:
-        saved = audiences.save(s, name="Dutchie", conditions=[
+        saved = aud_saved.save(s, name="Dutchie", conditions=[
             {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}])
         saved_id = saved.id
         s.delete(s.get(PosSource, 1))

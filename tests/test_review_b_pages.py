@@ -8,7 +8,7 @@ from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
 from core.importing import importer
-from core.reports import reports
+from core.reports import period
 from core.models import Customer, ImportRun, Message, PosSource
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
@@ -81,7 +81,7 @@ def test_a_pos_export_without_a_phone_column_says_what_to_do_on_this_page_and_wr
 
 def test_a_date_that_has_not_started_in_the_shops_time_zone_is_pointed_out(app_db):
     with Session(app_db) as s:
-        today = reports.local_today(s)
+        today = period.local_today(s)
     sid = _source(app_db, request_after=today + dt.timedelta(days=1), request_round=1)
     at = app("integrations.py")
     assert any("has not started yet in your shop's time zone" in w.value for w in at.warning)
