@@ -8,7 +8,7 @@ import secrets
 import streamlit as st
 
 from core.messaging import texting
-from core.training import training, walkthrough
+from core.training import certificate, training, walkthrough
 from pages import ui
 
 ui.require_owner()
@@ -97,8 +97,8 @@ st.subheader("Completion summary")
 summary = [f"{r.title}: {'done' if r.done else 'not yet'}" for r in results]
 st.markdown("\n".join(f"- {ui.plain(line)}" for line in summary))
 today = dt.date.today()
-png = walkthrough.certificate_png(trainee=trainee, results=results, when=today, brand=brand)
-pdf = walkthrough.certificate_pdf(trainee=trainee, results=results, when=today, brand=brand)
+png = certificate.png(trainee=trainee, results=results, when=today, brand=brand)
+pdf = certificate.pdf(trainee=trainee, results=results, when=today, brand=brand)
 c1, c2 = st.columns(2)
 c1.download_button("Download certificate (PDF)", pdf, file_name=f"certificate-{today}.pdf",
                    mime="application/pdf", key="cert_pdf", icon=":material/picture_as_pdf:")
