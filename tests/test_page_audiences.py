@@ -1,5 +1,6 @@
 """AppTest: Audiences — the help article's "Performed Event / Opt-in status is true", build, save, reload."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,24 @@ def test_pages_of_fifty_with_next_and_previous(app_db):
     assert "Showing 101–120 of 120" in [c.value for c in app.caption]
     app.button(key="aud_prev").click().run()
     assert "Showing 51–100 of 120" in [c.value for c in app.caption]
+
+
+def test_a_range_ending_before_it_starts_is_explained_keeps_the_name_and_blocks_save(at):
+    at.text_input(key="aud_name").input("Late autumn").run()
+    at.button(key="aud_add").click().run()
+    at.selectbox(key="aud_trait_2_opt_in_status").set_value("created").run()
+    at.selectbox(key="aud_op_2_created").set_value("between").run()
+    at.date_input(key="aud_val_2_created_between_a").set_value(dt.date(2026, 11, 20)).run()
+    at.date_input(key="aud_val_2_created_between_b").set_value(dt.date(2026, 11, 1)).run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning]
+    assert "Condition 2: The range ends (01 Nov 2026) before it starts (20 Nov 2026)." in warning
+    assert "nothing else is lost" in warning
+    # the save box stays on screen with the name as typed; saving waits for the fix
+    assert at.text_input(key="aud_name").value == "Late autumn"
+    assert at.button(key="aud_save_new").disabled
+    assert "Fix the condition above to save." in [c.value for c in at.caption]
+    at.date_input(key="aud_val_2_created_between_b").set_value(dt.date(2026, 12, 31)).run()
+    assert not at.exception and not at.warning
+    assert at.text_input(key="aud_name").value == "Late autumn"
+    assert not at.button(key="aud_save_new").disabled
