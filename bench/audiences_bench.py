@@ -162,11 +162,11 @@ SERVES = {
 }
 
 
-def export_run(engine, conditions, limit_rows=None, *, member_club=False) -> tuple[int, int, float]:
+def export_run(engine, conditions, limit_rows=None, *, club=False) -> tuple[int, int, float]:
     """(rows, bytes, seconds) streaming the export to nowhere."""
     with Session(engine) as s:
         t0 = time.perf_counter()
-        chunks = member_club.pending_export(s, now=NOW) if member_club else aud_export.export_csv(s, conditions, now=NOW)
+        chunks = member_club.pending_export(s, now=NOW) if club else aud_export.export_csv(s, conditions, now=NOW)
         n_bytes = n_lines = 0
         for chunk in chunks:
             n_bytes += len(chunk)
@@ -176,10 +176,10 @@ def export_run(engine, conditions, limit_rows=None, *, member_club=False) -> tup
         return n_lines - 1, n_bytes, time.perf_counter() - t0
 
 
-def export_peak(engine, conditions, *, member_club=False) -> int:
+def export_peak(engine, conditions, *, club=False) -> int:
     tracemalloc.start()
     try:
-        export_run(engine, conditions, member_club=member_club)
+        export_run(engine, conditions, club=club)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -287,8 +287,8 @@ def main() -> int:
     pending = c("sms_status", "is one of", ["pending"])
     for label, conds, club in (("audience: SMS status is pending", pending, False),
                                ("Member Club report (all pending)", None, True)):
-        rows, size, secs = export_run(engine, conds, member_club=club)
-        peak = export_peak(engine, conds, member_club=club)
+        rows, size, secs = export_run(engine, conds, club=club)
+        peak = export_peak(engine, conds, club=club)
         small_peak = None
         if not club:
             small = c("sms_status", "is one of", ["pending"]) + c("created", "after", "2026-08-20")
