@@ -23,7 +23,8 @@ from sqlalchemy import event  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from core.messaging import inbox  # noqa: E402
-from core.db import init_db, make_engine  # noqa: E402
+from core.bootstrap import init_db  # noqa: E402
+from core.db import make_engine  # noqa: E402
 from core.models import Direction, Message, MessageStatus, utcnow  # noqa: E402
 from core.messaging.texting import DEFAULT_JOIN_NUMBER  # noqa: E402
 

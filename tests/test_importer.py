@@ -13,7 +13,8 @@ from sqlmodel import Session, select
 
 from core.consent import customers
 from core.importing import importer, import_reference
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.importing.importer import import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW

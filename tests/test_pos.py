@@ -9,7 +9,8 @@ from sqlmodel import Session, select
 
 from core.importing import importer, pos
 from core.messaging import outbox
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.models import ConsentEvent, Customer, Message, MessageKind, MessageStatus, PosContact, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer

@@ -18,12 +18,13 @@ from typing import Any, Iterable, Optional
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
+from core.errors import OwnerError
 from core.models import PosSource, SmsStatus, Source, SOURCE_LABELS
 
 MAX_CONDITIONS = 30
 
 
-class AudienceError(ValueError):
+class AudienceError(OwnerError):
     """An audience cannot be built, saved or found; the message says why."""
 
 

@@ -31,7 +31,7 @@ from core.audiences.conditions import (
     normalize,
     source_label,
 )
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.messaging import texting
 from core.models import Customer, SmsStatus
 
@@ -180,8 +180,9 @@ def page(session: Session, conditions: Iterable[Any], *, after: Optional[paging.
     return paging.page_of(rows, limit=limit, keyset=BY_ID, shape=lambda r: dict(r._mapping))
 
 
-def display_rows(rows: Iterable[dict[str, Any]], region: str = "US") -> list[dict[str, Any]]:
-    """Rows as the preview shows them: a name, a readable phone, the status badge, the source."""
+def display_rows(rows: Iterable[dict[str, Any]], region: str = "US", timezone: str = "UTC") -> list[dict[str, Any]]:
+    """Rows as the preview shows them: a name, a readable phone, the status badge, the source, the shop's
+    day the customer was created (`timezone`)."""
     out = []
     for r in rows:
         status = SmsStatus(r["sms_status"])
@@ -193,7 +194,7 @@ def display_rows(rows: Iterable[dict[str, Any]], region: str = "US") -> list[dic
             "Source": source_label(r["source"], r["source_detail"]),
             "Zip": r["zip"] or "",
             "Birthday": r["birthday"].isoformat() if r["birthday"] else "",
-            "Created": r["created_at"].strftime("%Y-%m-%d"),
+            "Created": shop_time(r["created_at"], timezone, date_only=True),
         })
     return out
 

@@ -30,7 +30,7 @@ The rules are those of core.customers.set_status and core.outbox.send, applied t
   * opted in needs evidence: the file name, row number and the owner's attestation; without the
     attestation (and always for POS data) a row that says opted in imports as not opted in;
   * every status change appends a consent event; every request goes through outbox.refusal and
-    outbox.next_send_time (request limits and quiet hours);
+    outbox.hold (request limits; the recipient's state window and cap, §9);
   * each event and message has a dedupe key built from the file's SHA-256 and the phone, so the same file
     applies its statement about a phone once: re-running an import (also one cut off half way) ends in
     the same state, with no second event or message.
@@ -48,6 +48,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -71,7 +72,7 @@ from sqlmodel import Session
 
 from core.consent import customers
 from core import names, phones
-from core.messaging import outbox, segments, texting
+from core.messaging import outbox, providers, segments, texting
 from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
@@ -88,6 +89,9 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text
+from core.errors import OwnerError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ImportProblem", "EmptyFile", "NotASpreadsheet", "FileTooLarge", "TooManyColumns", "NoPhoneColumn",
@@ -198,7 +202,7 @@ def row_verdict(opt_in: str, opt_out: str) -> int:
 
 # --- Errors ------------------------------------------------------------------------------------------
 
-class ImportProblem(ValueError):
+class ImportProblem(OwnerError):
     """The file cannot be imported as it is; the message says why and what to do. Nothing was written."""
 
 
@@ -1566,7 +1570,7 @@ def _in_rows(conn, sql: str, values: list, tail: str = "", params: tuple = ()) -
 
 # columns of _existing's tuples
 (_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT, _VERSION,
- _QUEUED) = range(13)
+ _QUEUED, _ZIP) = range(14)
 
 
 def _existing(ctx: _Context, phone_strs: list[str]) -> dict[str, tuple]:
@@ -1576,7 +1580,7 @@ def _existing(ctx: _Context, phone_strs: list[str]) -> dict[str, tuple]:
     sql = ctx.sql
     tail = " FOR UPDATE" if ctx.write and not sql.sqlite else ""
     rows = _in_rows(sql.conn, "SELECT id, phone, sms_status, first_name, last_name, email, opt_in_requests, "
-                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests "
+                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests, zip "
                     "FROM customer WHERE phone", phone_strs, tail)
     for r in rows:
         sql.versions[r[_ID]] = r[_VERSION]
@@ -1651,7 +1655,7 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
             if target:
                 transitions.append((phone, _NOT, target, row.row, None, new_source))
             if need_state:
-                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0]
+                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0, ""]
             continue
         had = (ex[_FIRST] or "", ex[_LAST] or "", ex[_EMAIL] or "")
         first, last, email = row.first_name or had[0], row.last_name or had[1], row.email or had[2]
@@ -1667,7 +1671,7 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
             unchanged += 1
         if need_state:
             final[phone] = [ex[_ID], target or ex[_STATUS], ex[_REQUESTS] or 0, ex[_LAST_REQUEST], first, row.row,
-                            source, ex[_QUEUED] or 0]
+                            source, ex[_QUEUED] or 0, ex[_ZIP] or ""]
 
     if ctx.write:
         ids = {phone: ex[_ID] for phone, ex in existing.items()}
@@ -1750,6 +1754,7 @@ class _Wanted:
     row: Optional[int]
     source: str  # customers.source_key of the customer, for the consent event
     queued: int = 0  # requests of this customer waiting in the outbox
+    zip: str = ""  # the customer's zip code: their state's sending window (rulebook §9)
 
 
 def _pending_seconds(sql: "_Sql", ex: tuple, now: dt.datetime) -> Optional[int]:
@@ -1834,7 +1839,7 @@ def request_key(origin: str, file_hash: str, phone: str, pos: Optional[PosTarget
 def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestTally:
     """One opt-in request per customer in `wanted`, decided exactly as outbox.send(kind=opt_in_request,
     bulk=True) decides it -- outbox.refusal (opt-out, already opted in, request limit, 24 hours) and
-    outbox.next_send_time (quiet hours: queued) -- and logged set-wise. A request that is not blocked
+    outbox.hold (the recipient's state window and cap, §9: queued with the rule) -- and logged set-wise. A request that is not blocked
     makes a not-opted-in customer pending, with its consent event, as customers.request_opt_in does.
     Each request has a dedupe key: one already logged is not sent again ("nothing new")."""
     session, now = ctx.session, ctx.now
@@ -1845,12 +1850,14 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
     keys = {p: request_key(ctx.origin, file_hash, p, ctx.pos) for p, _ in wanted}
     done = sql.existing_keys(_MSG, list(keys.values())) if ctx.check_request_keys else set()
     kind = MessageKind.opt_in_request
+    live = providers.is_live(session)
     bodies: dict[str, tuple[str, str, int]] = {}
     messages: list[tuple] = []
     counters: list[tuple] = []
     pendings: list[tuple] = []
     events: list[tuple] = []
     now_db = sql.dt(now)
+    recent = outbox.recent_capped(session, [p for p, _ in wanted], now)  # what the states' caps count
     for phone, w in wanted:
         key = keys[phone]
         if key in done:
@@ -1873,15 +1880,15 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
             tally.blocked += 1
             tally.reasons[reason] = tally.reasons.get(reason, 0) + 1
         else:
-            when = outbox.next_send_time(phone, now, defaults)
-            if when is not None:
+            held = outbox.hold(phone, now, defaults, zip=w.zip, recent=recent.get(phone, ()))
+            if held.until is not None:
                 status = MessageStatus.queued.value
-                send_at = when
-                reason = "Quiet hours: queued until the sending window opens for this customer"
+                send_at = held.until
+                reason = held.reason[:300]
                 tally.queued += 1
-            else:
-                status = MessageStatus.sent.value
-                sent_at = now
+            else:  # live texting: `sending`, for the background sender (outbox._dispatch)
+                status = (MessageStatus.sending if live else MessageStatus.sent).value
+                sent_at = None if live else now
                 tally.sent += 1
             if send_at is None:  # the counter counts requests sent; the 24 hours run from then
                 counters.append((w.requests + 1, w.queued, now, now_db, w.id))
@@ -1982,6 +1989,10 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
             session.add(r)
 
         run_write(session, finish)
+    log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
+            "import" if write else "import check", opened.name, f" from {pos.name}" if pos else "", f"{scan.rows:,}",
+            ", ".join(f"{k} {v:,}" for k, v in report.counts().items() if k != "rows" and isinstance(v, int) and v),
+            report.seconds)
     if progress is not None:
         progress(1.0, "Done")
     return report
@@ -2011,7 +2022,7 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""
     rows = sql.conn.exec_driver_sql(
         ("SELECT pc.id, c.id, c.phone, c.sms_status, c.opt_in_requests, c.last_request_at, c.first_name, c.source, "
-         "c.source_detail, c.version, c.queued_requests FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
+         "c.source_detail, c.version, c.queued_requests, c.zip FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
          "WHERE pc.source_id = ? AND pc.synced_at >= ? AND pc.id > ? AND c.sms_status IN (?, ?) "
          "ORDER BY pc.id LIMIT ?" + tail).replace("?", sql.ph),
         (target.source_id, sql.dt(target.cutoff), after_id, _NOT, _PENDING, limit)).all()
@@ -2020,8 +2031,8 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     ctx.sql = sql
     sql.versions.update({r[1]: r[9] for r in rows})
     wanted = [(phone, _Wanted(cid, status, requests or 0, last, first or "", None,
-                              customers.source_key(source, detail or ""), queued or 0))
-              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued in rows]
+                              customers.source_key(source, detail or ""), queued or 0, zip_code or ""))
+              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued, zip_code in rows]
     tally = _bulk_requests(ctx, wanted) if wanted else RequestTally()
     last_id = rows[-1][0] if len(rows) == limit else None
     return tally, (len(rows), last_id)

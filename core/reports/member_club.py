@@ -70,6 +70,19 @@ def pending_requests(session: Session, *, after: Optional[paging.Cursor] = None,
                           shape=lambda r: _pending_row(r, now, tz, defaults.default_region))
 
 
+def member_club_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Member Club table: one waiting customer a row, times in the shop's time zone with its zone."""
+    return [{
+        "Name": r["name"] or "—",
+        "Phone": r["phone_display"],
+        "Requested at": r["requested_at_local"],
+        "Requests sent": r["requests_sent"],
+        "Days waiting": r["days_waiting"],
+        "Last request": r["last_request_local"],
+        "Source": r["source"],
+    } for r in rows]
+
+
 MEMBER_CLUB_HEADER = ("name", "phone", "requested_at_utc", "requests_sent", "last_request_at_utc", "days_waiting",
                       "source")
 
@@ -146,5 +159,5 @@ def summary_sentences(summary: outbox.SendSummary) -> list[str]:
     return out
 
 
-__all__ = ["LONGEST_WAITING", "pending_requests", "MEMBER_CLUB_HEADER", "pending_export", "RESEND_BATCH",
+__all__ = ["LONGEST_WAITING", "pending_requests", "member_club_table", "MEMBER_CLUB_HEADER", "pending_export", "RESEND_BATCH",
            "NO_LONGER_A_CUSTOMER", "resend", "summary_sentences"]

@@ -14,13 +14,14 @@ from sqlmodel import Session
 
 from core.audiences.conditions import as_date
 from core.audiences.query import utc_start_of
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
+from core.errors import OwnerError
 from core.messaging import texting
 
 MAX_RANGE_DAYS = 3 * 366
 
 
-class ReportError(ValueError):
+class ReportError(OwnerError):
     """A report cannot be made as asked; the message says why."""
 
 
@@ -78,11 +79,10 @@ def as_datetime(value: Any) -> dt.datetime:
 
 
 def local_text(value: Optional[dt.datetime], tz: ZoneInfo) -> str:
-    if value is None:
-        return ""
+    """A stored time as the owner reads it: the shop's time with its zone (core.clock.shop_time)."""
     if value == dt.datetime.max:
         return "when the window opens"
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    return shop_time(value, tz)
 
 
 __all__ = ["ReportError", "InvalidDateRange", "MAX_RANGE_DAYS", "Period", "period", "shop_period", "local_today",
