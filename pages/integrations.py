@@ -7,7 +7,7 @@ import streamlit as st
 
 import widgets
 from core.importing import importer, page_model, pos
-from core.reports import reports
+from core.reports import period
 from core.messaging import texting
 from pages import ui
 
@@ -41,7 +41,7 @@ widgets.flash(FLASH)
 with ui.session() as s:
     tz = texting.get_defaults(s).timezone
     sources = pos.list_sources(s)
-    today = reports.local_today(s)
+    today = period.local_today(s)
 
 with st.popover("Add a POS source", icon=":material/add:"):
     new_name = st.text_input("Name", key="pos_new_name", placeholder="Dutchie",

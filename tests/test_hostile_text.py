@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.audiences import audiences
+from core.audiences import saved as aud_saved
 from core.consent import customers
 from core.signups import forms, signup
 from core.importing import importer, pos
@@ -105,4 +105,4 @@ def test_brand_form_and_audience_names_are_stored_without_bidi_controls(session,
     texting.update_defaults(session, brand="\u202eCorner Shop\u202c")
     assert texting.get_defaults(session).brand == "Corner Shop"
     assert forms.create(session, name="\u2066Counter\u2069", now=now).name == "Counter"
-    assert audiences.save(session, name="\u200fRegulars", conditions=[], now=NOW).name == "Regulars"
+    assert aud_saved.save(session, name="\u200fRegulars", conditions=[], now=NOW).name == "Regulars"

@@ -15,7 +15,7 @@ from core.consent import customers
 from core.importing import importer, import_reference
 from core.bootstrap import init_db
 from core.db import make_engine
-from core.importing.importer import RowError, import_csv
+from core.importing.importer import import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer
@@ -347,11 +347,6 @@ def test_the_history_is_paged_newest_first(session, tmp_path):
     first = importer.history(session, limit=2)
     assert [r.file_name for r in first] == ["f2.csv", "f1.csv"]
     assert [r.file_name for r in importer.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
-
-
-def test_row_errors_sort_by_row():
-    errors = [RowError(5, "phone", "x"), RowError(2, "phone", "y")]
-    assert importer.errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
 
 
 # --- Issue 11: numbers that cannot be a customer's mobile, names with links -------------------------------------

@@ -86,15 +86,15 @@ def test_a_queued_text_released_later_is_logged(session, now, caplog):
 
 
 def test_every_named_error_an_owner_can_fix_shares_one_base():
-    from core.audiences import audiences
-    from core.reports import reports
+    from core.audiences import conditions as aud_conditions
+    from core.reports import period
     from core.signups import forms, signup, signup_limits
     from core.training import demo, training
 
     named = [customers.CustomerError, customers.InvalidDetails, signup.InvalidSubmission, importer.ImportProblem,
              importer.MappingProblem, auth.AuthError, auth.Locked, outbox.OutboxError, inbox.InvalidMessage,
-             pos.PosError, forms.FormError, reports.ReportError, texting.InvalidSetting, texting.TemplateError,
-             signup_limits.InvalidLimits, signup_limits.TooManySignups, audiences.AudienceError,
+             pos.PosError, forms.FormError, period.ReportError, texting.InvalidSetting, texting.TemplateError,
+             signup_limits.InvalidLimits, signup_limits.TooManySignups, aud_conditions.AudienceError,
              phones.InvalidPhone, training.TrainingError, demo.DemoError]
     assert [e.__name__ for e in named if not issubclass(e, errors.OwnerError)] == []
     err = texting.InvalidSetting("brand", "Brand is too long.")

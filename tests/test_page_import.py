@@ -145,3 +145,9 @@ def test_an_import_that_breaks_off_says_what_to_do_without_a_traceback(at, monke
     at.button(key="import_go").click().run()
     assert not at.exception
     assert "finishes where it stopped when you import the same file again" in at.error[0].value
+
+
+def test_a_small_file_shows_its_size_in_bytes_not_0_kb(at):
+    upload(at, "tiny.csv", b"phone,name\n4155550101,Ann\n")
+    line = "\n".join(m.value for m in at.markdown)
+    assert "26 bytes" in line and "0 KB" not in line

@@ -56,7 +56,7 @@ class DeactivationReport:
 
     def problems_csv(self) -> bytes:
         """The rows not applied (unknown phones, bad rows), formula-safe, for the owner to check."""
-        from core.audiences.audiences import safe_cell
+        from core.exports import safe_cell
 
         buf = io.StringIO()
         w = csv.writer(buf)

@@ -317,15 +317,11 @@ class ImportReport:
 
 def errors_csv(errors: list[RowError]) -> bytes:
     """Rows not imported (and values dropped) as CSV an owner opens in a spreadsheet."""
-    from core.consent.customers import _safe_cell
+    from core.exports import csv_bytes, safe_cell
 
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["row", "column", "value", "reason", "what happened"])
-    for e in errors:
-        w.writerow([e.row, _safe_cell(e.column), _safe_cell(e.value), _safe_cell(e.reason),
-                    "imported without this value" if e.imported else "row not imported"])
-    return buf.getvalue().encode("utf-8-sig")
+    return csv_bytes(["row", "column", "value", "reason", "what happened"], (
+        [e.row, safe_cell(e.column), safe_cell(e.value), safe_cell(e.reason),
+         "imported without this value" if e.imported else "row not imported"] for e in errors))
 
 
 # --- Opening a file ----------------------------------------------------------------------------------------
