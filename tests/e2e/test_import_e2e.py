@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, nav_links, shot, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
 from tests.import_helpers import fixture
 
 pytestmark = pytest.mark.e2e
@@ -28,7 +28,7 @@ def enter(page, base_url: str) -> None:
 
 def go(page, title: str) -> None:
     nav_links(page)
-    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
     page.get_by_role("heading", name=title).first.wait_for()
 

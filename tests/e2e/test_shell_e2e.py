@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, fill, nav_links, set_password, shot, sign_in, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, fill, nav_links, set_password, shot, sign_in, sign_in_fresh, wait_for_app, nav_click
 
 pytestmark = pytest.mark.e2e
 
@@ -85,10 +85,10 @@ def test_the_sidebar_opens_the_demo_shop_and_remove_deletes_it_after_asking(app_
     assert "SQLite file shop.demo.db" in page.locator('[data-testid="stSidebar"]').inner_text()
     shot(page, "shell-06-demo-from-the-sidebar")
     if (ROOT / "pages" / "signup.py").exists():  # the public page has no banner of its own: app.py warns
-        page.locator('[data-testid="stSidebarNavLink"]', has_text="Sign up").first.click()
+        nav_click(page, "Sign up")
         wait_for_app(page)
         assert "sign-ups on this page go to the demo shop" in main.inner_text()
-        page.locator('[data-testid="stSidebarNavLink"]', has_text="Personas").first.click()
+        nav_click(page, "Personas")
         wait_for_app(page)
 
     click(page, "remove_demo")
