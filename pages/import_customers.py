@@ -6,7 +6,12 @@ import pandas as pd
 import phonenumbers
 import streamlit as st
 
-from core.importing import importer
+from core.importing.cache import ImportCache
+from core.importing.limits import MAX_FILE_MB
+from core.importing.mapping import FIELDS, guess_mapping
+from core.importing.reading import sniff
+from core.importing.report import ImportProblem, ImportReport, summary
+from core.importing.service import dry_run, history, history_rows, import_csv, local_time, run_errors_csv
 from core.messaging import texting
 from pages import ui
 
@@ -28,8 +33,8 @@ def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "s")
 
 
-def _figures(report: importer.ImportReport, key: str, requests: bool) -> None:
-    groups = importer.summary(report)
+def _figures(report: ImportReport, key: str, requests: bool) -> None:
+    groups = summary(report)
     figures = [f for name in ("customers", "consent") + (("requests",) if requests else ()) for f in groups[name]]
     for start in range(0, len(figures), 4):
         for col, fig in zip(st.columns(4), figures[start:start + 4]):
@@ -54,15 +59,22 @@ def _figures(report: importer.ImportReport, key: str, requests: bool) -> None:
                                key=f"{key}_download", icon=":material/download:")
 
 
-def _run(action, first_words: str, upload, **options) -> importer.ImportReport:
+def _cache() -> ImportCache:
+    """This browser session's import cache: the check's work is reused by the import that follows it."""
+    if "import_cache" not in st.session_state:
+        st.session_state["import_cache"] = ImportCache()
+    return st.session_state["import_cache"]
+
+
+def _run(action, first_words: str, upload, **options) -> ImportReport:
     """Run the check or the import with a progress bar; a problem is shown (never a traceback) and the
     page stops there."""
     bar = st.progress(0.0, text=first_words)
     try:
         with ui.session() as s:
-            return action(s, upload, file_name=upload.name,
+            return action(s, upload, file_name=upload.name, cache=_cache(),
                           progress=lambda f, text: bar.progress(min(1.0, max(0.0, f)), text=text), **options)
-    except importer.ImportProblem as exc:
+    except ImportProblem as exc:
         ui.show_error(exc)
     except Exception:  # the database went away, the disk filled up...: say what to do
         st.error(INTERRUPTED, icon=":material/error:")
@@ -84,8 +96,8 @@ tab_import, tab_history = st.tabs(["Import a file", "Import history"])
 with tab_import:
     upload = st.file_uploader(
         "Customer file (CSV or Excel .xlsx)", type=["csv", "txt", "tsv", "xlsx"], key="import_file",
-        max_upload_size=importer.MAX_FILE_MB,
-        help=f"Up to {importer.MAX_FILE_MB} MB (about 2 million customers). Any encoding Excel or a provider "
+        max_upload_size=MAX_FILE_MB,
+        help=f"Up to {MAX_FILE_MB} MB (about 2 million customers). Any encoding Excel or a provider "
              "uses; comma, semicolon or tab separated.")
     if upload is None:
         for k in (INFO, DRY, FILE_ID):
@@ -100,12 +112,12 @@ with tab_import:
             st.session_state.pop(DRY, None)
             st.session_state.pop(RESULT, None)
             try:
-                info = importer.sniff(upload, file_name=upload.name)
-            except importer.ImportProblem as exc:
+                info = sniff(upload, file_name=upload.name, cache=_cache())
+            except ImportProblem as exc:
                 info = str(exc)
             st.session_state[INFO] = info
             if not isinstance(info, str):
-                for field, header in importer.guess_mapping(info.headers).items():
+                for field, header in guess_mapping(info.headers).items():
                     st.session_state[_map_key(field)] = header or NONE
                 st.session_state["import_region"] = defaults.default_region
         info = st.session_state[INFO]
@@ -126,7 +138,7 @@ with tab_import:
         st.subheader("Columns", anchor=False)
         st.caption("What each column holds. Columns not chosen here are ignored.")
         options = [NONE] + info.headers
-        fields = list(importer.FIELDS.items())
+        fields = list(FIELDS.items())
         for start in range(0, len(fields), 4):
             cols = st.columns(4)
             for col, (field, label) in zip(cols, fields[start:start + 4]):
@@ -134,7 +146,7 @@ with tab_import:
                     st.session_state[_map_key(field)] = NONE
                 col.selectbox(label, options, key=_map_key(field))
         mapping = {f: (None if st.session_state[_map_key(f)] == NONE else st.session_state[_map_key(f)])
-                   for f in importer.FIELDS}
+                   for f in FIELDS}
 
         st.subheader("Consent", anchor=False)
         region = st.columns([1, 2])[0].selectbox(
@@ -155,7 +167,7 @@ with tab_import:
             st.stop()
         if st.button("Check the file", key="import_check", icon=":material/fact_check:",
                      type="secondary" if st.session_state.get(DRY, (None,))[0] == settings else "primary"):
-            report = _run(importer.dry_run, "Reading the file", upload, mapping=mapping, default_region=region,
+            report = _run(dry_run, "Reading the file", upload, mapping=mapping, default_region=region,
                           attested=attested, send_requests=send_requests)
             st.session_state[DRY] = (settings, report)
             st.session_state.pop(RESULT, None)
@@ -176,7 +188,7 @@ with tab_import:
                 st.error("No row has a usable phone number: check the phone column above.", icon=":material/error:")
             elif st.button(f"Import {report.phones:,} customers", key="import_go", type="primary",
                            icon=":material/upload:"):
-                done = _run(importer.import_csv, "Importing", upload, mapping=mapping, default_region=region,
+                done = _run(import_csv, "Importing", upload, mapping=mapping, default_region=region,
                             attested=attested, send_requests=send_requests)
                 st.session_state[RESULT] = (settings, done)
                 st.rerun()
@@ -185,21 +197,21 @@ with tab_import:
 
 with tab_history:
     with ui.session() as s:
-        runs = importer.history(s, limit=20, before_id=st.session_state.get(OLDER),
+        runs = history(s, limit=20, before_id=st.session_state.get(OLDER),
                                 origin="csv_import")
         if not runs and st.session_state.get(OLDER) is None:
             st.info("No imports yet. Each import is listed here with its file, counts and the rows it could not "
                     "import.", icon=":material/history:")
         else:
-            st.dataframe(pd.DataFrame(importer.history_rows(runs, tz)), hide_index=True, width="stretch",
+            st.dataframe(pd.DataFrame(history_rows(runs, tz)), hide_index=True, width="stretch",
                          key="import_history_table")
             with_errors = [r for r in runs if (r.counts or {}).get("invalid") or (r.counts or {}).get("warnings")]
             if with_errors:
                 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
                 chosen = c1.selectbox("Rows an import could not take", with_errors, key="import_history_run",
-                                      format_func=lambda r: f"{r.file_name} — {importer.local_time(r.started_at, tz)} "
+                                      format_func=lambda r: f"{r.file_name} — {local_time(r.started_at, tz)} "
                                                             f"({(r.counts or {}).get('invalid', 0):,} rows)")
-                c2.download_button("Download (CSV)", data=importer.run_errors_csv(s, chosen.id), mime="text/csv",
+                c2.download_button("Download (CSV)", data=run_errors_csv(s, chosen.id), mime="text/csv",
                                    file_name=f"{chosen.file_name.rsplit('.', 1)[0]}-not-imported.csv",
                                    key="import_history_download", icon=":material/download:")
             nav = st.columns([1, 1, 4])

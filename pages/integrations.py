@@ -7,7 +7,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from core.importing import importer, pos
+from core.importing import pos
+from core.importing.limits import MAX_FILE_MB
+from core.importing.report import ImportProblem, ImportReport, NoPhoneColumn, summary
+from core.importing.service import local_time
 from core.reports import reports
 from core.messaging import texting
 from pages import ui
@@ -19,7 +22,7 @@ CONFIRM_DELETE = "pos_confirm_delete"
 
 
 def _when(at: dt.datetime | None, tz: str) -> str:
-    return importer.local_time(at, tz)
+    return local_time(at, tz)
 
 
 def _day(d: dt.date) -> str:
@@ -36,8 +39,8 @@ def _reasons(reasons: dict[str, int], key: str) -> None:
                      hide_index=True, width="stretch", key=key)
 
 
-def _sync_result(report: importer.ImportReport, key: str) -> None:
-    groups = importer.summary(report)
+def _sync_result(report: ImportReport, key: str) -> None:
+    groups = summary(report)
     figures = [f for name in ("customers", "consent", "requests") for f in groups[name]]
     for start in range(0, len(figures), 4):
         for col, fig in zip(st.columns(4), figures[start:start + 4]):
@@ -166,7 +169,7 @@ for r in sources:
                 _reasons(reeval.reasons, f"pos_reeval_reasons_{sid}")
         with right:
             export = st.file_uploader("Upload a POS customer export (CSV or Excel)", type=["csv", "txt", "tsv", "xlsx"],
-                                      key=f"pos_file_{sid}", max_upload_size=importer.MAX_FILE_MB)
+                                      key=f"pos_file_{sid}", max_upload_size=MAX_FILE_MB)
             if st.button("Sync", key=f"pos_sync_{sid}", type="primary", disabled=export is None,
                          icon=":material/sync:"):
                 bar = st.progress(0.0, text="Reading the export")
@@ -174,12 +177,12 @@ for r in sources:
                     with ui.session() as s:
                         report = pos.sync(s, source_id=sid, file=export, file_name=export.name,
                                           progress=lambda f, t: bar.progress(min(1.0, f), text=t))
-                except importer.NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
+                except NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
                     bar.empty()
                     st.error(ui.plain(str(exc).replace(" Choose the phone column in the mapping.", "")) + " Rename the phone "
                              "column in the export to Phone and sync it again. Nothing was saved.",
                              icon=":material/error:")
-                except importer.ImportProblem as exc:
+                except ImportProblem as exc:
                     bar.empty()
                     ui.show_error(exc)
                 except Exception:  # never a traceback on screen

@@ -12,9 +12,12 @@ import pytest
 from sqlmodel import Session, select
 
 from core.consent import customers
-from core.importing import importer, import_reference
+from core.importing import apply, service
+from core.importing.report import NoPhoneColumn, NoValidPhones, errors_csv
+from tests import import_reference
 from core.db import init_db, make_engine
-from core.importing.importer import RowError, import_csv
+from core.importing.report import RowError
+from core.importing.service import import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer
@@ -167,7 +170,7 @@ def test_a_full_name_column_fills_first_and_last_name(session, tmp_path):
 
 def test_a_mapping_chosen_by_the_owner_is_used(session, tmp_path):
     path = write_csv(tmp_path, "custom.csv", ["Telefon,Vorname,Einwilligung", "415-555-0821,Jürgen,ja"])
-    with pytest.raises(importer.NoPhoneColumn):
+    with pytest.raises(NoPhoneColumn):
         import_csv(session, path, attested=True, now=NOW)
     report = import_csv(session, path, attested=True, now=NOW,
                         mapping={"phone": "Telefon", "first_name": "Vorname"})
@@ -219,7 +222,7 @@ def test_the_error_file_neutralises_spreadsheet_formulas(session, tmp_path):
 
 def test_a_file_without_a_single_usable_phone_is_refused_with_nothing_written(session, tmp_path):
     path = write_csv(tmp_path, "bad.csv", ["phone,name", "n/a,Ann", "123,Bob"])
-    with pytest.raises(importer.NoValidPhones, match="None of the 2 rows"):
+    with pytest.raises(NoValidPhones, match="None of the 2 rows"):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session)["customers"] == 0 and counts(session)["runs"] == 0
 
@@ -239,7 +242,7 @@ def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(sessio
     lines = ["phone,first_name,sms_opt_in"] + [f"415-555-{1000 + i},N{i},{['yes', 'no', '', 'unsubscribed'][i % 4]}"
                                              for i in range(10)]
     path = write_csv(tmp_path, "big.csv", lines)
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(apply, "CHUNK_ROWS", 3)
 
     def crash(fraction, text):
         if text.startswith("Saved"):
@@ -252,7 +255,6 @@ def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(sessio
     run = session.exec(select(ImportRun)).one()
     assert run.finished_at is None
 
-    importer._SCAN_CACHE.clear()
     report = import_csv(session, path, attested=True, send_requests=True, now=NOW)
     assert (report.created, report.unchanged) == (7, 3)
 
@@ -324,7 +326,7 @@ def test_requests_sent_by_an_import_respect_quiet_hours_and_limits(session, tmp_
 def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
     make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550304")
     before = snapshot(session)
-    dry = importer.dry_run(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    dry = service.dry_run(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
     assert snapshot(session) == before and counts(session)["runs"] == 0
     real = import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
     assert dry.counts() == real.counts()
@@ -333,26 +335,26 @@ def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
 
 def test_the_import_history_keeps_file_counts_attestation_and_errors(session):
     report = import_csv(session, fixture("bad_rows.csv"), attested=True, now=NOW, by="owner")
-    runs = importer.history(session)
+    runs = service.history(session)
     assert len(runs) == 1
     run = runs[0]
     assert (run.file_name, run.by, run.attested, run.origin) == ("bad_rows.csv", "owner", True, "csv_import")
     assert run.counts["created"] == 4 and run.counts["invalid"] == 4
     assert run.finished_at is not None and run.started_at == NOW
-    assert importer.run_errors_csv(session, run.id) == report.errors_csv()
+    assert service.run_errors_csv(session, run.id) == report.errors_csv()
 
 
 def test_the_history_is_paged_newest_first(session, tmp_path):
     for i in range(3):
         import_csv(session, write_csv(tmp_path, f"f{i}.csv", ["phone", f"415-555-084{i}"]), attested=False, now=NOW)
-    first = importer.history(session, limit=2)
+    first = service.history(session, limit=2)
     assert [r.file_name for r in first] == ["f2.csv", "f1.csv"]
-    assert [r.file_name for r in importer.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
+    assert [r.file_name for r in service.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
 
 
 def test_row_errors_sort_by_row():
     errors = [RowError(5, "phone", "x"), RowError(2, "phone", "y")]
-    assert importer.errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
+    assert errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
 
 
 # --- Issue 11: numbers that cannot be a customer's mobile, names with links -------------------------------------

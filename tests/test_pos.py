@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
-from core.importing import importer, pos
+from core.importing import context, pos, sql
+from core.importing.requests import bulk_requests
+from core.importing.report import EmptyFile
 from core.messaging import outbox
 from core.db import init_db, make_engine
 from core.models import ConsentEvent, Customer, Message, MessageKind, MessageStatus, PosContact, SmsStatus
@@ -17,11 +19,6 @@ from tests.import_helpers import counts, snapshot, status_of, write_csv
 
 DAY = dt.timedelta(days=1)
 NIGHT = dt.datetime(2026, 12, 1, 9, 0)  # 01:00 in San Francisco
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 def export(tmp_path, name, phones, opt_in=""):
@@ -225,7 +222,7 @@ def test_a_sync_of_a_bad_file_writes_nothing(session, tmp_path):
     src = source(session)
     path = tmp_path / "export.csv"
     path.write_bytes(b"")
-    with pytest.raises(importer.EmptyFile):
+    with pytest.raises(EmptyFile):
         pos.sync(session, source_id=src.id, file=path, now=NOW)
     session.rollback()
     assert pos.get_source(session, src.id).last_sync_at is None
@@ -259,22 +256,22 @@ def _shop(session):
 @pytest.mark.parametrize("when", [NOW, NIGHT])
 def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
     shop = _shop(session)
-    target = importer.PosTarget(source_id=1, name="Dutchie", cutoff=None, round=1)
+    target = context.PosTarget(source_id=1, name="Dutchie", cutoff=None, round=1)
     from core.db import run_write
-    from core.importing.import_reference import customers as ref_customers
+    from tests.import_reference import customers as ref_customers
 
-    wanted = [(c.phone, importer._Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
+    wanted = [(c.phone, context.Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
                                          c.first_name, None, ref_customers.source_key(c.source, c.source_detail),
                                          c.queued_requests))
               for c in shop if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending)]
     versions = {c.id: c.version for c in shop}
 
     def work():
-        ctx = importer._Context(session=session, opened=None, columns=None, attested=False, origin="pos_sync",
+        ctx = context.ImportContext(session=session, opened=None, columns=None, attested=False, origin="pos_sync",
                                 now=when, write=True, send_requests=False, pos=target, report=None)
-        ctx.sql = importer._Sql(session)
+        ctx.sql = sql.Sql(session)
         ctx.sql.versions.update(versions)  # as _existing reads them
-        return importer._bulk_requests(ctx, wanted)
+        return bulk_requests(ctx, wanted)
 
     run_write(session, work)
     bulk = snapshot(session)
@@ -285,7 +282,7 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
         for c in _shop(s):
             if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending):
                 was = c.sms_status
-                key = importer.request_key("pos_sync", "", c.phone, target)
+                key = context.request_key("pos_sync", "", c.phone, target)
                 msg = outbox.send(s, customer=c, kind=MessageKind.opt_in_request, now=when, bulk=True,
                                   dedupe_key=key)
                 if msg.status is not MessageStatus.blocked and was is SmsStatus.not_opted_in:

@@ -3,20 +3,13 @@
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core.importing import importer
 from core.reports import reports
 from core.models import Customer, ImportRun, Message, PosSource
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 def app(page, **state):

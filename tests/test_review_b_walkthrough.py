@@ -58,7 +58,7 @@ def _first_pos_source(shop):
 def test_scenario_5_a_sync_that_asks_nobody_is_not_green_even_when_other_requests_went_out(shop, tmp_path):
     import datetime as dt
 
-    from core.importing import importer, pos
+    from core.importing import pos, service
 
     src = _first_pos_source(shop)
     future = (at(1) + dt.timedelta(days=3)).date()  # a date that has not started: the sync asks nobody
@@ -69,7 +69,7 @@ def test_scenario_5_a_sync_that_asks_nobody_is_not_green_even_when_other_request
     assert report.requests_sent + report.requests_queued == 0
     listing = tmp_path / "list.csv"
     listing.write_text("first_name,phone\nPia,(415) 555-0193\n")
-    importer.import_csv(shop, str(listing), attested=False, send_requests=True, now=at(3))  # bulk requests
+    service.import_csv(shop, str(listing), attested=False, send_requests=True, now=at(3))  # bulk requests
     assert status(shop, "pos_sync") == [True, False, False]
     second = tmp_path / "pos2.csv"
     second.write_text("first_name,phone\nQuin,(415) 555-0194\n")

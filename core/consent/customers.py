@@ -23,10 +23,10 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import MAX_EMAIL, valid_email
 from core.text import clean_text as _clean_text
 
 MAX_NAME = 100
-MAX_EMAIL = 254
 
 
 class CustomerError(ValueError):
@@ -68,8 +68,7 @@ def validate_details(*, first_name: Any = None, last_name: Any = None, email: An
     if email is not None:
         text = _clean_text(email)
         if text:
-            local, _, domain = text.partition("@")
-            if len(text) > MAX_EMAIL or not local or "." not in domain or " " in text or domain.startswith("."):
+            if not valid_email(text):
                 errors["email"] = "Email doesn't look like an address (name@example.com)."
         out["email"] = text.lower()
     if birthday is not None:
