@@ -13,10 +13,9 @@ from sqlmodel import Session, select
 
 from core.consent import customers
 from core.importing import apply, service
-from core.importing.report import NoPhoneColumn, NoValidPhones, errors_csv
+from core.importing.report import ImportReport, NoPhoneColumn, NoValidPhones, RowError
 from tests import import_reference
 from core.db import init_db, make_engine
-from core.importing.report import RowError
 from core.importing.service import import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW
@@ -352,9 +351,12 @@ def test_the_history_is_paged_newest_first(session, tmp_path):
     assert [r.file_name for r in service.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
 
 
-def test_row_errors_sort_by_row():
-    errors = [RowError(5, "phone", "x"), RowError(2, "phone", "y")]
-    assert errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
+def test_the_download_of_rows_not_imported_lists_them_in_row_order():
+    report = ImportReport(invalid=[RowError(5, "phone", "not a number", "abc")],
+                          warnings=[RowError(2, "email", "not an email address", "x@", imported=True)])
+    lines = report.errors_csv().decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines] == ["row", "2", "5"]
+    assert lines[1].endswith("imported without this value") and lines[2].endswith("row not imported")
 
 
 # --- Issue 11: numbers that cannot be a customer's mobile, names with links -------------------------------------

@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from typing import Callable, Iterable, Union
+from typing import Callable, Iterable, Optional, Union
 
 import phonenumbers
 
@@ -119,12 +119,12 @@ class PhoneResolver:
         self.nanp = phonenumbers.country_code_for_region(region) == 1
         self.known = known
         self.workers = 0  # worker processes started (0: every number checked in this process)
+        self.parallel_failed = False
         self.ids: dict[str, int] = {"": 0}
         self.raws: list[str] = [""]
         self.key_of: list[Key] = [""]  # per id
-        self.result: dict[Key, Key] = {"": phones._EMPTY}  # key -> E.164 digits or reason
-        self.todo: list[Key] = []  # keys waiting to be checked
-        self.sent: set[Key] = set()
+        self.result: dict[Key, Optional[Key]] = {"": phones._EMPTY}  # key -> E.164 digits, reason, None: queued
+        self.todo: list[Key] = []  # keys waiting to be sent or checked
         self.pending: list = []  # (keys, AsyncResult)
         self.pool = None
         self.parsed = 0
@@ -148,19 +148,23 @@ class PhoneResolver:
         keys: list[Key] = [(nanp_candidate(raw, nanp) if len(raw) <= phones.MAX_INPUT_LENGTH else 0) or raw
                            for raw in new]
         self.key_of.extend(keys)
-        result, sent = self.result, self.sent
-        fresh = list({k for k in keys if isinstance(k, int) and k not in result and k not in sent})
+        result = self.result
+        fresh = list({k for k in keys if isinstance(k, int) and k not in result})
         if fresh:
             for k in self.known(fresh):
                 result[k] = k
         for k in keys:
-            if k not in result and k not in sent:
-                sent.add(k)
+            if k not in result:
+                result[k] = None  # queued: the answer comes from check_numbers
                 self.todo.append(k)
-        if self.pool is None and len(self.todo) >= PARALLEL_MIN:
+        if self.pool is None and not self.parallel_failed and len(self.todo) >= PARALLEL_MIN:
             workers = min(MAX_WORKERS, os.cpu_count() or 1)
             if workers > 1:
-                self.pool, self.workers = _pool(workers), workers
+                try:
+                    self.pool, self.workers = _pool(workers), workers
+                except OSError:  # no processes to be had (a locked-down host): check them here
+                    self.pool, self.workers = None, 0
+                    self.parallel_failed = True
         if self.pool is not None:
             while len(self.todo) >= BATCH:
                 self._send(self.todo[:BATCH])
