@@ -18,6 +18,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
+import sys
+import threading
+import types
 from typing import Callable, Iterable, Optional, Union
 
 import phonenumbers
@@ -101,13 +104,25 @@ def check_numbers(region: str, keys: list[Key]) -> list[Key]:
     return out
 
 
+_STARTING = threading.Lock()
+
+
 def _pool(workers: int):
-    """A process pool whose workers never hold a database connection (forkserver where there is one)."""
+    """A process pool whose workers never hold a database connection (forkserver where there is one, else
+    spawn) and import only this module: the parent's __main__ (Streamlit's launcher, a script, pytest) is
+    hidden while the workers start, so they never run it again (multiprocessing would re-import it)."""
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     if "forkserver" in methods:
         ctx.set_forkserver_preload([__name__])
-    return ctx.Pool(workers)
+    with _STARTING:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")  # no __file__, no __spec__: nothing to re-import
+        try:
+            return ctx.Pool(workers)
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 class PhoneResolver:

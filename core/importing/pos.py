@@ -1,8 +1,8 @@
 """POS sources and their syncs (rulebook §7).
 
 A POS source is a point-of-sale system whose customer export the shop uploads (Settings > Integrations).
-A sync runs the export through core.importing (service.import_pos_file) with origin pos_sync: contacts are upserted by phone, POS
-data never opts anyone in and never lifts an opt-out (a row that says opted out is recorded, as any
+A sync runs the export through core.importing.service.import_pos_file with origin pos_sync: contacts are
+upserted by phone, POS data never opts anyone in and never lifts an opt-out (a row that says opted out is recorded, as any
 opt-out is), and each contact is remembered per source (PosContact) with the time of its FIRST sync.
 
 The setting "Send an SMS double opt-in request if a contact with a phone number is synced from this

@@ -113,7 +113,8 @@ def _read(opened: Opened, columns: Columns, resolver: phone_cells.PhoneResolver,
                 if v == -9:
                     v = verdict_cache[(cin, cout)] = row_verdict(cin, cout)
                 if v < 0:
-                    cell, header, what = (cin, in_header, "opt-in") if v == BAD_OPT_IN else (cout, out_header, "opt-out")
+                    cell, header, what = ((cin, in_header, "opt-in") if v == BAD_OPT_IN
+                                          else (cout, out_header, "opt-out"))
                     invalid.append(RowError(n, header, f"{cell[:40]!r} is not an {what} value: "
                                             f"{OPT_IN_HELP if v == BAD_OPT_IN else OPT_OUT_HELP}", cell[:80]))
             verdict_arr.append(v)

@@ -102,13 +102,15 @@ def details(rec: list[str], cols: Columns, n: int, warnings: list[RowError]) -> 
     if first:
         first, long_ = _clean(first, MAX_NAME)
         if long_:
-            warnings.append(RowError(n, cols.headers[cols.first_name if cols.first_name is not None else cols.full_name],
+            column = cols.first_name if cols.first_name is not None else cols.full_name
+            warnings.append(RowError(n, cols.headers[column],
                                      f"first name longer than {MAX_NAME} characters: shortened", first[:80], True))
         first = _name_or_blank(first, "first name", cols, cols.first_name, n, warnings)
     if last:
         last, long_ = _clean(last, MAX_NAME)
         if long_:
-            warnings.append(RowError(n, cols.headers[cols.last_name if cols.last_name is not None else cols.full_name],
+            column = cols.last_name if cols.last_name is not None else cols.full_name
+            warnings.append(RowError(n, cols.headers[column],
                                      f"last name longer than {MAX_NAME} characters: shortened", last[:80], True))
         last = _name_or_blank(last, "last name", cols, cols.last_name, n, warnings)
     if email:

@@ -28,8 +28,8 @@ def _cell_text(value: Any) -> str:
 
 def _xlsx_too_big(name: str, what: str) -> FileTooLarge:
     return FileTooLarge(f"{name} expands to {what} when opened, more than a customer list can be (at most "
-                        f"{limits.MAX_XLSX_ROWS:,} rows and {limits.MAX_COLUMNS:,} columns). Is this the right file? Open it in "
-                        "Excel, keep only the customer sheet, and save it as CSV UTF-8.")
+                        f"{limits.MAX_XLSX_ROWS:,} rows and {limits.MAX_COLUMNS:,} columns). Is this the right file? "
+                        "Open it in Excel, keep only the customer sheet, and save it as CSV UTF-8.")
 
 
 def _check_xlsx_parts(b: BinaryIO, name: str) -> None:
