@@ -30,6 +30,7 @@ from core import phones
 PARALLEL_MIN = 20_000  # numbers to check before a pool is worth starting
 BATCH = 5_000  # numbers per task sent to a worker
 MAX_WORKERS = 4
+WORKER_TIMEOUT = 300  # seconds to wait for one batch before checking it here instead
 
 Key = Union[int, str]  # what is checked: E.164 digits of a US/Canada candidate, or the raw cell
 
@@ -198,7 +199,11 @@ class PhoneResolver:
                     self._take(self.todo, check_numbers(self.region, self.todo))
                 self.todo = []
             for keys, pending in self.pending:
-                self._take(keys, pending.get())
+                try:
+                    answers = pending.get(timeout=WORKER_TIMEOUT)
+                except multiprocessing.TimeoutError:  # a worker was lost (killed): check its batch here
+                    answers = check_numbers(self.region, keys)
+                self._take(keys, answers)
             self.pending = []
         finally:
             self.close()
