@@ -295,7 +295,8 @@ def main() -> None:
     peak = max(first["peak_mb"], again["peak_mb"])
     checks = [
         ("import / floor", first["seconds"] / floor["seconds"], "<= 0.8", first["seconds"] <= 0.8 * floor["seconds"]),
-        ("reimport / import", again["seconds"] / first["seconds"], "<= 0.3", again["seconds"] <= 0.3 * first["seconds"]),
+        ("reimport / import", again["seconds"] / first["seconds"], "<= 0.3",
+         again["seconds"] <= 0.3 * first["seconds"]),
         ("import rows/s / naive rows/s", import_rate / naive_rate, ">= 10", import_rate >= 10 * naive_rate),
         ("peak MB incl. workers", peak, "< 1024", peak < 1024),
     ]

@@ -9,7 +9,9 @@ import pytest
 
 import tempfile
 from core.importing import service
-from core.importing.report import EmptyFile, FileTooLarge, ImportProblem, MappingProblem, NoPhoneColumn, NoValidPhones, NotASpreadsheet, TooManyColumns
+from core.importing.report import (
+    EmptyFile, FileTooLarge, ImportProblem, MappingProblem, NoPhoneColumn, NoValidPhones, NotASpreadsheet, TooManyColumns,
+)
 from core.importing.reading import sniff
 from core.importing.service import import_csv
 from tests.conftest import NOW

@@ -19,7 +19,7 @@ def _import(session, path):
 
 def test_a_pool_of_workers_and_one_process_give_the_same_import(session, tmp_path, monkeypatch):
     path = tmp_path / "messy.csv"
-    generate(path, 3_000, seed=12)  # messy phones: Excel floats, extensions, UK numbers, ~2% invalid, duplicates
+    generate(path, 1_500, seed=12)  # messy phones: Excel floats, extensions, UK numbers, ~2% invalid, duplicates
     started = []
     real_pool = phone_cells._pool
 
