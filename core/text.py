@@ -7,6 +7,7 @@ make a stored name or text display as something other than what it is ("Trojan S
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Any
 
@@ -44,6 +45,12 @@ _MAX_LABEL = 63
 _NOT_IN_LOCAL = frozenset(' <>()[]\\,;:"@')
 
 
+# The rule below, as one regular expression for the usual (ASCII) address: a million imported rows are checked.
+_ATOM = r'[^\x00-\x20\x7f-\U0010ffff<>()\[\]\\,;:"@.]+'
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_ASCII_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
+
+
 def valid_email(value: str) -> bool:
     """Whether ``value`` (already cleaned by clean_text) looks like an email address: the one rule of every
     path (Add a customer, the sign-up form, imports).
@@ -55,6 +62,19 @@ def valid_email(value: str) -> bool:
     Letters of any script are accepted (internationalised addresses, RFC 6531: ``josé@exámple.com``):
     customers write them, and the shop only stores the address, it never sends mail to it.
     """
+    if not value or len(value) > MAX_EMAIL:
+        return False
+    if value.isascii():
+        if _ASCII_EMAIL.fullmatch(value) is None:
+            return False
+        local, _, domain = value.partition("@")
+        tld = domain.rsplit(".", 1)[1]
+        return len(local) <= _MAX_LOCAL and len(tld) >= 2 and not tld.isdigit()
+    return careful_valid_email(value)
+
+
+def careful_valid_email(value: str) -> bool:
+    """valid_email's rule, one character at a time (any script)."""
     if not value or len(value) > MAX_EMAIL or value.count("@") != 1:
         return False
     local, _, domain = value.partition("@")
