@@ -39,7 +39,7 @@ from sqlmodel import Session  # noqa: E402
 from bench.bigdb import OUT_DIR, build, ensure_schema  # noqa: E402
 from bench.personas_bench import timed  # noqa: E402  (median of runs after a warm-up, fresh Session each)
 from core.audiences import audiences
-from core import reports  # noqa: E402
+from core.reports import reports  # noqa: E402
 from core.db import make_engine  # noqa: E402
 from core.models import Customer, SQLModel  # noqa: E402
 

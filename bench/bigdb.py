@@ -191,7 +191,8 @@ def _build_locked(path: Path, customers: int, events_per_customer: int, *, messa
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
     t0 = time.perf_counter()
 
-    from core.db import init_db, make_engine
+    from core.bootstrap import init_db
+    from core.db import make_engine
 
     engine = make_engine(f"sqlite:///{tmp}")
     init_db(engine)  # the app's schema, texting defaults, main form

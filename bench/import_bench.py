@@ -163,7 +163,8 @@ def _cpu_seconds() -> float:
 
 
 def _engine(db: Path):
-    from core.db import init_db, make_engine
+    from core.bootstrap import init_db
+    from core.db import make_engine
 
     engine = make_engine(f"sqlite:///{db}")
     init_db(engine)

@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from core import inbox  # noqa: E402
-from core.db import init_db, make_engine  # noqa: E402
+from core.messaging import inbox  # noqa: E402
+from core.bootstrap import init_db  # noqa: E402
+from core.db import make_engine  # noqa: E402
 from core.models import Direction, Message, MessageStatus, utcnow  # noqa: E402
 from core.messaging.texting import DEFAULT_JOIN_NUMBER  # noqa: E402
 

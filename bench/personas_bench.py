@@ -25,7 +25,7 @@ from sqlmodel import Session  # noqa: E402
 
 from bench.bigdb import DEFAULT_PATH, build  # noqa: E402
 from core.messaging import messages
-from core import personas  # noqa: E402
+from core.consent import personas  # noqa: E402
 from core.db import make_engine  # noqa: E402
 from core.models import Customer, SmsStatus, Source  # noqa: E402
 

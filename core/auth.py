@@ -15,6 +15,7 @@ so the owner's usual connection still gets in.
 
 from __future__ import annotations
 
+import logging
 import base64
 import datetime as dt
 import hashlib
@@ -33,6 +34,9 @@ from sqlmodel import Session
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import Setting, SignInThrottle, utcnow
+from core.errors import OwnerError
+
+log = logging.getLogger(__name__)
 
 PASSWORD_KEY = "owner_password"
 CLIENT_SALT_KEY = "signin_client_salt"  # secret for hashing client addresses
@@ -60,7 +64,7 @@ ARGON2_PREFIX = "$argon2id$"
 FIRST_START_CHOICES = ("demo", "empty")
 
 
-class AuthError(ValueError):
+class AuthError(OwnerError):
     """A password problem the owner can fix; the message says how."""
 
 
@@ -138,12 +142,12 @@ def needs_upgrade(stored: str) -> bool:
 
 def validate_password(password: Optional[str]) -> str:
     if password is None or not str(password).strip():
-        raise WeakPassword("Choose a password: it cannot be empty.")
+        raise WeakPassword("Choose a password: it cannot be empty.", "password")
     password = str(password)
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"Use at least {MIN_LENGTH} characters (this one has {len(password)}).")
+        raise WeakPassword(f"Use at least {MIN_LENGTH} characters (this one has {len(password)}).", "password")
     if len(password) > MAX_LENGTH:
-        raise WeakPassword(f"Keep the password under {MAX_LENGTH:,} characters.")
+        raise WeakPassword(f"Keep the password under {MAX_LENGTH:,} characters.", "password")
     return password
 
 
@@ -310,6 +314,8 @@ def _reserve(session: Session, client: str, now: dt.datetime) -> _Reservation:
         _shop_row_fresh(shop, now)
         refusal = _refusal(row, shop, now)
         if refusal:
+            log.warning("sign-in refused: client %s paused for %s s%s", key[:8], refusal.seconds,
+                        " (shop-wide)" if refusal.shop_wide else "")
             raise refusal  # run_write rolls back: nothing counted
         row.failures += 1
         row.updated_at = now
@@ -391,6 +397,9 @@ def sign_in(session: Session, password: Optional[str], *, client: str, now: Opti
     ok = (bool(stored) and password is not None and len(str(password)) <= MAX_LENGTH
           and check_hash(str(password), stored))
     if not ok:
+        # the client's hashed key, shortened: enough to tell clients apart, never the address or password
+        log.warning("sign-in failed: wrong password from client %s%s", reservation.key[:8],
+                    f"; sign-in paused {reservation.pause} s" if reservation.pause else "")
         if reservation.pause:
             raise Locked(reservation.pause, after_failure=True)
         return False

@@ -10,17 +10,19 @@ import os
 import random
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-from core import models  # noqa: F401  (registers the tables
+from core import models  # noqa: F401  (registers the tables)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE_PATH = PROJECT_ROOT / "optin_desk.db"
@@ -103,110 +105,31 @@ def describe(engine: Engine) -> str:
     return f"PostgreSQL {host}{port}/{url.database or ''}"
 
 
-def init_db(engine: Engine) -> None:
-    """Create what is missing (tables, columns added by newer versions, indexes) and make sure
-    texting defaults and the main sign-up form exist.
+# The key of the start lock: replicas starting together migrate and seed one at a time.
+START_LOCK_KEY = 4242001
 
-    Safe at every start, also from several app replicas at once.
-    """
+
+def take_start_lock(conn: Connection) -> None:
+    """Serialise starts on `conn`'s transaction: PostgreSQL an advisory lock, SQLite BEGIN IMMEDIATE."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": START_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def start_transaction(engine: Engine) -> Iterator[Connection]:
+    """One transaction holding the start lock: core.bootstrap migrates and seeds in it."""
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            # Serialise concurrent first starts of several replicas.
-            conn.execute(text("SELECT pg_advisory_xact_lock(4242001)"))
-        elif engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        SQLModel.metadata.create_all(conn)
-        upgrade_schema(conn)
-        from core.signups import forms
-        from core import texting  # local import: both use the helpers above
-
-        # the first rows, in the same locked transaction: replicas starting together make one of each
-        with Session(bind=conn) as session:
-            texting.ensure_defaults(session)
-            forms.ensure_main_form(session)
-            session.flush()
+        take_start_lock(conn)
+        yield conn
 
 
-def _python_default(table_name: str, column):
-    """The value a model gives this column when none is set (its default or default factory)."""
-    for mapper in SQLModel._sa_registry.mappers:
-        cls = mapper.class_
-        if getattr(cls, "__tablename__", None) != table_name:
-            continue
-        field = cls.model_fields.get(column.name)
-        if field is None:
-            return None
-        if field.default_factory is not None:
-            return field.default_factory()
-        default = field.default
-        return None if default is None or repr(default) == "PydanticUndefined" else default
-    return None
+def migrate(conn: Connection) -> list[str]:
+    """Bring the schema to the newest revision (core/migrations), on `conn` under the start lock."""
+    from core import migrations  # Alembic loads only when a database is opened
 
-
-def _split_queued_requests(conn) -> None:
-    """Before customer.queued_requests existed, opt_in_requests counted queued requests too; now it
-    counts requests sent, and the queued ones move to the new column (released later, counted then)."""
-    conn.exec_driver_sql(
-        "UPDATE customer SET queued_requests = q.n, opt_in_requests = opt_in_requests - q.n "
-        "FROM (SELECT customer_id, count(*) AS n FROM message WHERE kind = 'opt_in_request' "
-        "AND status = 'queued' AND customer_id IS NOT NULL GROUP BY customer_id) AS q WHERE customer.id = q.customer_id")
-
-
-# What else to do when upgrade_schema adds a column to an older shop's table.
-_DATA_FIXES = {("customer", "queued_requests"): _split_queued_requests}
-
-
-# Indexes an earlier version made that now mislead the query planner; dropped at start.
-OBSOLETE_INDEXES = ("ix_consent_transition",)
-
-
-def _index_names(conn, table_name: str) -> set[str]:
-    """Every index on a table, expression indexes included (which reflection skips)."""
-    if conn.dialect.name == "sqlite":
-        rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"),
-                            {"t": table_name})
-    else:
-        rows = conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t "
-                                 "AND schemaname = current_schema()"), {"t": table_name})
-    return {r[0] for r in rows}
-
-
-def upgrade_schema(conn) -> list[str]:
-    """Add the columns and indexes a newer version defines to tables an older one created.
-
-    New columns are added nullable and filled with their default, so an existing shop's
-    database keeps working after an upgrade without a migration step. Returns what it did.
-    """
-    insp = inspect(conn)
-    done: list[str] = []
-    existing_tables = set(insp.get_table_names())
-    for table in SQLModel.metadata.sorted_tables:
-        if table.name not in existing_tables:
-            continue
-        have = {c["name"] for c in insp.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in have:
-                continue
-            ddl_type = column.type.compile(dialect=conn.dialect)
-            default = getattr(column.server_default, "arg", None)
-            if isinstance(default, str):  # keep the server default, so set-wise INSERTs get it too
-                ddl_type += " DEFAULT '" + default.replace("'", "''") + "'"
-            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {ddl_type}')
-            value = _python_default(table.name, column)
-            if value is not None:
-                conn.execute(table.update().values({column.name: value}))
-            _DATA_FIXES.get((table.name, column.name), lambda c: None)(conn)
-            done.append(f"{table.name}.{column.name}")
-        index_names = _index_names(conn, table.name)
-        for name in OBSOLETE_INDEXES:
-            if name in index_names:
-                conn.exec_driver_sql(f'DROP INDEX "{name}"')
-                done.append(f"dropped index {name}")
-        for index in table.indexes:
-            if index.name and index.name not in index_names:
-                index.create(conn)
-                done.append(f"index {index.name}")
-    return done
+    return migrations.upgrade(conn)
 
 
 def _lock_key(name: str) -> int:

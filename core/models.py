@@ -10,7 +10,7 @@ import datetime as dt
 from enum import Enum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
@@ -52,7 +52,9 @@ STATUS_LABELS = {
 
 
 class Channel(str, Enum):
-    """How a consent event came about (rulebook §2)."""
+    """How a consent event came about (rulebook §2; §10 adds the ways a customer may revoke consent by
+    any reasonable means: the owner records a phone call, an email, a visit, a letter; the public
+    "Stop texting me" page is web_page)."""
 
     sms_reply = "sms_reply"
     signup_form = "signup_form"
@@ -60,6 +62,34 @@ class Channel(str, Enum):
     csv_import = "csv_import"
     pos_sync = "pos_sync"
     dashboard = "dashboard"
+    carrier = "carrier"  # the provider or carrier reported the opt-out (Twilio error 21610)
+    phone_call = "phone_call"
+    email = "email"
+    in_person = "in_person"
+    web_page = "web_page"
+    letter = "letter"
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS = {
+    Channel.sms_reply: "Text from the customer",
+    Channel.signup_form: "Sign-up form",
+    Channel.text_to_join: "Text To Join",
+    Channel.csv_import: "CSV import",
+    Channel.pos_sync: "POS sync",
+    Channel.dashboard: "Dashboard (the shop)",
+    Channel.carrier: "Carrier (reported by Twilio)",
+    Channel.phone_call: "Phone call",
+    Channel.email: "Email",
+    Channel.in_person: "In person",
+    Channel.web_page: "Web page",
+    Channel.letter: "Letter",
+}
+#: How an owner may record an opt-out received outside a text (§10), in the order the form offers them.
+OPT_OUT_CHANNELS = (Channel.phone_call, Channel.in_person, Channel.email, Channel.letter, Channel.web_page)
 
 
 class Source(str, Enum):
@@ -71,6 +101,7 @@ class Source(str, Enum):
     pos_sync = "pos_sync"
     dashboard = "dashboard"
     inbound_sms = "inbound_sms"
+    stop_page = "stop_page"
 
     @property
     def label(self) -> str:
@@ -84,6 +115,7 @@ SOURCE_LABELS = {
     Source.pos_sync: "POS sync",
     Source.dashboard: "Dashboard",
     Source.inbound_sms: "Texted the shop",
+    Source.stop_page: "Stop texting me page",
 }
 
 
@@ -120,6 +152,11 @@ class MessageStatus(str, Enum):
     sent = "sent"
     queued = "queued"
     blocked = "blocked"
+    # live texting (core/messaging/sender.py): handed to the background sender, then the provider's word
+    sending = "sending"
+    delivered = "delivered"
+    undelivered = "undelivered"
+    failed = "failed"
 
 
 class Decision(str, Enum):
@@ -160,6 +197,10 @@ class Customer(SQLModel, table=True):
     # optimistic version check: every UPDATE of a customer row says which version it read
     # (WHERE version = :read); a stale write fails (StaleDataError) and db.run_write retries it
     version: int = Field(default=1, sa_column_kwargs={"nullable": False, "server_default": "1"})
+    # live texting: the carrier said the phone cannot get texts ("unreachable", "unknown", "landline"),
+    # with the provider's error code; such a phone gets no opt-in requests (core/messaging/webhooks.py)
+    unreachable: Optional[str] = Field(default=None, max_length=20)
+    unreachable_code: Optional[int] = None
 
     @declared_attr.directive
     def __mapper_args__(cls):  # noqa: N805
@@ -206,6 +247,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_phone_time", "phone", "created_at"),
         Index("ix_message_status_send_at", "status", "send_at"),
         Index("ix_message_kind_phone", "kind", "phone"),
+        Index("ix_message_provider_sid", "provider_sid", unique=True),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -224,6 +266,15 @@ class Message(SQLModel, table=True):
     sent_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
     bulk: bool = False  # started by the shop in bulk (sync, import, resend)
     dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+    # live texting (core/messaging/sender.py, webhooks.py): the provider's id (Twilio's MessageSid, both
+    # directions: a retried webhook finds it), its own status word and error code, and the sender's claim
+    provider_sid: Optional[str] = Field(default=None, max_length=64)  # unique: ix_message_provider_sid
+    provider_status: Optional[str] = Field(default=None, max_length=20)
+    error_code: Optional[int] = None
+    attempts: Optional[int] = None  # provider calls so far (None: never tried)
+    claimed_by: Optional[str] = Field(default=None, max_length=64)
+    claimed_until: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # the claim's lease
+    next_attempt_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # after a 429 / 5xx
 
 
 class TextingDefaults(SQLModel, table=True):
@@ -248,6 +299,12 @@ class TextingDefaults(SQLModel, table=True):
     default_region: str = Field(default="US", max_length=2)
     max_opt_in_requests: int = 2
     base_url: str = Field(default="", max_length=300)  # public address of sign-up pages
+    # §10: extra opt-out and help words in other languages, space-separated (keywords.EXTRA_CHOICES);
+    # the FCC words are never among them and never removed
+    extra_opt_out_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    extra_help_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    # §10: one confirmation text after an opt-out the owner records or confirms (within 5 minutes)
+    confirm_recorded_opt_outs: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
 

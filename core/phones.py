@@ -16,14 +16,23 @@ from numbers import Integral, Real
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType, ValidationResult
 
+from core.errors import OwnerError
+
 __all__ = ["InvalidPhone", "NotAMobile", "normalize", "normalize_mobile", "not_mobile", "format_display", "time_zones",
-           "MAX_INPUT_LENGTH"]
+           "redact", "MAX_INPUT_LENGTH"]
 
 #: Longer input is rejected before parsing (no phone number, even with an
 #: extension and punctuation, is this long).
 MAX_INPUT_LENGTH = 64
 
 _SUPPORTED_REGIONS = phonenumbers.SUPPORTED_REGIONS
+
+
+def redact(phone: object) -> str:
+    """A phone number as a log line may show it: its last 4 digits only ("…0123"), whatever was typed."""
+    digits = [ch for ch in str(phone or "") if ch.isdigit()]
+    return "…" + "".join(digits[-4:]) if len(digits) >= 4 else "…"
+
 _E164 = PhoneNumberFormat.E164
 _NATIONAL = PhoneNumberFormat.NATIONAL
 _INTERNATIONAL = PhoneNumberFormat.INTERNATIONAL
@@ -53,7 +62,7 @@ _POSSIBLE_REASONS = {
 }
 
 
-class InvalidPhone(ValueError):
+class InvalidPhone(OwnerError):
     """A value that is not a usable phone number; ``reason`` says why, in plain words."""
 
     def __init__(self, reason: str):

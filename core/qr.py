@@ -11,12 +11,14 @@ import io
 import qrcode
 from qrcode.constants import ERROR_CORRECT_M
 
+from core.errors import OwnerError
+
 __all__ = ["qr_png", "sms_uri", "QRError"]
 
 MAX_DATA = 1000  # far more than a URL or an SMS link needs; keeps the code scannable from a poster
 
 
-class QRError(ValueError):
+class QRError(OwnerError):
     """Nothing (or too much) to put in a QR code."""
 
 

@@ -28,9 +28,11 @@ from sqlmodel import Session, select  # noqa: E402
 from core.consent import customers
 from core.signups import forms, signup
 from core.messaging import inbox, outbox
-from core import phones, texting  # noqa: E402
+from core import phones  # noqa: E402
+from core.messaging import texting  # noqa: E402
 from core.training.demo import ANCHOR_TIME  # noqa: E402
-from core.db import init_db, make_engine, run_write  # noqa: E402
+from core.bootstrap import init_db  # noqa: E402
+from core.db import make_engine, run_write  # noqa: E402
 from core.models import (  # noqa: E402
     Channel,
     ConsentEvent,
@@ -384,6 +386,18 @@ class Gen:
             fn()
         self.form_views()
         self.extras()
+        self.stop_page_visitor()
+
+    def stop_page_visitor(self) -> None:
+        """Rulebook §10: a number nobody knew, typed into the public Stop texting me page: kept opted out,
+        never texted (the last step, so the random story above it is unchanged)."""
+        from core.consent import stop_page
+
+        stop_page.submit(self.s, phone="+17135550142", client_address="demo", now=self.day_time(6.4))
+        # another stranger stops texts, then changes their mind and texts START (only that lifts it)
+        t = self.day_time(9.2)
+        stop_page.submit(self.s, phone="+17135550143", client_address="demo", now=t)
+        self.text("+17135550143", "START", t + dt.timedelta(days=2))
 
 
 def _ascii(text: str) -> str:

@@ -6,19 +6,22 @@ import pandas as pd
 import phonenumbers
 import streamlit as st
 
+import widgets
+from core.importing import page_model
 from core.importing.cache import ImportCache
 from core.importing.limits import MAX_FILE_MB
 from core.importing.mapping import FIELDS, guess_mapping
 from core.importing.reading import sniff
-from core.importing.report import ImportProblem, ImportReport, summary
-from core.importing.service import dry_run, history, history_rows, import_csv, local_time, run_errors_csv
+from core.importing.report import ImportProblem, ImportReport
+from core.importing.service import dry_run, import_csv, run_errors_csv
 from core.messaging import texting
 from pages import ui
 
 ui.require_owner()
 
-NONE = "— not in this file —"
-INFO, DRY, RESULT, FILE_ID, OLDER = "import_info", "import_dry", "import_result", "import_file_id", "import_older"
+NONE = page_model.NONE
+INFO, DRY, RESULT, FILE_ID = "import_info", "import_dry", "import_result", "import_file_id"
+HISTORY = "import_history_cursors"  # keyset cursors of the history pages before the one shown (widgets.pager)
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 INTERRUPTED = ("This stopped before the end: the database could not be reached. Try again; an import that was "
                "cut off finishes where it stopped when you import the same file again (nothing is imported or "
@@ -29,34 +32,20 @@ def _map_key(field: str) -> str:
     return f"import_map_{field}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def _figures(report: ImportReport, key: str, requests: bool) -> None:
-    groups = summary(report)
-    figures = [f for name in ("customers", "consent") + (("requests",) if requests else ()) for f in groups[name]]
-    for start in range(0, len(figures), 4):
-        for col, fig in zip(st.columns(4), figures[start:start + 4]):
-            col.metric(fig.label, f"{fig.value:,}", help=fig.help)
-    if report.invalid or report.warnings:
-        title = _plural(len(report.invalid), "row") + " not imported"
-        if report.warnings:
-            title += ", " + _plural(len(report.warnings), "value") + " dropped"
-        with st.expander(title, expanded=bool(report.invalid)):
-            shown = sorted(report.invalid + report.warnings, key=lambda e: e.row)[:500]
-            st.dataframe(pd.DataFrame([{"Row": e.row, "Column": e.column, "Value": e.value, "Reason": e.reason,
-                                        "What happens": "imported without this value" if e.imported
-                                        else "row not imported"} for e in shown]),
-                         hide_index=True, width="stretch", key=f"{key}_table",
-                         column_config={"Row": st.column_config.NumberColumn(width="small"),
-                                        "Column": st.column_config.TextColumn(width="small"),
-                                        "Reason": st.column_config.TextColumn(width="large")})
-            if len(report.invalid) + len(report.warnings) > len(shown):
-                st.caption(f"The first {len(shown):,} are shown; the download has them all.")
-            st.download_button("Download these rows (CSV)", data=report.errors_csv(), mime="text/csv",
-                               file_name=f"{report.file_name.rsplit('.', 1)[0]}-not-imported.csv",
-                               key=f"{key}_download", icon=":material/download:")
+    widgets.metric_grid(page_model.figures(report, requests=requests))
+    found = page_model.problems(report)
+    if found is None:
+        return
+    with st.expander(found.title, expanded=bool(report.invalid)):
+        st.dataframe(pd.DataFrame(found.rows), hide_index=True, width="stretch", key=f"{key}_table",
+                     column_config={"Row": st.column_config.NumberColumn(width="small"),
+                                    "Column": st.column_config.TextColumn(width="small"),
+                                    "Reason": st.column_config.TextColumn(width="large")})
+        if found.more:
+            st.caption(f"The first {len(found.rows):,} are shown; the download has them all.")
+        widgets.download("Download these rows (CSV)", report.errors_csv(),
+                         file_name=page_model.errors_file_name(report.file_name), key=f"{key}_download")
 
 
 def _cache() -> ImportCache:
@@ -71,13 +60,12 @@ def _run(action, first_words: str, upload, **options) -> ImportReport:
     page stops there."""
     bar = st.progress(0.0, text=first_words)
     try:
-        with ui.session() as s:
-            return action(s, upload, file_name=upload.name, cache=_cache(),
-                          progress=lambda f, text: bar.progress(min(1.0, max(0.0, f)), text=text), **options)
-    except ImportProblem as exc:
-        ui.show_error(exc)
-    except Exception:  # the database went away, the disk filled up...: say what to do
-        st.error(INTERRUPTED, icon=":material/error:")
+        # ImportProblem: what to fix in the file; anything else (the database went away, the disk filled
+        # up...) is logged and the owner reads what to do
+        with ui.guard(f"importing {upload.name}", advice=INTERRUPTED):
+            with ui.session() as s:
+                return action(s, upload, file_name=upload.name, cache=_cache(),
+                              progress=lambda f, text: bar.progress(min(1.0, max(0.0, f)), text=text), **options)
     finally:
         bar.empty()
     st.stop()
@@ -122,13 +110,10 @@ with tab_import:
                 st.session_state["import_region"] = defaults.default_region
         info = st.session_state[INFO]
         if isinstance(info, str):
-            st.error(ui.plain(info), icon=":material/error:")
+            st.error(widgets.plain(info), icon=":material/error:")
             st.stop()
 
-        kind = "Excel workbook" if info.kind == "xlsx" else f"{info.encoding}, {info.delimiter_name}-separated"
-        size = (f"{info.size / 1024 / 1024:,.1f} MB" if info.size >= 1024 * 1024
-                else f"{info.size / 1024:,.0f} KB" if info.size >= 1024 else _plural(info.size, "byte"))
-        st.markdown(f"**{ui.plain(info.name)}** · {size} · {kind} · {len(info.headers)} columns")
+        st.markdown(f"**{widgets.plain(info.name)}** · {widgets.plain(page_model.file_details(info))}")
         if info.header_looks_like_data:
             st.warning("The first row looks like a customer, not column names. Add a header row (Phone, First "
                        "name, ...) to the file, or the first customer will be skipped.", icon=":material/warning:")
@@ -145,14 +130,13 @@ with tab_import:
                 if st.session_state.get(_map_key(field)) not in options:
                     st.session_state[_map_key(field)] = NONE
                 col.selectbox(label, options, key=_map_key(field))
-        mapping = {f: (None if st.session_state[_map_key(f)] == NONE else st.session_state[_map_key(f)])
-                   for f in FIELDS}
+        mapping = page_model.mapping({f: st.session_state[_map_key(f)] for f in FIELDS})
 
         st.subheader("Consent", anchor=False)
         region = st.columns([1, 2])[0].selectbox(
             "Country of phone numbers written without a country code", REGIONS, key="import_region",
             format_func=lambda r: f"{r} (+{phonenumbers.country_code_for_region(r)})")
-        attested = st.checkbox(f"These customers agreed to receive marketing texts from {ui.plain(brand)}",
+        attested = st.checkbox(f"These customers agreed to receive marketing texts from {widgets.plain(brand)}",
                                key="import_attested",
                                help="Tick only if you can show their consent. Without it, rows that say opted in "
                                     "import as not opted in. Rows that say opted out are always recorded.")
@@ -176,7 +160,7 @@ with tab_import:
         dry = st.session_state.get(DRY)
         if result is not None and result[0] == settings:
             report = result[1]
-            st.success(f"Imported {ui.plain(report.file_name)}: {report.created:,} new, {report.updated:,} updated, "
+            st.success(f"Imported {widgets.plain(report.file_name)}: {report.created:,} new, {report.updated:,} updated, "
                        f"{report.unchanged:,} unchanged.", icon=":material/check_circle:")
             _figures(report, "import_report", send_requests)
         elif dry is not None and dry[0] == settings:
@@ -197,27 +181,20 @@ with tab_import:
 
 with tab_history:
     with ui.session() as s:
-        runs = history(s, limit=20, before_id=st.session_state.get(OLDER),
-                                origin="csv_import")
-        if not runs and st.session_state.get(OLDER) is None:
+        history = page_model.history_page(s, after=widgets.page_cursor(HISTORY), origin="csv_import")
+        if not history.total:
             st.info("No imports yet. Each import is listed here with its file, counts and the rows it could not "
                     "import.", icon=":material/history:")
         else:
-            st.dataframe(pd.DataFrame(history_rows(runs, tz)), hide_index=True, width="stretch",
+            st.dataframe(pd.DataFrame(page_model.history_rows(history.runs, tz)), hide_index=True, width="stretch",
                          key="import_history_table")
-            with_errors = [r for r in runs if (r.counts or {}).get("invalid") or (r.counts or {}).get("warnings")]
+            widgets.pager("import_history", HISTORY, page_size=page_model.HISTORY_PAGE, shown=len(history.runs),
+                          total=history.total, next_after=history.next_after)
+            with_errors = page_model.with_errors(history.runs)
             if with_errors:
                 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
                 chosen = c1.selectbox("Rows an import could not take", with_errors, key="import_history_run",
-                                      format_func=lambda r: f"{r.file_name} — {local_time(r.started_at, tz)} "
-                                                            f"({(r.counts or {}).get('invalid', 0):,} rows)")
-                c2.download_button("Download (CSV)", data=run_errors_csv(s, chosen.id), mime="text/csv",
-                                   file_name=f"{chosen.file_name.rsplit('.', 1)[0]}-not-imported.csv",
-                                   key="import_history_download", icon=":material/download:")
-            nav = st.columns([1, 1, 4])
-            if len(runs) == 20 and nav[0].button("Older", key="import_history_older"):
-                st.session_state[OLDER] = runs[-1].id
-                st.rerun()
-            if st.session_state.get(OLDER) is not None and nav[1].button("Newest", key="import_history_newest"):
-                st.session_state.pop(OLDER, None)
-                st.rerun()
+                                      format_func=lambda r: page_model.run_label(r, tz))
+                widgets.download("Download (CSV)", run_errors_csv(s, chosen.id),
+                                 file_name=page_model.errors_file_name(chosen.file_name),
+                                 key="import_history_download", container=c2)

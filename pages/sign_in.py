@@ -11,6 +11,7 @@ from sqlmodel import Session
 from core import auth
 from core.training import demo
 from core.messaging import texting
+import widgets
 from pages import ui
 
 VERIFIED_KEY = "signin_verified"  # password checked; the first-start choice is still to make
@@ -24,7 +25,10 @@ def _preset_password() -> str | None:
         return value
     try:
         return st.secrets.get("OPTIN_DESK_PASSWORD")
-    except Exception:  # no secrets file: nothing preset
+    except FileNotFoundError:  # no secrets file: nothing preset
+        return None
+    except Exception:  # a secrets file that cannot be read: say so in the log, sign-in goes on
+        ui.log.exception("could not read .streamlit/secrets.toml")
         return None
 
 
@@ -40,10 +44,11 @@ def _enter(s: Session) -> None:
 def _header(s: Session) -> None:
     try:
         brand = texting.get_defaults(s).brand
-    except Exception:
+    except Exception:  # the sign-in form below still works (or shows what went wrong)
+        ui.log.exception("could not read the shop's brand for the sign-in page")
         brand = "your shop"
     st.caption("OPT-IN DESK")
-    st.subheader(f"Welcome to {ui.plain(brand)}", anchor=False)
+    st.subheader(f"Welcome to {widgets.plain(brand)}", anchor=False)
     st.markdown("Opt-In Desk keeps your customers' texting consent straight and provable: "
                 "who said yes, who said stop, and the evidence for both.")
 
@@ -55,6 +60,7 @@ def _setup(s: Session) -> None:
                "as you type it.")
     with st.form("setup_form", border=True):
         new = st.text_input("Password", type="password", key="new_password", autocomplete="new-password")
+        new_error = st.empty()  # what is wrong with the password shows here, under it
         again = st.text_input("Type it again", type="password", key="confirm_password",
                               autocomplete="new-password")
         submitted = st.form_submit_button("Save password", key="set_password", type="primary",
@@ -63,10 +69,9 @@ def _setup(s: Session) -> None:
         if new != again:
             st.error("The two passwords are different. Type the same password twice.", icon=":material/error:")
             return
-        try:
+        with ui.guard("saving the owner password", fields={"password": new_error}) as done:
             auth.set_password(s, new)
-        except auth.AuthError as exc:
-            ui.show_error(exc)
+        if not done.ok:
             return
         st.session_state[SETUP_DONE_KEY] = True
         st.rerun()
@@ -151,3 +156,6 @@ with middle, Session(ui.main_engine()) as s:
         st.divider()
         st.page_link("pages/signup.py", label="Looking to join the text list? Sign up here",
                      icon=":material/how_to_reg:")
+    if (HERE / "stop.py").exists() and not st.session_state.get(VERIFIED_KEY):
+        st.page_link("pages/stop.py", label="Want no more texts from us? Stop them here",
+                     icon=":material/sms_failed:")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from core.signups import forms, signup, signup_limits
 from core.messaging import texting
+import widgets
 from pages import ui
 
 
@@ -104,14 +105,14 @@ with ui.session() as s:
         if not st.session_state.get(seen_key):
             try:
                 forms.record_view(s, form_id=form.id)
-            except Exception:  # a view that could not be counted never stops a sign-up
-                pass
+            except Exception as exc:  # a view that could not be counted never stops a sign-up: logged only
+                ui.report_unexpected(exc, f"counting a view of the form {form.slug}")
             st.session_state[seen_key] = True
         form_slug, collects_sms, disclosure = form.slug, form.collects_sms, form.disclosure
         modes = forms.field_modes(form)
 
 with st.container(key="signup_card"):
-    st.title(ui.plain(brand), anchor=False)
+    st.title(widgets.plain(brand), anchor=False)
     if form is None:
         st.subheader("Sign-up form not found", anchor=False)
         st.write("We couldn't find that sign-up form. The link may be old or mistyped.")
@@ -122,7 +123,7 @@ with st.container(key="signup_card"):
     if result and result.get("slug") == form_slug:
         alert, icon = ALERTS[signup.Outcome(result["outcome"])]
         st.subheader(result["headline"], anchor=False)
-        alert(ui.plain(result["sentence"]), icon=icon)
+        alert(widgets.plain(result["sentence"]), icon=icon)
         st.button("Sign up another person", key="signup_again", on_click=_start_over)
         st.stop()
 

@@ -1,21 +1,55 @@
-"""What every page shares: the engine, a session, the owner check, badges.
+"""The app wiring every page shares: the engine, a session, the owner check, the training and demo
+switch, the sidebar. Shared widgets (pager, badges, flash messages...) are in widgets.py.
 
 Pages call core; this module only wires Streamlit to it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import re
+import secrets
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterator, Mapping, Optional
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core import db
-from core.models import SmsStatus
+from core import bootstrap, db
+from core.errors import OwnerError
+from widgets import plain
+
+log = logging.getLogger("pages")
+
+LOG_LEVEL_ENV = "OPTIN_DESK_LOG_LEVEL"
+_LOG_HANDLER_NAME = "optin_desk"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging() -> None:
+    """Send the app's log lines to stderr, at OPTIN_DESK_LOG_LEVEL (DEBUG, INFO, WARNING, ERROR; default INFO).
+
+    Done once per process, here, where the app starts (every page imports this module); core modules only
+    call logging.getLogger(__name__). Log lines never hold a password, a token or a full phone number
+    (core.phones.redact)."""
+    root = logging.getLogger()
+    if any(h.get_name() == _LOG_HANDLER_NAME for h in root.handlers):
+        return
+    wanted = os.environ.get(LOG_LEVEL_ENV, "").strip().upper() or "INFO"
+    level = logging.getLevelNamesMapping().get(wanted)
+    handler = logging.StreamHandler()
+    handler.set_name(_LOG_HANDLER_NAME)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level if level is not None else logging.INFO)
+    if root.level > logging.DEBUG:  # Alembic's own lines (plugins, context) only when debugging; ours say what ran
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if level is None:
+        log.warning("%s=%r is not a log level (DEBUG, INFO, WARNING, ERROR): using INFO", LOG_LEVEL_ENV, wanted)
+
+
+configure_logging()
 
 OWNER_KEY = "owner_signed_in"
 TRAINING_KEY = "training_db_url"  # set while this browser session works in the training shop
@@ -27,7 +61,7 @@ DEMO_NOTICE_KEY = "demo_notice"  # left or removed the demo: say so once, on the
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
     engine = db.make_engine(url)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
     return engine
 
 
@@ -169,20 +203,20 @@ def training_mark(name: str, value: str | None = None) -> None:
     try:
         with session() as s:
             training.mark(s, name, value or utcnow().isoformat())
-    except Exception:  # a mark is a convenience for the walkthrough; never break the page for it
-        pass
+    except Exception:  # a mark is a convenience for the walkthrough: logged, and the page goes on
+        log.exception("could not record the walkthrough mark %r", name)
 
 
 def _release_due() -> None:
     """Queued messages whose time has come go out whenever a page loads (no background process)."""
     from core.messaging import outbox
 
-    try:
+    with guard("sending the queued texts that are due",
+               advice="Texts waiting for the sending window did not go out; they stay queued and go out "
+                      "when a page loads again."):
         with session() as s:
             if outbox.due_count(s):
                 outbox.release_due(s)
-    except Exception:  # never let the release break a page; the log shows what is queued
-        pass
 
 
 def sidebar() -> None:
@@ -195,7 +229,8 @@ def sidebar() -> None:
         try:
             with session() as s:
                 brand = texting.get_defaults(s).brand
-        except Exception:
+        except Exception:  # the sidebar still offers Sign out; the page below shows what went wrong
+            log.exception("could not read the shop's brand for the sidebar")
             brand = "Opt-In Desk"
         st.markdown(f"### {plain(brand)}")
         st.caption(f"Opt-In Desk · {db.describe(engine())}")
@@ -212,52 +247,62 @@ def sidebar() -> None:
             st.rerun()
 
 
-STATUS_COLORS = {
-    SmsStatus.opted_in: "green",
-    SmsStatus.pending: "orange",
-    SmsStatus.not_opted_in: "red",
-    SmsStatus.opted_out: "red",
-}
-
-
-def badge(status: SmsStatus | str) -> str:
-    """Markdown badge: green ✓ when opted in, red ✕ with the reason word otherwise (§1)."""
-    status = SmsStatus(status)
-    return f":{STATUS_COLORS[status]}-badge[{status.badge}]"
-
-
-def show_error(exc: Exception) -> None:
-    """A named error from core, as the owner should read it: one line per field when it names several."""
+def show_error(exc: Exception, *, fields: Optional[Mapping[str, object]] = None) -> None:
+    """A named error from core, as the owner should read it: one line per field when it names several,
+    each beside its field when the page gives a place for it (`fields`: field name -> an st.empty() or
+    container under that input), else here."""
     per_field = getattr(exc, "errors", None)
-    for message in (per_field.values() if isinstance(per_field, dict) and per_field else [str(exc)]):
-        st.error(plain(message), icon=":material/error:")  # messages quote typed names and file names
+    if not (isinstance(per_field, dict) and per_field):
+        per_field = {getattr(exc, "field", None): str(exc)}
+    for field, message in per_field.items():
+        where = (fields or {}).get(field) or st
+        where.error(plain(message), icon=":material/error:")  # messages quote typed names and file names
 
 
-# What markdown would read in typed text, escaped with a backslash (CommonMark shows "\\x" as "x"): emphasis,
-# code, links, headings, tables, HTML, LaTeX ($); a ":" before a non-space (colour and icon directives
-# :red[..] :material/x:, emoji shortcodes, http:// links); "&" starting an entity; a list or heading marker
-# at the start. A line break would start a new block: it becomes a space.
-_MARKUP = re.compile(r"[\\`*_\[\]#|$<>~]|:(?=\S)|&(?=[#A-Za-z0-9])")
-_BLOCK_START = re.compile(r"^(\s*(?:\d+(?=[.)]))?)([-+=.)])")  # "- a", "+ a", "= a", "1. a", "1) a"
+APOLOGY = "Something went wrong. It has been logged as #{ref}."
 
 
-def plain(text: str) -> str:
-    """Text someone typed, safe inside Streamlit markdown: no formatting, links, math or HTML from it."""
-    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return _BLOCK_START.sub(r"\1\\\2", _MARKUP.sub(lambda m: "\\" + m.group(), text), count=1)
+def report_unexpected(exc: BaseException, doing: str) -> str:
+    """Log an unexpected error with its traceback under a short reference, and return the reference."""
+    ref = secrets.token_hex(3).upper()
+    log.error("error #%s while %s", ref, doing or "showing a page", exc_info=exc)
+    return ref
 
 
-def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after,
-          note: str = "") -> None:
-    """Previous / Next under a keyset-paginated table. `session_state[state_key]` holds the cursors
-    of the pages before the one shown; buttons are keyed `<prefix>_prev` and `<prefix>_next`."""
-    cursors = st.session_state.get(state_key) or []
-    first = len(cursors) * page_size + 1
-    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-    if p1.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:"):
-        st.session_state[state_key] = cursors[:-1]
-        st.rerun()
-    if p2.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:"):
-        st.session_state[state_key] = cursors + [next_after]
-        st.rerun()
-    p3.caption(f"Showing {first:,}–{first + shown - 1:,} of {total:,}" + (f". {note}" if note else ""))
+def apologise(exc: BaseException, doing: str = "", *, advice: str = "") -> str:
+    """An error nobody at the screen can fix: logged with its traceback; the page says sorry with the
+    log's reference (and, when given, what happened to the owner's work). Returns the reference."""
+    ref = report_unexpected(exc, doing)
+    st.error(APOLOGY.format(ref=ref) + (f" {advice}" if advice else ""), icon=":material/error:")
+    return ref
+
+
+class Outcome:
+    """What a guarded action came to: `ok` until it raised; `ref` is the log's reference of an unexpected error."""
+
+    def __init__(self) -> None:
+        self.ok = True
+        self.ref: Optional[str] = None
+
+
+@contextmanager
+def guard(doing: str = "", *, fields: Optional[Mapping[str, object]] = None, advice: str = "") -> Iterator[Outcome]:
+    """Run a page's call into core: an error the owner can fix (core.errors.OwnerError) is shown beside its
+    field (see show_error); anything else is logged with its traceback and shown as an apology with the
+    log's reference. The page goes on after the block; `Outcome.ok` says whether the action finished.
+    Streamlit's own st.rerun / st.stop pass through.
+
+        with ui.guard("saving the texting defaults", fields={"brand": brand_slot}) as done:
+            texting.save_defaults(s, ...)
+        if done.ok:
+            st.rerun()
+    """
+    outcome = Outcome()
+    try:
+        yield outcome
+    except OwnerError as exc:
+        outcome.ok = False
+        show_error(exc, fields=fields)
+    except Exception as exc:
+        outcome.ok = False
+        outcome.ref = apologise(exc, doing, advice=advice)

@@ -15,7 +15,9 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from core.db import init_db, make_engine
+from core import db
+from core.bootstrap import init_db
+from core.db import make_engine
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 
@@ -45,10 +47,32 @@ def _drop_schema(schema: str):
     admin.dispose()
 
 
+_migrated_template = None
+
+
+def _memory_engine():
+    """A private in-memory SQLite database, its schema copied from one migrated once per test run
+    (running every revision takes ~60 ms; the copy ~1 ms). init_db then finds it at head and seeds it."""
+    global _migrated_template
+    if _migrated_template is None:
+        template = make_engine("sqlite://")
+        with db.start_transaction(template) as conn:
+            db.migrate(conn)
+        _migrated_template = template
+    eng = make_engine("sqlite://")
+    source, target = _migrated_template.raw_connection(), eng.raw_connection()
+    try:
+        source.driver_connection.backup(target.driver_connection)
+    finally:
+        source.close()
+        target.close()
+    return eng
+
+
 def _engines(kind: str, sqlite_url: str):
     """An initialised engine on SQLite (`sqlite_url`) or in a fresh PostgreSQL schema; cleaned up after."""
     if kind == "sqlite":
-        eng = make_engine(sqlite_url)
+        eng = _memory_engine() if sqlite_url == "sqlite://" else make_engine(sqlite_url)
         init_db(eng)
         yield eng
         eng.dispose()
@@ -74,7 +98,7 @@ def session(engine):
 
 @pytest.fixture
 def sqlite_session():
-    eng = make_engine("sqlite://")
+    eng = _memory_engine()
     init_db(eng)
     with Session(eng) as s:
         yield s

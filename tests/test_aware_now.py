@@ -19,7 +19,8 @@ from tests import import_reference
 from core.messaging import inbox, outbox, texting, texting_editor
 from core.reports import reports
 from core.clock import as_utc
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.models import ConsentEvent, Customer, Message, MessageKind, PossibleOptOut, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer

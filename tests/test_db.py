@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session
 
-from core import db
+from core import bootstrap, db
 from core.models import TextingDefaults
 from tests.conftest import BACKENDS
 
@@ -35,8 +35,8 @@ def test_a_sqlite_file_gets_wal_a_busy_timeout_and_foreign_keys(tmp_path):
 
 
 def test_init_db_is_safe_to_run_at_every_start(engine):
-    db.init_db(engine)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
+    bootstrap.init_db(engine)
     with Session(engine) as s:
         assert s.get(TextingDefaults, 1) is not None
     names = set(inspect(engine).get_table_names())
@@ -52,33 +52,6 @@ def test_indexes_exist_for_what_the_pages_ask(engine):
     uniques = [tuple(u["column_names"]) for u in insp.get_unique_constraints("customer")] + [
         tuple(ix["column_names"]) for ix in insp.get_indexes("customer") if ix.get("unique")]
     assert ("phone",) in uniques
-
-
-def test_a_database_made_by_an_older_version_gets_the_new_columns_and_indexes_at_start(engine):
-    from core.models import Customer
-
-    with engine.begin() as conn:
-        conn.exec_driver_sql('DROP INDEX IF EXISTS "ix_customer_status_id"')
-        conn.exec_driver_sql('ALTER TABLE "pos_source" DROP COLUMN "request_after_log"')
-        conn.exec_driver_sql("INSERT INTO pos_source (name, last_counts, created_at) "
-                             "VALUES ('Old POS', '{}', '2026-01-01 00:00:00')")
-    db.init_db(engine)
-    insp = inspect(engine)
-    assert "request_after_log" in {c["name"] for c in insp.get_columns("pos_source")}
-    assert "ix_customer_status_id" in {ix["name"] for ix in insp.get_indexes("customer")}
-    from core.models import PosSource
-    from sqlmodel import select
-    with Session(engine) as s:
-        assert s.exec(select(PosSource)).one().request_after_log == []
-        assert s.exec(select(Customer)).all() == []
-
-
-def test_an_obsolete_index_left_by_an_older_version_is_dropped_at_start(engine):
-    with engine.begin() as conn:
-        conn.exec_driver_sql('CREATE INDEX "ix_consent_transition" ON consent_event (new_status, old_status)')
-    db.init_db(engine)
-    with engine.connect() as conn:
-        assert "ix_consent_transition" not in db._index_names(conn, "consent_event")
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
@@ -104,7 +77,7 @@ def test_several_replicas_starting_at_once_create_one_schema_and_one_settings_ro
         eng = make()
         try:
             barrier.wait()
-            db.init_db(eng)
+            bootstrap.init_db(eng)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
         finally:

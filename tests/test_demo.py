@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import select
 
-from core import db, phones
+from core import bootstrap, db, phones
 from core.training import demo
 from core.consent.keywords import Keyword, classify
 from core.models import (
@@ -278,7 +278,7 @@ def _opted_in_export(url: str) -> str:
 def real_shop(tmp_path):
     url = f"sqlite:///{tmp_path / 'optin_desk.db'}"
     eng = db.make_engine(url)
-    db.init_db(eng)
+    bootstrap.init_db(eng)
     eng.dispose()
     return url
 
@@ -326,7 +326,7 @@ def test_remove_refuses_a_database_in_the_demos_place_that_is_not_the_demo(real_
 
     not_demo = f"sqlite:///{tmp_path / 'optin_desk.demo.db'}"
     eng = db.make_engine(not_demo)
-    db.init_db(eng)
+    bootstrap.init_db(eng)
     with Session(eng) as s:
         make_customer(s)
     eng.dispose()
@@ -361,7 +361,7 @@ def test_on_postgresql_the_demo_shop_is_a_schema_of_its_own_and_removing_it_drop
 
     try:
         eng = db.make_engine(real)
-        db.init_db(eng)
+        bootstrap.init_db(eng)
         eng.dispose()
         url = demo.prepare(real)
         assert f"{shop}_demo" in url

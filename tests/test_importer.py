@@ -15,7 +15,8 @@ from core.consent import customers
 from core.importing import apply, service
 from core.importing.report import ImportReport, NoPhoneColumn, NoValidPhones, RowError
 from tests import import_reference
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.importing.service import import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW
@@ -395,3 +396,38 @@ def test_a_name_with_a_link_is_dropped_and_reported_but_the_row_and_its_opt_out_
     assert by_phone["+14155550101"].sms_status is SmsStatus.opted_out  # an opt-out is never lost over a name
     assert (by_phone["+14155550102"].first_name, by_phone["+14155550102"].last_name) == ("Ann", "")
     assert (by_phone["+14155550103"].first_name, by_phone["+14155550103"].last_name) == ("O'Brien", "St. John")
+
+
+# --- merged from main: the 2026 state sending rules and live texting apply to an import's requests ----------------
+
+SUNDAY_10_IN_HOUSTON = dt.datetime(2026, 12, 6, 16, 0)  # 10:00 CST, 08:00 in San Francisco
+
+
+def _requests_to(session, phone):
+    session.expire_all()
+    return session.exec(select(Message).where(Message.phone == phone, Message.kind == "opt_in_request")).all()
+
+
+def test_an_imports_request_follows_the_state_of_the_customers_zip_code(session, tmp_path):
+    # a San Francisco number whose owner lives in Houston (zip 77001): Texas, no texts before noon on Sundays (§9)
+    from core.messaging import texting
+
+    texting.update_defaults(session, window_start=dt.time(7), window_end=dt.time(22))
+    make_customer(session, phone_number="+14155550123", zip="77001")
+    path = write_csv(tmp_path, "list.csv", ["phone,first_name", "415-555-0123,Ada"])
+    report = import_csv(session, path, attested=False, send_requests=True, now=SUNDAY_10_IN_HOUSTON)
+    assert (report.requests_sent, report.requests_queued) == (0, 1)
+    [msg] = _requests_to(session, "+14155550123")
+    assert (msg.status, msg.reason) == (MessageStatus.queued, "Texas: not before 12:00 on Sundays")
+    assert msg.send_at == dt.datetime(2026, 12, 6, 18, 0)  # noon in Houston
+
+
+def test_with_live_texting_an_imports_requests_wait_for_the_background_sender(session, tmp_path, monkeypatch):
+    from core.messaging import providers
+
+    monkeypatch.setattr(providers, "is_live", lambda _session: True)
+    path = write_csv(tmp_path, "list.csv", ["phone", "415-555-0124"])
+    report = import_csv(session, path, attested=False, send_requests=True, now=NOW)
+    assert report.requests_sent == 1
+    [msg] = _requests_to(session, "+14155550124")
+    assert (msg.status, msg.sent_at) == (MessageStatus.sending, None)

@@ -9,7 +9,8 @@ import os
 import openpyxl
 from sqlmodel import Session
 
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.importing import service
 from core.importing.cache import ImportCache
 from tests.conftest import NOW

@@ -11,7 +11,8 @@ from core.importing import context, pos, sql
 from core.importing.requests import bulk_requests
 from core.importing.report import EmptyFile
 from core.messaging import outbox
-from core.db import init_db, make_engine
+from core.bootstrap import init_db
+from core.db import make_engine
 from core.models import ConsentEvent, Customer, Message, MessageKind, MessageStatus, PosContact, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer
@@ -292,3 +293,21 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
                 s.commit()
         assert snapshot(s) == bulk
     other.dispose()
+
+
+def test_the_date_settings_requests_follow_the_state_of_the_customers_zip_code(session, tmp_path):
+    # merged from main (§9): the POS query reads the customer's zip; Houston's Sunday rule holds the request
+    from core.messaging import texting
+
+    texting.update_defaults(session, window_start=dt.time(7), window_end=dt.time(22))
+    sunday_10_in_houston = dt.datetime(2026, 12, 6, 16, 0)
+    src = source(session)
+    pos.sync(session, source_id=src.id, file=export(tmp_path, "d.csv", ["415-555-0125"]), now=sunday_10_in_houston - DAY)
+    customer = session.exec(select(Customer).where(Customer.phone == "+14155550125")).one()
+    customer.zip = "77001"
+    session.add(customer)
+    session.commit()
+    done = pos.set_request_after(session, src.id, (sunday_10_in_houston - 3 * DAY).date(), now=sunday_10_in_houston)
+    assert (done.sent, done.queued) == (0, 1)
+    [msg] = requests_to(session, "+14155550125")
+    assert (msg.status, msg.reason) == (MessageStatus.queued, "Texas: not before 12:00 on Sundays")

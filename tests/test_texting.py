@@ -62,9 +62,12 @@ def test_numbers_are_saved_in_e164_and_must_differ(session):
         texting.update_defaults(session, join_number=d.main_number)
 
 
-def test_an_overnight_window_is_allowed_but_an_empty_one_is_not(session):
-    d = texting.update_defaults(session, window_start=dt.time(22), window_end=dt.time(6))
-    assert texting.is_overnight(d)
+def test_an_overnight_window_and_an_empty_one_are_refused(session):
+    """Rulebook §9: the legal windows are within one day; an end before the start is refused beside the end."""
+    with pytest.raises(texting.InvalidSetting) as err:
+        texting.update_defaults(session, window_start=dt.time(22), window_end=dt.time(6))
+    assert err.value.field == "window_end" and "must end after it starts" in str(err.value)
+    assert not texting.is_overnight(texting.get_defaults(session))
     with pytest.raises(texting.InvalidSetting):
         texting.update_defaults(session, window_start=dt.time(9), window_end=dt.time(9))
 

@@ -3,7 +3,7 @@
 import pytest
 from sqlmodel import Session, func, select
 
-from core import db
+from core import bootstrap, db
 from core.messaging import inbox
 from core.training import training
 from core.models import Customer, Setting
@@ -18,7 +18,7 @@ def customers_in(engine):
 def test_a_training_shop_is_a_file_of_its_own_seeded_with_the_demo_and_the_real_shop_is_untouched(tmp_path):
     main_url = f"sqlite:///{tmp_path / 'shop.db'}"
     main = db.make_engine(main_url)
-    db.init_db(main)
+    bootstrap.init_db(main)
     url = training.prepare(main_url, "Trainee 1", trainee="Sam")
     assert url.endswith("shop.training-trainee1.db")
     eng = db.make_engine(url)

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.consent import customers
-from core import db
+from core import bootstrap, db
 from core.signups import forms, signup
 from core.messaging import inbox, texting
 from core.training import training, walkthrough
@@ -21,7 +21,7 @@ T0 = dt.datetime(2000, 1, 1)  # set by the fixture: the moment training started,
 def shop(tmp_path):
     main_url = f"sqlite:///{tmp_path / 'shop.db'}"
     main = db.make_engine(main_url)
-    db.init_db(main)
+    bootstrap.init_db(main)
     url = training.prepare(main_url, "t1", trainee="Robin")
     eng = db.make_engine(url)
     global T0

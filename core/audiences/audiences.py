@@ -29,7 +29,7 @@ from sqlmodel import select as sm_select
 
 from core import phones
 from core.messaging import texting
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.consent.customers import _safe_cell  # the one OWASP rule, shared with the proof-of-consent export
 from core.db import run_write
 from core.models import (
@@ -42,6 +42,7 @@ from core.models import (
     utcnow,
 )
 from core.text import clean_text
+from core.errors import OwnerError
 
 PAGE_SIZE = 50
 MAX_NAME = 100
@@ -50,7 +51,7 @@ MAX_CONDITIONS = 30
 C = Customer.__table__.c
 
 
-class AudienceError(ValueError):
+class AudienceError(OwnerError):
     """An audience cannot be built, saved or found; the message says why."""
 
 
@@ -473,8 +474,9 @@ def source_label(source: str, detail: str = "") -> str:
     return label
 
 
-def display_rows(rows: Iterable[dict[str, Any]], region: str = "US") -> list[dict[str, Any]]:
-    """Rows as the preview shows them: a name, a readable phone, the status badge, the source."""
+def display_rows(rows: Iterable[dict[str, Any]], region: str = "US", timezone: str = "UTC") -> list[dict[str, Any]]:
+    """Rows as the preview shows them: a name, a readable phone, the status badge, the source, the shop's
+    day the customer was created (`timezone`)."""
     out = []
     for r in rows:
         status = SmsStatus(r["sms_status"])
@@ -486,7 +488,7 @@ def display_rows(rows: Iterable[dict[str, Any]], region: str = "US") -> list[dic
             "Source": source_label(r["source"], r["source_detail"]),
             "Zip": r["zip"] or "",
             "Birthday": r["birthday"].isoformat() if r["birthday"] else "",
-            "Created": r["created_at"].strftime("%Y-%m-%d"),
+            "Created": shop_time(r["created_at"], timezone, date_only=True),
         })
     return out
 

@@ -1,6 +1,7 @@
 """Importing customer lists (CSV, Excel) and POS exports (rulebook §7, §8). What lives where:
 
-  service.py      the entry points: import_csv, dry_run, import_pos_file, history, run_errors_csv, history_rows
+  service.py      the entry points: import_csv, dry_run, import_pos_file, history, run_errors_csv
+  page_model.py   what the Import and Integrations pages show, worded (times by core.clock.shop_time)
   report.py       ImportProblem and its kinds (what stops an import), RowError, ImportReport, summary (page figures)
   limits.py       how big a file may be, and what the owner is told when it is bigger
   reading.py      opening a file: size, SHA-256, kind, encoding, delimiter, header, rows; sniff, read

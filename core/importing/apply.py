@@ -34,7 +34,7 @@ _OUT, _OPTED_IN, _NOT, _PENDING = (SmsStatus.opted_out.value, SmsStatus.opted_in
                                    SmsStatus.not_opted_in.value, SmsStatus.pending.value)
 # columns of _existing's tuples
 (_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT, _VERSION,
- _QUEUED) = range(13)
+ _QUEUED, _ZIP) = range(14)
 
 
 def apply_file(ctx: ImportContext, plan: Plan, progress: Optional[Progress], warn: bool) -> None:
@@ -93,12 +93,12 @@ def apply_file(ctx: ImportContext, plan: Plan, progress: Optional[Progress], war
 
 def _existing(ctx: ImportContext, phone_strs: list[str]) -> dict[str, tuple]:
     """phone -> (id, phone, status, first, last, email, requests, last request, source, source detail,
-    status changed at) for this chunk's customers.
+    status changed at, version, queued requests, zip) for this chunk's customers.
     On PostgreSQL the rows are locked (FOR UPDATE) until the chunk commits, so nobody changes them meanwhile."""
     sql = ctx.sql
     tail = " FOR UPDATE" if ctx.write and not sql.sqlite else ""
     rows = in_rows(sql.conn, "SELECT id, phone, sms_status, first_name, last_name, email, opt_in_requests, "
-                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests "
+                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests, zip "
                     "FROM customer WHERE phone", phone_strs, tail)
     for r in rows:
         sql.versions[r[_ID]] = r[_VERSION]
@@ -175,7 +175,7 @@ def _apply_chunk(ctx: ImportContext, batch: list[Row]) -> None:
             if target:
                 transitions.append((phone, _NOT, target, row.row, None, new_source))
             if need_state:
-                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0]
+                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0, ""]
             continue
         had = (ex[_FIRST] or "", ex[_LAST] or "", ex[_EMAIL] or "")
         first, last, email = row.first_name or had[0], row.last_name or had[1], row.email or had[2]
@@ -191,7 +191,7 @@ def _apply_chunk(ctx: ImportContext, batch: list[Row]) -> None:
             unchanged += 1
         if need_state:
             final[phone] = [ex[_ID], target or ex[_STATUS], ex[_REQUESTS] or 0, ex[_LAST_REQUEST], first, row.row,
-                            source, ex[_QUEUED] or 0]
+                            source, ex[_QUEUED] or 0, ex[_ZIP] or ""]
 
     if ctx.write:
         ids = {phone: ex[_ID] for phone, ex in existing.items()}

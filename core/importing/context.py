@@ -99,6 +99,7 @@ class Wanted:
     row: Optional[int]
     source: str  # customers.source_key of the customer, for the consent event
     queued: int = 0  # requests of this customer waiting in the outbox
+    zip: str = ""  # the customer's zip code: their state's sending window (rulebook §9)
 
 
 

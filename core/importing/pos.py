@@ -37,6 +37,7 @@ from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import PosContact, PosSource, utcnow
 from core.text import clean_text
+from core.errors import OwnerError
 
 MAX_NAME = 100
 REEVALUATE_BATCH = 5000
@@ -44,7 +45,7 @@ REEVALUATE_BATCH = 5000
 LABEL = "Send an SMS double opt-in request if a contact with a phone number is synced from this source after:"
 
 
-class PosError(ValueError):
+class PosError(OwnerError):
     """A POS action that cannot be done; the message says why."""
 
 

@@ -8,6 +8,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from core.errors import OwnerError
 from core.models import Channel
 
 #: progress(fraction done, what is happening), called as an import goes
@@ -15,7 +16,7 @@ Progress = Callable[[float, str], None]
 
 
 
-class ImportProblem(ValueError):
+class ImportProblem(OwnerError):
     """The file cannot be imported as it is; the message says why and what to do. Nothing was written."""
 
 

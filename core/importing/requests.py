@@ -16,7 +16,7 @@ from core.consent import customers
 from core.db import lock_every_phone
 from core.importing.context import ImportContext, PosTarget, Wanted, request_key
 from core.importing.sql import MESSAGE, MESSAGE_COLS, Retry, Sql
-from core.messaging import outbox, segments, texting
+from core.messaging import outbox, providers, segments, texting
 from core.models import Channel, Direction, MessageKind, MessageStatus, SmsStatus
 
 _NOT, _PENDING = SmsStatus.not_opted_in.value, SmsStatus.pending.value
@@ -54,7 +54,9 @@ class RequestTally:
 def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> RequestTally:
     """One opt-in request per customer in `wanted`, decided exactly as outbox.send(kind=opt_in_request,
     bulk=True) decides it -- outbox.refusal (opt-out, already opted in, request limit, 24 hours) and
-    outbox.next_send_time (quiet hours: queued) -- and logged set-wise. A request that is not blocked
+    outbox.hold (the recipient's state window and cap, §9: queued with the rule) -- and logged set-wise.
+    With live texting a request that goes now is `sending`, for the background sender (outbox._dispatch).
+    A request that is not blocked
     makes a not-opted-in customer pending, with its consent event, as customers.request_opt_in does.
     Each request has a dedupe key: one already logged is not sent again ("nothing new")."""
     session, now = ctx.session, ctx.now
@@ -65,12 +67,14 @@ def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> Reque
     keys = {p: request_key(ctx.origin, file_hash, p, ctx.pos) for p, _ in wanted}
     done = sql.existing_keys(MESSAGE, list(keys.values())) if ctx.check_request_keys else set()
     kind = MessageKind.opt_in_request
+    live = providers.is_live(session)
     bodies: dict[str, tuple[str, str, int]] = {}
     messages: list[tuple] = []
     counters: list[tuple] = []
     pendings: list[tuple] = []
     events: list[tuple] = []
     now_db = sql.dt(now)
+    recent = outbox.recent_capped(session, [p for p, _ in wanted], now)  # what the states' caps count
     for phone, w in wanted:
         key = keys[phone]
         if key in done:
@@ -93,15 +97,15 @@ def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> Reque
             tally.blocked += 1
             tally.reasons[reason] = tally.reasons.get(reason, 0) + 1
         else:
-            when = outbox.next_send_time(phone, now, defaults)
-            if when is not None:
+            held = outbox.hold(phone, now, defaults, zip=w.zip, recent=recent.get(phone, ()))
+            if held.until is not None:
                 status = MessageStatus.queued.value
-                send_at = when
-                reason = "Quiet hours: queued until the sending window opens for this customer"
+                send_at = held.until
+                reason = held.reason[:300]
                 tally.queued += 1
-            else:
-                status = MessageStatus.sent.value
-                sent_at = now
+            else:  # live texting: `sending`, for the background sender (outbox._dispatch)
+                status = (MessageStatus.sending if live else MessageStatus.sent).value
+                sent_at = None if live else now
                 tally.sent += 1
             if send_at is None:  # the counter counts requests sent; the 24 hours run from then
                 counters.append((w.requests + 1, w.queued, now, now_db, w.id))
@@ -144,7 +148,7 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""
     rows = sql.conn.exec_driver_sql(
         ("SELECT pc.id, c.id, c.phone, c.sms_status, c.opt_in_requests, c.last_request_at, c.first_name, c.source, "
-         "c.source_detail, c.version, c.queued_requests FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
+         "c.source_detail, c.version, c.queued_requests, c.zip FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
          "WHERE pc.source_id = ? AND pc.synced_at >= ? AND pc.id > ? AND c.sms_status IN (?, ?) "
          "ORDER BY pc.id LIMIT ?" + tail).replace("?", sql.ph),
         (target.source_id, sql.dt(target.cutoff), after_id, _NOT, _PENDING, limit)).all()
@@ -153,8 +157,8 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     ctx.sql = sql
     sql.versions.update({r[1]: r[9] for r in rows})
     wanted = [(phone, Wanted(cid, status, requests or 0, last, first or "", None,
-                              customers.source_key(source, detail or ""), queued or 0))
-              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued in rows]
+                              customers.source_key(source, detail or ""), queued or 0, zip_code or ""))
+              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued, zip_code in rows]
     tally = bulk_requests(ctx, wanted) if wanted else RequestTally()
     last_id = rows[-1][0] if len(rows) == limit else None
     return tally, (len(rows), last_id)

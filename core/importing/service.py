@@ -13,8 +13,9 @@ key (context.py), so re-running an import changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
-from typing import Any, Optional
+from typing import Optional
 
 import phonenumbers
 from sqlmodel import Session
@@ -31,6 +32,8 @@ from core.importing.report import ImportProblem, ImportReport, MappingProblem, N
 from core.importing.scan import Scan, scan
 from core.importing.sql import EVENT, MESSAGE, in_rows
 from core.models import Channel, ImportRun
+
+log = logging.getLogger(__name__)
 
 def _check_region(region: str) -> str:
     region = (region or "").strip().upper()
@@ -110,6 +113,11 @@ def _run_cached(session: Session, source: Source, *, attested: bool, default_reg
             session.add(r)
 
         run_write(session, finish)
+    log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
+            "import" if write else "import check", opened.name, f" from {pos.name}" if pos else "",
+            f"{scanned.rows:,}",
+            ", ".join(f"{k} {v:,}" for k, v in report.counts().items() if k != "rows" and isinstance(v, int) and v),
+            report.seconds)
     if progress is not None:
         progress(1.0, "Done")
     return report
@@ -211,33 +219,3 @@ def run_errors_csv(session: Session, run_id: int) -> bytes:
     """The error rows of a past import as CSV (UTF-8 with BOM, for Excel)."""
     run = get_run(session, run_id)
     return (run.errors_csv or "").encode("utf-8-sig")
-
-
-def local_time(at: Optional[dt.datetime], timezone: str) -> str:
-    """'30 Nov 2026 11:00' in the shop's time zone (stored times are naive UTC)."""
-    from zoneinfo import ZoneInfo
-
-    if at is None:
-        return "never"
-    return at.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(timezone)).strftime("%d %b %Y %H:%M").lstrip("0")
-
-def history_rows(runs: list[ImportRun], timezone: str) -> list[dict[str, Any]]:
-    """Import runs as table rows for a page (times in the shop's time zone)."""
-    rows = []
-    for r in runs:
-        c = r.counts or {}
-        rows.append({
-            "File": r.file_name,
-            "When": local_time(r.started_at, timezone),
-            "Who": r.by,
-            "Attested": "Yes" if r.attested else "No",
-            "New": c.get("created", 0),
-            "Updated": c.get("updated", 0),
-            "Unchanged": c.get("unchanged", 0),
-            "Not imported": c.get("invalid", 0),
-            "Opted in": c.get("opted_in", 0),
-            "Opted out": c.get("opted_out", 0),
-            "Kept opted out": c.get("kept_opted_out", 0),
-            "Status": "Done" if r.finished_at else "Cut off: import the file again to finish",
-        })
-    return rows

@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-import numpy as np
 from sqlmodel import Session, col, select
 
 from core.consent import customers
 from core.messaging import outbox, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import REVIEW_BUSINESS_DAYS, as_utc, review_deadline  # noqa: F401 (inbox.review_deadline)
 from core.consent.rules import NOTHING, decide
 from core.db import run_write
-from core.consent.keywords import Keyword, classify
+from core.consent.keywords import Keyword, classify, parse_extra
 from core.models import (
     Channel,
     ConsentEvent,
@@ -31,12 +30,12 @@ from core.models import (
 )
 from core.messaging.segments import count as count_segments
 from core.text import strip_bidi
+from core.errors import OwnerError
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
-REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
 
-class InvalidMessage(ValueError):
+class InvalidMessage(OwnerError):
     """An inbound text that cannot be processed; the message says why."""
 
 
@@ -51,18 +50,14 @@ def clean_body(body: Optional[str]) -> str:
     return body
 
 
-def review_deadline(received: dt.datetime) -> dt.date:
-    """10 business days (Mon–Fri) after the day it was received."""
-    return np.busday_offset(np.datetime64(received.date(), "D"), REVIEW_BUSINESS_DAYS, roll="forward").astype(
-        dt.date)
-
-
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
-            now: Optional[dt.datetime] = None) -> list[Message]:
+            now: Optional[dt.datetime] = None, provider_sid: Optional[str] = None) -> list[Message]:
     """Log an inbound text, apply §3, and return the outbound messages it produced.
 
     `to` is the shop number texted (the main number when None). Raises
     phones.InvalidPhone or InvalidMessage before anything is written.
+    `provider_sid`: the provider's id of a real text (Twilio's MessageSid): a text already received
+    under that id (a webhook the provider retried) changes nothing and returns [].
     """
     body = clean_body(body)
     given_now = None if now is None else as_utc(now)
@@ -70,11 +65,14 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     e164 = phones.normalize(phone, defaults.default_region)
     which = texting.which_number(defaults, to)
     shop_number = texting.shop_number(defaults, which)
-    keyword = classify(body)
+    keyword = classify(body, extra_opt_out=parse_extra(defaults.extra_opt_out_words, Keyword.OPT_OUT),
+                       extra_help=parse_extra(defaults.extra_help_words, Keyword.HELP))
 
     def work() -> list[int]:
         # the phone's lock, then the customer fresh from the database, whatever this session held before
         customer = customers.locked(session, phone=e164)
+        if provider_sid and session.exec(select(Message.id).where(Message.provider_sid == provider_sid)).first():
+            return []  # already received: the provider retried its webhook
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
@@ -88,7 +86,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         seg = count_segments(body)
         inbound = Message(customer_id=customer.id if customer else None, phone=e164, shop_number=shop_number,
                           direction=Direction.inbound, body=body, status=MessageStatus.received,
-                          encoding=seg.encoding, segments=seg.segments, created_at=now)
+                          encoding=seg.encoding, segments=seg.segments, created_at=now,
+                          provider_sid=provider_sid or None)
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
@@ -96,7 +95,7 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
 
         if t.review:
             session.add(PossibleOptOut(customer_id=customer.id, phone=e164, message_id=inbound.id, body=body,
-                                       received_at=now, deadline=review_deadline(now)))
+                                       received_at=now, deadline=review_deadline(now, defaults.timezone)))
         if t.join_request:
             channel = Channel.text_to_join if which == "join" else Channel.sms_reply
             out.append(customers.send_opt_in_request(session, customer, channel=channel, evidence=evidence, now=now,
@@ -114,6 +113,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         return [inbound.id] + [m.id for m in out]
 
     ids = run_write(session, work)
+    if not ids:
+        return []
     rows = session.exec(select(Message).where(col(Message.id).in_(ids[1:])).order_by(Message.id)).all()
     return list(rows)
 
@@ -131,10 +132,11 @@ class NewerConsent(InvalidMessage):
     """The customer texted START or YES after the message under review: confirming the old message
     as an opt-out would silently undo that. The owner must look at the newer text and confirm again."""
 
-    def __init__(self, body: str, at: dt.datetime):
+    def __init__(self, body: str, at: dt.datetime, status: SmsStatus = SmsStatus.opted_in):
         self.body = body
         self.at = at
-        super().__init__(f'After this message the customer texted "{body}" and opted back in. '
+        what = "opted back in" if status is SmsStatus.opted_in else "asked to join the text list again"
+        super().__init__(f'After this message the customer texted "{body}" and {what}. '
                          "Confirm the opt-out anyway only if you are sure they want no more texts.")
 
 
@@ -174,7 +176,8 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
         if review.decision is not None:
             raise InvalidMessage(f"Already {review.decision.value}.")
         if confirm and not override and (newer := newer_consent(session, review)) is not None:
-            raise NewerConsent(str((newer.evidence or {}).get("inbound_text", "START")), newer.occurred_at)
+            raise NewerConsent(str((newer.evidence or {}).get("inbound_text", "START")), newer.occurred_at,
+                               SmsStatus(newer.new_status))
         review.decision = Decision.confirmed if confirm else Decision.dismissed
         review.decided_at = now
         review.reason = reason[:500]
@@ -184,6 +187,10 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
                                  evidence={"inbound_text": review.body, "message_id": review.message_id,
                                            "reason": reason or "possible opt-out confirmed by the owner",
                                            "by": "owner", **({"override": True} if override else {})}, now=now)
+            defaults = texting.get_defaults(session)
+            if defaults.confirm_recorded_opt_outs:  # §10: one confirmation, within 5 minutes, inside the window
+                outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
+                            defaults=defaults, confirming_opt_out=True, owner_recorded=True)
         return review
 
     return run_write(session, work)

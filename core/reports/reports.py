@@ -22,7 +22,7 @@ from core.consent import customers
 from core.messaging import outbox, texting
 from core import phones
 from core.audiences.audiences import as_date, csv_chunks, no_index, phone_cell, safe_cell, source_label, utc_start_of
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.db import lock_phones, run_write
 from core.models import (
     Channel,
@@ -38,6 +38,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.errors import OwnerError
 
 C = Customer.__table__.c
 E = ConsentEvent.__table__.c
@@ -47,7 +48,7 @@ PAGE_SIZE = 50
 MAX_RANGE_DAYS = 3 * 366
 
 
-class ReportError(ValueError):
+class ReportError(OwnerError):
     """A report cannot be made as asked; the message says why."""
 
 
@@ -388,11 +389,10 @@ def queued_messages(session: Session, *, limit: int = 20) -> tuple[int, list[dic
 
 
 def _local_text(value: Optional[dt.datetime], tz: ZoneInfo) -> str:
-    if value is None:
-        return ""
+    """A stored time as the owner reads it: the shop's time with its zone (core.clock.shop_time)."""
     if value == dt.datetime.max:
         return "when the window opens"
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    return shop_time(value, tz)
 
 
 # --- The Member Club report: pending double opt-in requests ---------------------------------------
@@ -453,6 +453,19 @@ def pending_requests(session: Session, *, after: Optional[Cursor] = None, limit:
     out = [_pending_row(r, now, tz, defaults.default_region) for r in rows]
     nxt = (rows[-1].status_changed_at, rows[-1].id) if more else None
     return PendingPage(rows=out, total=total, next_after=nxt)
+
+
+def member_club_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Member Club table: one waiting customer a row, times in the shop's time zone with its zone."""
+    return [{
+        "Name": r["name"] or "—",
+        "Phone": r["phone_display"],
+        "Requested at": r["requested_at_local"],
+        "Requests sent": r["requests_sent"],
+        "Days waiting": r["days_waiting"],
+        "Last request": r["last_request_local"],
+        "Source": r["source"],
+    } for r in rows]
 
 
 MEMBER_CLUB_HEADER = ("name", "phone", "requested_at_utc", "requests_sent", "last_request_at_utc", "days_waiting",

@@ -21,6 +21,7 @@ from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import FormSubmission, FormView, SignupForm, utcnow
 from core.text import clean_text as _clean_line
+from core.errors import OwnerError
 
 # The fields a form may show, in the order it shows them, with their labels.
 FIELDS: dict[str, str] = {
@@ -69,7 +70,7 @@ _DISCLOSURE_NEEDS: tuple[tuple[str, str], ...] = (
 )
 
 
-class FormError(ValueError):
+class FormError(OwnerError):
     """A sign-up form action that cannot be done; the message says why."""
 
 
@@ -85,9 +86,7 @@ class InvalidForm(FormError):
     """A form setting that cannot be saved; `field` names which."""
 
     def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
+        super().__init__(message, field)
 
 
 class SlugTaken(InvalidForm):
@@ -204,7 +203,7 @@ def list_forms(session: Session) -> list[FormStats]:
 # --- Writing -----------------------------------------------------------------------------
 
 def ensure_main_form(session: Session) -> SignupForm:
-    """The main form, created with the defaults when missing (no commit: init_db commits)."""
+    """The main form, created with the defaults when missing (no commit: bootstrap.init_db commits)."""
     form = session.exec(select(SignupForm).where(SignupForm.is_main == True)).first()  # noqa: E712
     if form is not None:
         return form
@@ -434,3 +433,8 @@ def views_by_day(session: Session, *, form_id: int, since: dt.date) -> list[tupl
                         .where(FormView.form_id == form_id, col(FormView.day) >= since)
                         .order_by(FormView.day)).all()
     return [(d, v) for d, v in rows]
+
+
+def rate_text(rate: Optional[float]) -> str:
+    """A conversion rate as the forms list shows it: '12%', or '—' before the first sign-up."""
+    return f"{rate:.0%}" if rate else "—"

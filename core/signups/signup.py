@@ -37,6 +37,7 @@ from core.models import (
     utcnow,
 )
 from core.text import MAX_EMAIL, clean_text, valid_email
+from core.errors import OwnerError
 
 MAX_LENGTHS = {
     "first_name": customers.MAX_NAME,
@@ -103,12 +104,11 @@ def sentence(outcome: Outcome, *, brand: str, shop_number: str = "", region: str
     }[outcome]
 
 
-class InvalidSubmission(ValueError):
+class InvalidSubmission(OwnerError):
     """One or more fields are wrong; `errors` maps each field to its message. Nothing was saved."""
 
     def __init__(self, errors: dict[str, str]):
-        self.errors = dict(errors)
-        super().__init__("Please check: " + " ".join(self.errors.values()))
+        super().__init__("Please check: " + " ".join(errors.values()), errors=errors)
 
 
 # --- Validation (pure) --------------------------------------------------------------------

@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from core.db import run_write
 from core.models import Setting, SignupAttempt
+from core.errors import OwnerError
 
 SETTING_KEY = "signup_limits"
 LOCK_KEY = "signup-limits"  # one advisory lock for every sign-up's count (PostgreSQL)
@@ -61,15 +62,14 @@ MESSAGES = {
 }
 
 
-class InvalidLimits(ValueError):
+class InvalidLimits(OwnerError):
     """Limits the owner typed that cannot be saved; `errors` maps each field to its message."""
 
     def __init__(self, errors: dict[str, str]):
-        self.errors = dict(errors)
-        super().__init__(" ".join(self.errors.values()))
+        super().__init__(errors=errors)
 
 
-class TooManySignups(Exception):
+class TooManySignups(OwnerError):
     """A sign-up past one of the limits; `limit` names which, `message` is what the customer reads."""
 
     def __init__(self, limit: str):

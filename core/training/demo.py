@@ -22,11 +22,11 @@ from typing import Any, Optional
 from sqlalchemy import func, insert, inspect
 from sqlmodel import Session, col, select
 
-from core import db
+from core import bootstrap, db
 from core.training import training
 from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
-from core.messaging.inbox import review_deadline
+from core.clock import review_deadline
 from core.models import (
     Channel,
     ConsentEvent,
@@ -48,6 +48,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.errors import OwnerError
 
 DATA_DIR = PROJECT_ROOT / "data"
 # The time of day (UTC) the demo history was generated at (data/make_demo.py's BASE). Loading
@@ -60,7 +61,7 @@ MARK_KEY = "demo_shop"  # Setting written in the demo's own database: "this is t
 FICTIONAL = re.compile(r"\+1[2-9]\d\d55501\d\d")
 
 
-class DemoError(ValueError):
+class DemoError(OwnerError):
     """The demo shop cannot be loaded; the message says why."""
 
 
@@ -340,7 +341,7 @@ def prepare(main_url: str | None = None, now: Optional[dt.datetime] = None) -> s
     training._create_storage(url)
     engine = db.make_engine(url)
     try:
-        db.init_db(engine)
+        bootstrap.init_db(engine)
         with Session(engine) as s:
             _check_is_demo_or_empty(s)
             if not is_demo(s):

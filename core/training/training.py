@@ -18,15 +18,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from core import db
+from core import bootstrap, db
 from core.clock import as_utc
 from core.models import Setting, utcnow
+from core.errors import OwnerError
 
 STARTED_KEY = "training_started_at"
 TRAINEE_KEY = "training_trainee"
 
 
-class TrainingError(ValueError):
+class TrainingError(OwnerError):
     pass
 
 
@@ -132,7 +133,7 @@ def seed(engine: Engine, *, trainee: str = "", now: Optional[dt.datetime] = None
     from core.training import demo
 
     now = as_utc(now)
-    db.init_db(engine)
+    bootstrap.init_db(engine)
     with Session(engine) as s:
         if demo.is_empty(s):
             demo.load_demo(s, now=now)
@@ -152,7 +153,7 @@ def prepare(main_url: str, token: str, *, trainee: str = "") -> str:
     _create_storage(url)
     engine = db.make_engine(url)
     try:
-        db.init_db(engine)
+        bootstrap.init_db(engine)
         if not is_seeded(engine):
             seed(engine, trainee=trainee)
     except Exception:
