@@ -16,7 +16,8 @@ from core import auth
 from core.consent import customers, personas
 from core.training import demo, training
 from core.signups import forms, signup
-from core.importing import import_reference, importer, pos
+from core.importing import pos, service
+from tests import import_reference
 from core.messaging import inbox, outbox, texting, texting_editor
 from core.reports import figures, member_club, period
 from core.clock import as_utc
@@ -135,8 +136,7 @@ def reports_views(s, now, tmp_path):
 
 def import_csv(s, now, tmp_path):
     path = write_csv(tmp_path, "list.csv", ["Phone,First Name,SMS Opt In", f"{PHONE},Ann,", "+14155550124,Ben,"])
-    importer._SCAN_CACHE.clear()
-    report = importer.import_csv(s, path, attested=True, now=now)
+    report = service.import_csv(s, path, attested=True, now=now)
     return report.counts()
 
 
@@ -148,7 +148,6 @@ def import_reference_file(s, now, tmp_path):
 def pos_sync(s, now, tmp_path):
     src = pos.create_source(s, name="Dutchie", now=now)
     path = write_csv(tmp_path, "d.csv", ["Mobile,First Name,Accepts SMS Marketing", f"{PHONE},Ann,"])
-    importer._SCAN_CACHE.clear()
     report = pos.sync(s, source_id=src.id, file=path, now=now)
     summary = pos.set_request_after(s, src.id, dt.date(2026, 11, 1), now=now)
     return src.created_at, report.counts(), vars(summary)

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core.importing import importer, pos
+from core.importing import pos
 from core.models import Customer, ImportRun, Message, PosSource, SmsStatus
 from core.reports import period
 from tests.factories import make_customer
@@ -15,11 +15,6 @@ from tests.factories import make_customer
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "integrations.py")
 LABEL = ("Send an SMS double opt-in request if a contact with a phone number is synced from this source after:")
 EXPORT = b"Mobile,First Name,Accepts SMS Marketing\n415-555-0101,Ann,yes\n415-555-0102,Bob,\nnope,Cy,\n"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 @pytest.fixture

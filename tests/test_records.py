@@ -13,7 +13,8 @@ from sqlmodel import func, select
 from core.audiences import export as aud_export
 from core.audiences import query as aud_query
 from core.consent import age, customers, deletion, optouts, suppression
-from core.importing import deactivation, import_reference, importer
+from core.importing import deactivation, service as importer
+from tests import import_reference
 from core.messaging import inbox, registration, texting
 from core.models import (Channel, ConsentEvent, Customer, FormSubmission, Message, MessageKind, Setting, SignupForm,
                          SmsStatus, Suppression)
@@ -228,7 +229,6 @@ def test_an_import_or_pos_sync_cannot_bring_a_deleted_customer_back(session, tmp
     assert [(e.row, "deleted at their request" in e.reason) for e in report.invalid] == [(2, True)]
     assert _customer(session) is None
     src = pos.create_source(session, name="Dutchie", now=NOW)
-    importer._SCAN_CACHE.clear()
     pos.sync(session, source_id=src.id, file=str(path), now=NOW)
     assert _customer(session) is None
     counts = import_reference.import_file(session, path, attested=True, now=NOW)

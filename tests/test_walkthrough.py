@@ -138,13 +138,13 @@ def test_scenario_5_pos_date_sync_and_going_back_in_time(shop, tmp_path):
 
 
 def test_scenario_6_an_import_never_lifts_an_opt_out(shop, tmp_path):
-    from core.importing import importer
+    from core.importing import service
 
     out = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_out)).first()
     listing = tmp_path / "old-provider.csv"
     listing.write_text(f"phone,first_name,sms_opt_in\n{out.phone},{out.first_name or 'X'},yes\n"
                        "(415) 555-0193,Lee,yes\n")
-    report = importer.import_csv(shop, str(listing), attested=True, now=at(1))
+    report = service.import_csv(shop, str(listing), attested=True, now=at(1))
     assert report.kept_opted_out == 1
     assert status(shop, "import_conflicts") == [True, False]
     view(shop, out.id, 2)
@@ -205,7 +205,7 @@ def _first_pos_source(shop):
 def test_scenario_5_a_sync_that_asks_nobody_is_not_green_even_when_other_requests_went_out(shop, tmp_path):
     import datetime as dt
 
-    from core.importing import importer, pos
+    from core.importing import pos, service as importer
 
     src = _first_pos_source(shop)
     future = (at(1) + dt.timedelta(days=3)).date()  # a date that has not started: the sync asks nobody

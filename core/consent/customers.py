@@ -26,6 +26,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import MAX_EMAIL, valid_email
 from core.text import clean_text as _clean_text
 from core.errors import OwnerError
 from core.phones import redact
@@ -33,7 +34,6 @@ from core.phones import redact
 log = logging.getLogger(__name__)
 
 MAX_NAME = 100
-MAX_EMAIL = 254
 
 
 class CustomerError(OwnerError):
@@ -74,8 +74,7 @@ def validate_details(*, first_name: Any = None, last_name: Any = None, email: An
     if email is not None:
         text = _clean_text(email)
         if text:
-            local, _, domain = text.partition("@")
-            if len(text) > MAX_EMAIL or not local or "." not in domain or " " in text or domain.startswith("."):
+            if not valid_email(text):
                 errors["email"] = "Email doesn't look like an address (name@example.com)."
         out["email"] = text.lower()
     if birthday is not None:

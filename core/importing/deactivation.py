@@ -29,7 +29,9 @@ from core import phones
 from core.clock import as_utc
 from core.consent import customers, suppression
 from core.db import lock_phones, run_write
-from core.importing import importer
+from core.importing.mapping import guess_mapping
+from core.importing.reading import read, sniff
+from core.importing.report import ImportProblem
 from core.models import Channel, ConsentEvent, Customer, SmsStatus, utcnow
 from core.text import clean_text
 
@@ -38,7 +40,7 @@ DATE_NAMES = ("deactivationdate", "deactivatedon", "deactivated", "deactivatedat
 CHUNK = 500
 
 
-class DeactivationProblem(importer.ImportProblem):
+class DeactivationProblem(ImportProblem):
     """A deactivation file that cannot be used at all; the message says why."""
 
 
@@ -76,7 +78,7 @@ PHONE_NAMES = ("mdn", "number", "phonenumber", "telephonenumber", "tn", "ctn", "
 
 
 def _columns(headers: list[str]) -> tuple[str, str]:
-    phone = importer.guess_mapping(headers).get("phone")
+    phone = guess_mapping(headers).get("phone")
     if phone is None:
         phone = next((h for name in PHONE_NAMES for h in headers if _compact(h) == name), None)
     if phone is None:
@@ -133,11 +135,11 @@ def import_deactivations(session: Session, source, *, file_name: Optional[str] =
     importer's ImportProblem for an unreadable file) before anything is written."""
     given_now = None if now is None else as_utc(now)
     today = (given_now or utcnow()).date()
-    info = importer.sniff(source, file_name=file_name)
+    info = sniff(source, file_name=file_name)
     phone_col, date_col = _columns(info.headers)
     report = DeactivationReport(file_name=info.name)
     rows: list[tuple[int, str, dt.date]] = []
-    for rownum, rec in importer.read(source, file_name=file_name):
+    for rownum, rec in read(source, file_name=file_name):
         report.rows += 1
         raw_phone, raw_date = rec.get(phone_col, ""), rec.get(date_col, "")
         try:
