@@ -65,6 +65,7 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_shop(app_server
     shot(page, "shell-05-wrong-password")
     sign_in(page, None, PASSWORD)
     by_key(page, "sign_out").wait_for()
+    wait_for_app(page)
     assert set(nav_links(page)) & OWNER_TITLES
     # signing in again opens the real shop, which the demo never touched
     assert by_key(page, "demo_banner").count() == 0
