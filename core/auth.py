@@ -454,7 +454,10 @@ def first_start_done(session: Session) -> bool:
     return bool(_get(session, FIRST_START_KEY))
 
 
-def mark_first_start(session: Session, choice: str) -> None:
+def mark_first_start(session: Session, choice: str, *, by=None) -> None:
+    from core.staff.roles import allow
+
+    allow(session, by, "first_start")
     if choice not in FIRST_START_CHOICES:
         raise AuthError(f"First start is 'demo' or 'empty', not {choice!r}.")
     run_write(session, lambda: _put(session, FIRST_START_KEY, choice))

@@ -43,6 +43,8 @@ from core.models import (
 )
 from core.text import clean_text
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 PAGE_SIZE = 50
 MAX_NAME = 100
@@ -553,10 +555,16 @@ def keyset_rows(session: Session, query, *, key, batch: int = 2000) -> Iterator[
 
 
 def export(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datetime] = None,
-           batch: int = 2000) -> Iterator[bytes]:
+           batch: int = 2000, by: Optional[Actor] = None) -> Iterator[bytes]:
     """The audience as CSV, streamed in chunks of bytes. Phones as tel:+E.164 (see phone_cell);
-    every other text cell neutralised by safe_cell."""
+    every other text cell neutralised by safe_cell. The export is recorded in the activity trail."""
+    by = allow(session, by, "export")
+    conditions = list(conditions)
     clause = where(conditions, tz=_tz(session), now=now)
+    activity.record(session, by, activity.Kind.export,
+                    f"Exported the audience {describe(normalize(conditions)) or 'everyone'} "
+                    f"({count(session, conditions, now=now):,} customers)")
+    session.commit()
     q = select(*(C[k] for k in COLUMNS)).where(clause)
 
     def rows():
@@ -594,8 +602,9 @@ def _clean_name(name: Any) -> str:
 
 
 def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id: Optional[int] = None,
-         now: Optional[dt.datetime] = None) -> SavedAudience:
+         now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> SavedAudience:
     """Save a new audience, or replace the name and conditions of `audience_id`."""
+    by = allow(session, by, "save_audience")
     name = _clean_name(name)
     conds = normalize(conditions)
     now = as_utc(now)
@@ -611,16 +620,21 @@ def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id:
             row.name, row.conditions, row.updated_at = name, conds, now
         session.add(row)
         session.flush()
+        activity.record(session, by, activity.Kind.audience,
+                        f"{'Saved' if audience_id is None else 'Changed'} the audience “{name}”", now=now)
         return row.id
 
     new_id = run_write(session, work)
     return get_saved(session, new_id)
 
 
-def delete_saved(session: Session, audience_id: int) -> str:
+def delete_saved(session: Session, audience_id: int, *, by: Optional[Actor] = None) -> str:
+    by = allow(session, by, "save_audience")
+
     def work() -> str:
         row = get_saved(session, audience_id)
         session.delete(row)
+        activity.record(session, by, activity.Kind.audience, f"Deleted the audience “{row.name}”")
         return row.name
 
     return run_write(session, work)

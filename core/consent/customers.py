@@ -27,6 +27,8 @@ from core.models import (
 from core.text import clean_text as _clean_text
 from core.errors import OwnerError
 from core.phones import redact
+from core import activity
+from core.staff.roles import Actor, allow
 
 log = logging.getLogger(__name__)
 
@@ -256,15 +258,26 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
     return sentence + "."
 
 
-def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
-    """The ledger for one customer as CSV (oldest first), for a carrier or an auditor."""
+def who(label_customer: Customer) -> str:
+    """How the activity trail names a customer: their name, else the phone's last 4 digits."""
+    return label_customer.name or redact(label_customer.phone)
+
+
+def proof_of_consent_csv(session: Session, customer_id: int, *, by: Optional[Actor] = None) -> bytes:
+    """The ledger for one customer as CSV (oldest first), for a carrier or an auditor. The `by` column
+    names the person behind each manual change (a dashboard action, a review decision, an import)."""
     from core.audiences.audiences import phone_cell  # the exports' one formula-safe phone cell (audiences imports us)
 
+    by = allow(session, by, "export")
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
+    activity.record(session, by, activity.Kind.export, f"Downloaded the proof of consent of {who(customer)}",
+                    customer_id=customer.id)
+    session.commit()
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["phone", "name", "when_utc", "old_status", "new_status", "channel", "evidence", "evidence_json"])
+    w.writerow(["phone", "name", "when_utc", "old_status", "new_status", "channel", "by", "evidence",
+                "evidence_json"])
     for e in events:
         w.writerow([
             phone_cell(customer.phone),
@@ -273,6 +286,7 @@ def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
             e.old_status.value if e.old_status else "",
             e.new_status.value,
             e.channel.value if hasattr(e.channel, "value") else e.channel,
+            _safe_cell(str((e.evidence or {}).get("by", ""))),
             _safe_cell(describe_evidence(e)),
             _safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
         ])
@@ -307,8 +321,10 @@ def send_opt_in_request(session: Session, customer: Customer, *, channel: Channe
     return msg
 
 
-def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None):
+def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None,
+                   by: Optional[Actor] = None):
     """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
+    by = allow(session, by, "request_opt_in")
     given_now = None if now is None else as_utc(now)
 
     def work():
@@ -317,7 +333,11 @@ def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datet
             raise NotFound(f"No customer with id {customer_id}")
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         msg = send_opt_in_request(session, customer, channel=Channel.dashboard, now=now,
-                                  evidence={"by": "owner", "action": "sent an opt-in request"})
+                                  evidence={**by.evidence, "action": "sent an opt-in request"})
+        outcome = "Sent" if msg.status is MessageStatus.sent else (
+            "Queued" if msg.status is MessageStatus.queued else "Tried to send (blocked)")
+        activity.record(session, by, activity.Kind.consent, f"{outcome} an opt-in request to {who(customer)}",
+                        customer_id=customer.id, now=now)
         session.flush()
         return msg
 
@@ -331,9 +351,10 @@ def can_request_opt_in(session: Session, customer: Customer, now: Optional[dt.da
     return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), as_utc(now))
 
 
-def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str = "owner",
+def record_opt_out(session: Session, *, customer_id: int, reason: str, by: Optional[Actor] = None,
                    now: Optional[dt.datetime] = None) -> ConsentEvent:
-    """The owner records an opt-out (e.g. asked in store). A reason is required."""
+    """The shop records an opt-out (e.g. asked in store). A reason is required."""
+    by = allow(session, by, "record_opt_out")
     reason = _clean_text(reason)
     if not reason:
         raise CustomerError("Say why: a reason is required to record an opt-out.")
@@ -349,15 +370,18 @@ def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str =
             raise CustomerError("This customer has already opted out.")
         now = given_now or utcnow()
         event = set_status(session, customer, SmsStatus.opted_out, channel=Channel.dashboard,
-                           evidence={"reason": reason, "by": by}, now=now)
+                           evidence={"reason": reason, **by.evidence}, now=now)
+        activity.record(session, by, activity.Kind.consent, f"Recorded an opt-out for {who(customer)} "
+                        f"(reason: {reason})", customer_id=customer.id, now=now)
         session.flush()
         return event
 
     return run_write(session, work)
 
 
-def update_details(session: Session, *, customer_id: int, **details: Any) -> Customer:
+def update_details(session: Session, *, customer_id: int, by: Optional[Actor] = None, **details: Any) -> Customer:
     """Edit name, email, birthday, zip. The phone is not editable: a new number has no consent."""
+    by = allow(session, by, "edit_customer")
     if "phone" in details:
         raise CustomerError("A changed phone is a new number without consent: add it as a new customer.")
     clean = validate_details(**details)
@@ -366,19 +390,25 @@ def update_details(session: Session, *, customer_id: int, **details: Any) -> Cus
         customer = locked(session, customer_id=customer_id)
         if customer is None:
             raise NotFound(f"No customer with id {customer_id}")
+        changed = [k for k, v in clean.items() if getattr(customer, k) != v]
         for k, v in clean.items():
             setattr(customer, k, v)
         customer.updated_at = utcnow()
         session.add(customer)
+        if changed:
+            activity.record(session, by, activity.Kind.customer, f"Edited {who(customer)}'s details ("
+                            + ", ".join(k.replace("_", " ") for k in changed) + ")", customer_id=customer.id)
         return customer
 
     return run_write(session, work)
 
 
-def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, **details: Any) -> Customer:
-    """The owner adds a customer by hand (source: dashboard), not opted in."""
+def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
+                 **details: Any) -> Customer:
+    """The shop adds a customer by hand (source: dashboard), not opted in."""
     from core.messaging.texting import get_defaults
 
+    by = allow(session, by, "add_customer")
     region = get_defaults(session).default_region
     e164 = phones.normalize_mobile(phone, region)  # NotAMobile for premium-rate, toll-free, ...
     validate_details(**details)  # every problem shown before anything is written
@@ -386,6 +416,9 @@ def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = N
     def work():
         if locked(session, phone=e164) is not None:
             raise CustomerError(f"{phones.format_display(e164, region)} is already a customer.")
-        return create(session, phone=e164, source=Source.dashboard, now=now, region=region, **details)
+        customer = create(session, phone=e164, source=Source.dashboard, now=now, region=region, **details)
+        activity.record(session, by, activity.Kind.customer, f"Added {who(customer)} as a customer",
+                        customer_id=customer.id, now=now)
+        return customer
 
     return run_write(session, work)

@@ -71,6 +71,8 @@ from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
 from core.consent import customers
+from core import activity
+from core.staff.roles import SHOP, Actor, allow
 from core import names, phones
 from core.messaging import outbox, segments, texting
 from core.clock import as_utc
@@ -1305,7 +1307,7 @@ class _Context:
     report: ImportReport
     defaults: Any = None
     sql: Any = None
-    by: str = "owner"
+    by: Actor = SHOP
     check_event_keys: bool = True  # False when no event of this file existed when the import started
     check_request_keys: bool = True
     live_clock: bool = False  # no `now` given: each chunk reads the clock under its lock (the ledger's order)
@@ -1328,6 +1330,8 @@ class _Context:
 
     def evidence(self, row: int, **extra) -> dict[str, Any]:
         ev: dict[str, Any] = {"file": self.opened.name, "row": row, "attested": bool(self.may_opt_in)}
+        if self.by.id is not None:  # a person signed in to the dashboard ran it
+            ev.update(self.by.evidence)
         if self.pos is not None:
             ev["pos_source"] = self.pos.name
         ev.update(extra)
@@ -1933,7 +1937,7 @@ def _check_region(region: str) -> str:
 
 def _run(session: Session, source: Source, *, attested: bool, default_region: str, mapping, send_requests: bool,
          origin: str, now: Optional[dt.datetime], file_name: Optional[str], progress: Optional[Progress],
-         write: bool, pos: Optional[PosTarget] = None, by: str = "owner") -> ImportReport:
+         write: bool, pos: Optional[PosTarget] = None, by: Actor = SHOP) -> ImportReport:
     started = time.perf_counter()
     origin = Channel(origin).value
     if origin not in (Channel.csv_import.value, Channel.pos_sync.value):
@@ -1968,7 +1972,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
     run: Optional[ImportRun] = None
     if write:
         run = ImportRun(file_name=opened.name[:255], file_hash=opened.file_hash, origin=origin, started_at=now,
-                        by=by[:100], attested=report.attested, counts={"status": "started"}, errors_csv="")
+                        by=by.name[:100], attested=report.attested, counts={"status": "started"}, errors_csv="")
         session.add(run)
         session.commit()
         report.import_run_id = run.id
@@ -1988,6 +1992,8 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
                         **({"pos_source": pos.name} if pos else {})}
             r.errors_csv = report.errors_csv().decode("utf-8-sig") if (report.invalid or report.warnings) else ""
             session.add(r)
+            if pos is None:  # a POS sync's line is written by core.importing.pos.sync
+                activity.record(session, by, activity.Kind.import_, _activity_line(report), now=now)
 
         run_write(session, finish)
     log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
@@ -1999,12 +2005,25 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
     return report
 
 
+def _actor(session: Session, by: Optional[Actor | str], action: str) -> Actor:
+    """The role check of an import; a plain name (earlier callers: "owner") is the shop itself."""
+    return allow(session, by if isinstance(by, Actor) else None, action)
+
+
+def _activity_line(report: ImportReport) -> str:
+    counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.counts().items()
+                       if isinstance(v, int) and v and k != "rows")
+    return (f"Imported {report.file_name} ({report.rows:,} rows{': ' + counts if counts else ''})"
+            f"{'; attested consent' if report.attested else ''}")
+
+
 def import_pos_file(session: Session, source: Source, *, target: PosTarget, default_region: str = "US",
                     mapping: Optional[dict[str, Optional[str]]] = None, now: Optional[dt.datetime] = None,
                     file_name: Optional[str] = None, progress: Optional[Progress] = None,
-                    by: str = "owner") -> ImportReport:
+                    by: Optional[Actor | str] = None) -> ImportReport:
     """A POS sync's import (core.pos.sync): origin pos_sync, never opts in, records each contact for the
     source, sends the requests the source's date setting asks for."""
+    by = _actor(session, by, "pos_sync")
     return _run(session, source, attested=False, default_region=default_region, mapping=mapping,
                 send_requests=False, origin=Channel.pos_sync.value, now=now, file_name=file_name,
                 progress=progress, write=True, pos=target, by=by)
@@ -2056,7 +2075,7 @@ def dry_run(session: Session, source: Source, *, mapping: Optional[dict[str, Opt
 def import_csv(session: Session, source: Source, *, attested: bool, default_region: str = "US",
                mapping: Optional[dict[str, Optional[str]]] = None, send_requests: bool = False,
                origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
-               progress: Optional[Progress] = None, by: str = "owner") -> ImportReport:
+               progress: Optional[Progress] = None, by: Optional[Actor | str] = None) -> ImportReport:
     """Import a CSV or .xlsx customer list (rulebook §8); returns the report.
 
     `source`: a path or a binary file object. `attested`: the owner confirms these customers agreed to
@@ -2064,8 +2083,12 @@ def import_csv(session: Session, source: Source, *, attested: bool, default_regi
     in). `send_requests`: send an opt-in request to imported customers who are not opted in (request
     limits and quiet hours apply). `progress(fraction, text)` is called as the import goes.
     Commits chunk by chunk; idempotent (see the module docstring). Raises ImportProblem subclasses
-    (nothing written) for a file that cannot be imported.
+    (nothing written) for a file that cannot be imported. `by`: who runs it (the import role; attesting
+    consent is the owner's alone).
     """
+    by = _actor(session, by, "import")
+    if attested:
+        by = allow(session, by, "attest_import")
     return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
                 send_requests=send_requests, origin=origin, now=now, file_name=file_name, progress=progress,
                 write=True, by=by)
@@ -2092,9 +2115,12 @@ def get_run(session: Session, run_id: int) -> ImportRun:
     return run
 
 
-def run_errors_csv(session: Session, run_id: int) -> bytes:
-    """The error rows of a past import as CSV (UTF-8 with BOM, for Excel)."""
+def run_errors_csv(session: Session, run_id: int, *, by: Optional[Actor] = None) -> bytes:
+    """The error rows of a past import as CSV (UTF-8 with BOM, for Excel); the download is recorded."""
+    by = allow(session, by, "export")
     run = get_run(session, run_id)
+    activity.record(session, by, activity.Kind.export, f"Downloaded the rows not imported from {run.file_name}")
+    session.commit()
     return (run.errors_csv or "").encode("utf-8-sig")
 
 

@@ -32,6 +32,8 @@ from core.models import (
 from core.messaging.segments import count as count_segments
 from core.text import strip_bidi
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
@@ -59,12 +61,14 @@ def review_deadline(received: dt.datetime) -> dt.date:
 
 
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
-            now: Optional[dt.datetime] = None) -> list[Message]:
+            now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> list[Message]:
     """Log an inbound text, apply §3, and return the outbound messages it produced.
 
-    `to` is the shop number texted (the main number when None). Raises
-    phones.InvalidPhone or InvalidMessage before anything is written.
+    `to` is the shop number texted (the main number when None). `by`: the person typing it into the
+    Inbox simulator (their name goes into the evidence and the activity trail); None for a real text.
+    Raises phones.InvalidPhone or InvalidMessage before anything is written.
     """
+    simulated_by = None if by is None else allow(session, by, "simulate_text")
     body = clean_body(body)
     given_now = None if now is None else as_utc(now)
     defaults = texting.get_defaults(session)
@@ -93,6 +97,11 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
+        if simulated_by is not None:
+            evidence.update(simulated=True, **simulated_by.evidence)
+            activity.record(session, simulated_by, activity.Kind.consent,
+                            f"Simulated a text “{body[:60]}” from {phones.redact(e164)}",
+                            customer_id=customer.id if customer else None, now=now)
         out: list[Message] = []
 
         if t.review:
@@ -153,11 +162,13 @@ def newer_consent(session: Session, review: PossibleOptOut) -> Optional[ConsentE
 
 
 def decide_review(session: Session, *, review_id: int, confirm: bool, reason: str = "",
-                  override: bool = False, now: Optional[dt.datetime] = None) -> PossibleOptOut:
+                  override: bool = False, now: Optional[dt.datetime] = None,
+                  by: Optional[Actor] = None) -> PossibleOptOut:
     """Confirm a possible opt-out (→ opted out) or dismiss it with a reason.
 
     When the customer texted START or YES after the message, confirming raises NewerConsent
     unless `override` (the owner saw the newer text and confirms again)."""
+    by = allow(session, by, "decide_review")
     given_now = None if now is None else as_utc(now)
     reason = (reason or "").strip()
     if not confirm and not reason:
@@ -186,7 +197,11 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
             customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.sms_reply,
                                  evidence={"inbound_text": review.body, "message_id": review.message_id,
                                            "reason": reason or "possible opt-out confirmed by the owner",
-                                           "by": "owner", **({"override": True} if override else {})}, now=now)
+                                           **by.evidence, **({"override": True} if override else {})}, now=now)
+        what = (f"Confirmed a possible opt-out from {phones.redact(phone)}" if confirm
+                else f"Dismissed a possible opt-out from {phones.redact(phone)} (reason: {reason[:200]})")
+        activity.record(session, by, activity.Kind.review, f"{what}: “{review.body[:60]}”",
+                        customer_id=review.customer_id, now=now)
         return review
 
     return run_write(session, work)

@@ -39,6 +39,8 @@ from core.models import (
     utcnow,
 )
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 C = Customer.__table__.c
 E = ConsentEvent.__table__.c
@@ -460,9 +462,13 @@ MEMBER_CLUB_HEADER = ("name", "phone", "requested_at_utc", "requests_sent", "las
                       "source")
 
 
-def pending_export(session: Session, *, now: Optional[dt.datetime] = None, batch: int = 2000) -> Iterator[bytes]:
-    """The whole Member Club report as CSV, streamed (phones as tel:+E.164, cells made safe)."""
+def pending_export(session: Session, *, now: Optional[dt.datetime] = None, batch: int = 2000,
+                   by: Optional[Actor] = None) -> Iterator[bytes]:
+    """The whole Member Club report as CSV, streamed (phones as tel:+E.164, cells made safe); recorded."""
+    by = allow(session, by, "export")
     now = as_utc(now)
+    activity.record(session, by, activity.Kind.export, "Exported the Member Club list (customers waiting to confirm)")
+    session.commit()
 
     def rows():
         after = None
@@ -501,6 +507,14 @@ def rows_csv(table: Any) -> bytes:
     return b"".join(csv_chunks(header, ([cell(r[h]) for h in header] for r in records)))
 
 
+def export_table(session: Session, table: Any, *, name: str, by: Optional[Actor] = None) -> bytes:
+    """A report's table as CSV (rows_csv) for a download: checks the export role and records it."""
+    by = allow(session, by, "export")
+    activity.record(session, by, activity.Kind.export, f"Downloaded the report table “{name}”")
+    session.commit()
+    return rows_csv(table)
+
+
 def _iso(value: Optional[dt.datetime]) -> str:
     return value.isoformat(sep=" ", timespec="seconds") if value else ""
 
@@ -509,9 +523,11 @@ RESEND_BATCH = 200
 NO_LONGER_A_CUSTOMER = "No longer a customer"
 
 
-def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datetime] = None) -> outbox.SendSummary:
+def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datetime] = None, *,
+           by: Optional[Actor] = None) -> outbox.SendSummary:
     """Send the opt-in request again to these customers, through the outbox as a bulk send:
     the request limits refuse some, quiet hours queue some. Commits per batch of 200."""
+    by = allow(session, by, "resend_requests")
     given_now = None if now is None else as_utc(now)
     ids: list[int] = []
     for i in customer_ids:
@@ -539,8 +555,12 @@ def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datet
                     continue
                 msg = customers.send_opt_in_request(
                     session, customer, channel=Channel.dashboard, now=now, bulk=True, defaults=defaults,
-                    evidence={"by": "owner", "action": "resent the opt-in request"})
+                    evidence={**by.evidence, "action": "resent the opt-in request"})
                 results.append(SimpleNamespace(status=msg.status, reason=msg.reason))
+            sent = sum(1 for r in results if r.status is MessageStatus.sent)
+            activity.record(session, by, activity.Kind.consent,
+                            f"Resent the opt-in request to {len(batch):,} customer{'' if len(batch) == 1 else 's'} "
+                            f"({sent:,} sent now)", customer_id=batch[0] if len(batch) == 1 else None, now=now)
             session.flush()
             return results
 
