@@ -12,7 +12,7 @@ from core.messaging import texting
 from core.models import SmsStatus
 from pages import ui
 
-ui.require_owner()
+ui.require_page("audiences")
 
 ROWS = "aud_rows"  # the condition rows on screen: [{"id": n, "trait": key}, ...]
 NEXT_ID = "aud_next_id"
@@ -184,8 +184,8 @@ with st.container(border=True, key="aud_saved_box"):
         if st.button("Delete it", key="aud_delete", type="primary"):
             try:
                 with ui.session() as s:
-                    gone = aud.delete_saved(s, pick)
-            except aud.AudienceError as exc:
+                    gone = aud.delete_saved(s, pick, by=ui.actor())
+            except ui.OwnerError as exc:  # AudienceError, NotAllowed
                 ui.show_error(exc)
             else:
                 if st.session_state.get(LOADED) == pick:
@@ -261,9 +261,9 @@ with left.container(border=True, key="aud_save_box"):
     if as_new or changes:
         try:
             with ui.session() as s:
-                row = aud.save(s, name=st.session_state["aud_name"], conditions=clean,
+                row = aud.save(s, by=ui.actor(), name=st.session_state["aud_name"], conditions=clean,
                                audience_id=loaded if changes else None)
-        except aud.AudienceError as exc:
+        except ui.OwnerError as exc:  # AudienceError, NotAllowed
             ui.show_error(exc)
         else:
             st.session_state[LOADED] = row.id
@@ -276,13 +276,13 @@ with left.container(border=True, key="aud_save_box"):
         st.caption(f"Editing “{ui.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it.")
 
 with right.container(border=True, key="aud_export_box"):
-    engine = ui.engine()
+    engine, by = ui.engine(), ui.actor()
 
     def _export_file() -> bytes:
         # runs when the button is clicked, on a thread of its own: its own session. The CSV is
         # built from the streamed chunks (Streamlit sends a download as one piece).
         with Session(engine) as s:
-            return b"".join(aud.export(s, clean))
+            return b"".join(aud.export(s, clean, by=by))
 
     st.download_button("Export CSV", data=_export_file, file_name="audience.csv", mime="text/csv",
                        key="aud_export", icon=":material/download:", disabled=bool(invalid) or total == 0)

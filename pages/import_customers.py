@@ -10,7 +10,7 @@ from core.importing import importer
 from core.messaging import texting
 from pages import ui
 
-ui.require_owner()
+ui.require_page("import")
 
 NONE = "— not in this file —"
 INFO, DRY, RESULT, FILE_ID, OLDER = "import_info", "import_dry", "import_result", "import_file_id", "import_older"
@@ -139,10 +139,12 @@ with tab_import:
         region = st.columns([1, 2])[0].selectbox(
             "Country of phone numbers written without a country code", REGIONS, key="import_region",
             format_func=lambda r: f"{r} (+{phonenumbers.country_code_for_region(r)})")
+        may_attest = ui.can("attest_import")  # the owner's alone
         attested = st.checkbox(f"These customers agreed to receive marketing texts from {ui.plain(brand)}",
-                               key="import_attested",
+                               key="import_attested", disabled=not may_attest,
                                help="Tick only if you can show their consent. Without it, rows that say opted in "
-                                    "import as not opted in. Rows that say opted out are always recorded.")
+                                    "import as not opted in. Rows that say opted out are always recorded."
+                               + ("" if may_attest else " Only the shop's owner can attest consent.")) and may_attest
         send_requests = st.checkbox("Send a double opt-in request to imported customers who are not opted in",
                                     key="import_send_requests",
                                     help="At most 2 requests per phone, never 2 within 24 hours; outside "
@@ -176,7 +178,7 @@ with tab_import:
             elif st.button(f"Import {report.phones:,} customers", key="import_go", type="primary",
                            icon=":material/upload:"):
                 done = _run(importer.import_csv, "Importing", upload, mapping=mapping, default_region=region,
-                            attested=attested, send_requests=send_requests)
+                            attested=attested, send_requests=send_requests, by=ui.actor())
                 st.session_state[RESULT] = (settings, done)
                 st.rerun()
         elif dry is not None:
@@ -198,7 +200,13 @@ with tab_history:
                 chosen = c1.selectbox("Rows an import could not take", with_errors, key="import_history_run",
                                       format_func=lambda r: f"{r.file_name} — {importer.local_time(r.started_at, tz)} "
                                                             f"({(r.counts or {}).get('invalid', 0):,} rows)")
-                c2.download_button("Download (CSV)", data=importer.run_errors_csv(s, chosen.id), mime="text/csv",
+                engine, by, run_id = ui.engine(), ui.actor(), chosen.id
+
+                def _errors_file() -> bytes:  # on the click: the download is recorded
+                    with ui.Session(engine) as fresh:
+                        return importer.run_errors_csv(fresh, run_id, by=by)
+
+                c2.download_button("Download (CSV)", data=_errors_file, mime="text/csv",
                                    file_name=f"{chosen.file_name.rsplit('.', 1)[0]}-not-imported.csv",
                                    key="import_history_download", icon=":material/download:")
             nav = st.columns([1, 1, 4])

@@ -9,7 +9,7 @@ from core.reports import reports
 from core.messaging import texting
 from pages import ui
 
-ui.require_owner()
+ui.require_page("member-club")
 
 PAGES = "mc_pages"  # keyset cursors of the pages before the one shown
 RESULT = "mc_result"  # what the last resend did, shown after the rerun
@@ -63,7 +63,7 @@ with st.container(border=True, key="mc_resend_box"):
     label = f"Resend the request to {n} customer{'s' if n != 1 else ''}" if n else "Resend the request"
     if st.button(label, key="mc_resend", type="primary", disabled=not n, icon=":material/send:"):
         with ui.session() as s:
-            summary = reports.resend(s, selected_ids)
+            summary = reports.resend(s, selected_ids, by=ui.actor())
         kind = "success" if not summary.blocked else "warning"
         st.session_state[RESULT] = (kind, reports.summary_sentences(summary))
         st.session_state[TABLE_GEN] = st.session_state.get(TABLE_GEN, 0) + 1
@@ -73,14 +73,14 @@ with st.container(border=True, key="mc_resend_box"):
                f"In quiet hours (outside {defaults.window_start:%H:%M}–{defaults.window_end:%H:%M} in the "
                "customer's time) a request waits in the queue and goes out when the window opens.")
 
-engine = ui.engine()
+engine, by = ui.engine(), ui.actor()
 
 
 def _export_file() -> bytes:
     # runs when the button is clicked, on a thread of its own: its own session. The CSV is
     # built from the streamed chunks (Streamlit sends a download as one piece).
     with Session(engine) as s:
-        return b"".join(reports.pending_export(s))
+        return b"".join(reports.pending_export(s, by=by))
 
 
 st.download_button("Export CSV", data=_export_file, file_name="member-club-pending.csv", mime="text/csv",

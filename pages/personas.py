@@ -8,7 +8,7 @@ import streamlit as st
 
 from pages import conversation, ui
 
-ui.require_owner()
+ui.require_page("personas")
 
 from core.consent import customers, personas
 from core import phones  # noqa: E402
@@ -79,10 +79,11 @@ def _add_customer(s) -> None:
                 try:
                     if problems:
                         raise customers.InvalidDetails(problems)
-                    c = customers.add_customer(s, phone=phone, first_name=first, last_name=last, email=email)
+                    c = customers.add_customer(s, phone=phone, first_name=first, last_name=last, email=email,
+                                               by=ui.actor())
                 except phones.InvalidPhone as exc:
                     st.error(f"That phone number can't be used: {exc.reason}.", icon=":material/error:")
-                except customers.CustomerError as exc:  # InvalidDetails: one line per field
+                except ui.OwnerError as exc:  # InvalidDetails: one line per field; NotAllowed
                     ui.show_error(exc)
                 else:
                     st.session_state[FLASH] = f"Added {ui.plain(c.name) or 'the customer'}: not opted in yet."
@@ -169,8 +170,8 @@ def show_list(s, region: str) -> None:
 def _request(customer_id: int) -> None:
     with ui.session() as s:
         try:
-            msg = customers.request_opt_in(s, customer_id=customer_id)
-        except customers.CustomerError as exc:
+            msg = customers.request_opt_in(s, customer_id=customer_id, by=ui.actor())
+        except ui.OwnerError as exc:
             st.session_state["persona_action_error"] = str(exc)
             return
         if msg.status is MessageStatus.blocked:
@@ -185,8 +186,8 @@ def _opt_out(customer_id: int) -> None:
     reason = st.session_state.get(f"persona_optout_reason_{customer_id}", "")
     with ui.session() as s:
         try:
-            customers.record_opt_out(s, customer_id=customer_id, reason=reason)
-        except customers.CustomerError as exc:
+            customers.record_opt_out(s, customer_id=customer_id, reason=reason, by=ui.actor())
+        except ui.OwnerError as exc:
             st.session_state["persona_action_error"] = str(exc)
             return
     st.session_state[FLASH] = "Opt-out recorded. Nothing but a text of START from the customer can change it."
@@ -208,11 +209,15 @@ def _details_form(s, v) -> None:
         st.text_input("Mobile phone", value=v.phone_display, key=f"persona_phone_{c.id}", disabled=True,
                       help="The phone can't be changed: a new number is a new customer without consent. "
                            "Add it with **Add a customer** and send it an opt-in request.")
-        if st.form_submit_button("Save details", key=f"persona_save_{c.id}", icon=":material/save:"):
+        may_edit = ui.can("edit_customer")
+        if not may_edit:
+            st.caption("Your role can't change a customer's details: ask a manager or the owner.")
+        if st.form_submit_button("Save details", key=f"persona_save_{c.id}", icon=":material/save:",
+                                 disabled=not may_edit):
             try:
                 customers.update_details(s, customer_id=c.id, first_name=first, last_name=last, email=email,
-                                         birthday=birthday, zip=zip_code)
-            except customers.CustomerError as exc:  # InvalidDetails: one line per field
+                                         birthday=birthday, zip=zip_code, by=ui.actor())
+            except ui.OwnerError as exc:  # InvalidDetails: one line per field; NotAllowed
                 ui.show_error(exc)
             else:
                 st.session_state[FLASH] = "Details saved."
@@ -240,11 +245,18 @@ def _actions(s, v) -> None:
                   disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id,), width="stretch")
         if v.opt_out_refusal:
             st.caption(ui.plain(v.opt_out_refusal))
-        st.divider()
-        st.download_button("Download proof of consent (CSV)", key="persona_proof", icon=":material/download:",
-                           data=customers.proof_of_consent_csv(s, c.id), mime="text/csv", width="stretch",
-                           file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
-        st.caption("Every consent change with its evidence, for a carrier or an auditor.")
+        if ui.can("export"):
+            st.divider()
+            engine, by = ui.engine(), ui.actor()
+
+            def _proof() -> bytes:  # runs on the click: the download is recorded in the activity trail
+                with ui.Session(engine) as fresh:
+                    return customers.proof_of_consent_csv(fresh, c.id, by=by)
+
+            st.download_button("Download proof of consent (CSV)", key="persona_proof", icon=":material/download:",
+                               data=_proof, mime="text/csv", width="stretch",
+                               file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
+            st.caption("Every consent change with its evidence and who made it, for a carrier or an auditor.")
 
 
 def _ledger(v) -> None:

@@ -12,7 +12,7 @@ from core.messaging import texting_editor as editor
 from core.models import MessageKind
 from pages import ui
 
-ui.require_owner()
+ui.require_page("texting-defaults")
 
 TEMPLATES = [kind.value for kind in MessageKind]
 LABELS = editor.FIELD_LABELS
@@ -58,7 +58,7 @@ def save() -> None:
     values = {field: st.session_state[key(field)] for field in editor.FIELDS}
     try:
         with ui.session() as s:
-            fresh = editor.form_values(texting.update_defaults(s, **values))
+            fresh = editor.form_values(texting.update_defaults(s, by=ui.actor(), **values))
     except texting.InvalidSetting as exc:
         st.session_state["td_save_error"] = f"Nothing was saved. {exc}"
         return

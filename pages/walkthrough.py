@@ -11,7 +11,7 @@ from core.messaging import texting
 from core.training import training, walkthrough
 from pages import ui
 
-ui.require_owner()
+ui.require_page("walkthrough")
 
 st.title("Walkthrough")
 

@@ -61,7 +61,6 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("customer_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_activity_at", "activity", ["at", "id"], unique=False)
