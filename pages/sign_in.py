@@ -37,11 +37,11 @@ def _preset_password() -> str | None:
 
 def _enter(s: Session, done: accounts.SignedIn) -> None:
     """The password was right: on a first start with an empty shop, the owner chooses demo or empty; else in."""
-    pending = {"id": done.person.id, "token": done.token}
+    pending = {"id": done.person.id, "token": done.token, "builtin_owner": done.person.builtin}
     if done.person.builtin and demo.is_empty(s) and not auth.first_start_done(s):
         st.session_state[VERIFIED_KEY] = pending
     else:
-        ui.signed_in(**pending)
+        ui.signed_in(pending["id"], pending["token"], builtin_owner=pending.get("builtin_owner", False))
     st.rerun()
 
 
@@ -151,7 +151,7 @@ def _first_start(s: Session) -> None:
 def _signed_in() -> None:
     pending = st.session_state.pop(VERIFIED_KEY, None)
     if isinstance(pending, dict):
-        ui.signed_in(**pending)
+        ui.signed_in(pending["id"], pending["token"], builtin_owner=pending.get("builtin_owner", False))
     else:  # (an earlier version kept True here)
         st.session_state[ui.OWNER_KEY] = True
     st.rerun()

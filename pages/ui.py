@@ -128,10 +128,13 @@ def actor() -> Actor:
     return who if who is not None else roles.NOBODY
 
 
-def signed_in(person_id: int, token: str) -> None:
-    """Remember a new sign-in in this browser session (core made the session row)."""
+def signed_in(person_id: int, token: str, *, builtin_owner: bool = False) -> None:
+    """Remember a new sign-in in this browser session (core made the session row). OWNER_KEY keeps its
+    meaning: True when the shop's built-in owner is signed in."""
     st.session_state.pop(SIGNED_OUT_KEY, None)
     st.session_state[PERSON_KEY] = {"id": person_id, "token": token}
+    if builtin_owner:
+        st.session_state[OWNER_KEY] = True
 
 
 def sign_out(*, notice: str = "") -> None:
