@@ -36,6 +36,7 @@ class Kind(str, Enum):
     audience = "audience"  # a saved audience
     export = "export"  # a download of customer data or figures
     people = "people"  # people, roles, passwords, sessions
+    settings = "settings"  # the texting provider, the age gate, the carrier registration answers
 
     @property
     def label(self) -> str:
@@ -54,6 +55,7 @@ KIND_LABELS = {
     Kind.audience: "Audiences",
     Kind.export: "Export",
     Kind.people: "People",
+    Kind.settings: "Settings",
 }
 
 

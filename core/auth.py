@@ -330,7 +330,7 @@ def _reserve(session: Session, client: str, now: dt.datetime, account: Optional[
         if refusal is None and acct is not None and _seconds_left(acct.locked_until, now):
             refusal = Locked(_seconds_left(acct.locked_until, now), account=True)
         if refusal:
-            log.warning("sign-in refused: client %s paused for %s s%s", key[:8], refusal.seconds,
+            log.warning("sign-in refused: client %s paused for %s s%s", _log_key(key), refusal.seconds,
                         " (shop-wide)" if refusal.shop_wide else " (account)" if refusal.account else "")
             raise refusal  # run_write rolls back: nothing counted
         row.failures += 1
@@ -414,6 +414,12 @@ def attempts_left(session: Session, *, client: str) -> int:
     return max(0, FREE_ATTEMPTS - (row.failures if row else 0))
 
 
+def _log_key(key: str) -> str:
+    """A short, non-reversible tag of a client for the log (never its address): "c-3f2a-91b0". Split in
+    two so it never reads as a phone number."""
+    return f"c-{key[:4]}-{key[4:8]}"
+
+
 def attempt(session: Session, password: Optional[str], *, client: str, stored: Optional[str],
             account: Optional[str] = None, now: Optional[dt.datetime] = None) -> bool:
     """Check `password` against the `stored` hash for `client` (and the `account`'s sign-in name),
@@ -425,7 +431,7 @@ def attempt(session: Session, password: Optional[str], *, client: str, stored: O
           and check_hash(str(password), stored))
     if not ok:
         # the client's hashed key, shortened: enough to tell clients apart, never the address or password
-        log.warning("sign-in failed: wrong password from client %s%s", reservation.key[:8],
+        log.warning("sign-in failed: wrong password from client %s%s", _log_key(reservation.key),
                     f"; sign-in paused {reservation.pause} s" if reservation.pause else "")
         if reservation.pause:
             raise Locked(reservation.pause, after_failure=True, account=reservation.account_paused)

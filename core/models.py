@@ -10,7 +10,7 @@ import datetime as dt
 from enum import Enum
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
@@ -52,7 +52,9 @@ STATUS_LABELS = {
 
 
 class Channel(str, Enum):
-    """How a consent event came about (rulebook §2)."""
+    """How a consent event came about (rulebook §2; §10 adds the ways a customer may revoke consent by
+    any reasonable means: the owner records a phone call, an email, a visit, a letter; the public
+    "Stop texting me" page is web_page)."""
 
     sms_reply = "sms_reply"
     signup_form = "signup_form"
@@ -60,6 +62,37 @@ class Channel(str, Enum):
     csv_import = "csv_import"
     pos_sync = "pos_sync"
     dashboard = "dashboard"
+    carrier = "carrier"  # the provider or carrier reported the opt-out (Twilio error 21610)
+    phone_call = "phone_call"
+    email = "email"
+    in_person = "in_person"
+    web_page = "web_page"
+    letter = "letter"
+    # a carrier's deactivation file voided consent given before the number changed hands (§11)
+    number_deactivated = "number_deactivated"
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS = {
+    Channel.sms_reply: "Text from the customer",
+    Channel.signup_form: "Sign-up form",
+    Channel.text_to_join: "Text To Join",
+    Channel.csv_import: "CSV import",
+    Channel.pos_sync: "POS sync",
+    Channel.dashboard: "Dashboard (the shop)",
+    Channel.carrier: "Carrier (reported by Twilio)",
+    Channel.phone_call: "Phone call",
+    Channel.email: "Email",
+    Channel.in_person: "In person",
+    Channel.web_page: "Web page",
+    Channel.letter: "Letter",
+    Channel.number_deactivated: "Number deactivated",
+}
+#: How an owner may record an opt-out received outside a text (§10), in the order the form offers them.
+OPT_OUT_CHANNELS = (Channel.phone_call, Channel.in_person, Channel.email, Channel.letter, Channel.web_page)
 
 
 class Source(str, Enum):
@@ -71,6 +104,7 @@ class Source(str, Enum):
     pos_sync = "pos_sync"
     dashboard = "dashboard"
     inbound_sms = "inbound_sms"
+    stop_page = "stop_page"
 
     @property
     def label(self) -> str:
@@ -84,6 +118,7 @@ SOURCE_LABELS = {
     Source.pos_sync: "POS sync",
     Source.dashboard: "Dashboard",
     Source.inbound_sms: "Texted the shop",
+    Source.stop_page: "Stop texting me page",
 }
 
 
@@ -95,10 +130,18 @@ class MessageKind(str, Enum):
     opt_out_confirmation = "opt_out_confirmation"
     resubscribe_confirmation = "resubscribe_confirmation"
     help_reply = "help_reply"
+    # the age gate's replies to a Text To Join (§11): the birth-date question and the calm refusal
+    age_question = "age_question"
+    age_refusal = "age_refusal"
 
     @property
     def label(self) -> str:
         return KIND_LABELS[self]
+
+    @property
+    def templated(self) -> bool:
+        """An owner-edited template of Texting Defaults (the age gate's replies are fixed wording)."""
+        return self not in (MessageKind.age_question, MessageKind.age_refusal)
 
 
 KIND_LABELS = {
@@ -107,6 +150,8 @@ KIND_LABELS = {
     MessageKind.opt_out_confirmation: "Opt-out confirmation",
     MessageKind.resubscribe_confirmation: "Resubscribe confirmation",
     MessageKind.help_reply: "Help reply",
+    MessageKind.age_question: "Date of birth question",
+    MessageKind.age_refusal: "Under-age reply",
 }
 
 
@@ -120,6 +165,11 @@ class MessageStatus(str, Enum):
     sent = "sent"
     queued = "queued"
     blocked = "blocked"
+    # live texting (core/messaging/sender.py): handed to the background sender, then the provider's word
+    sending = "sending"
+    delivered = "delivered"
+    undelivered = "undelivered"
+    failed = "failed"
 
 
 class Decision(str, Enum):
@@ -157,9 +207,17 @@ class Customer(SQLModel, table=True):
     last_request_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # when the last one went out
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    # the age gate (§11, core/consent/age.py): the date of birth the customer gave when the gate checked
+    # it, and when; the owner cannot edit them (the birthday above is the owner's own field)
+    verified_birth_date: Optional[dt.date] = None
+    age_verified_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
     # optimistic version check: every UPDATE of a customer row says which version it read
     # (WHERE version = :read); a stale write fails (StaleDataError) and db.run_write retries it
     version: int = Field(default=1, sa_column_kwargs={"nullable": False, "server_default": "1"})
+    # live texting: the carrier said the phone cannot get texts ("unreachable", "unknown", "landline"),
+    # with the provider's error code; such a phone gets no opt-in requests (core/messaging/webhooks.py)
+    unreachable: Optional[str] = Field(default=None, max_length=20)
+    unreachable_code: Optional[int] = None
 
     @declared_attr.directive
     def __mapper_args__(cls):  # noqa: N805
@@ -197,6 +255,9 @@ class ConsentEvent(SQLModel, table=True):
     # denormalised by customers.set_status: where the customer came from ("signup_form",
     # "pos_sync:Dutchie", ...), so the reports count opt-ins by source without a join
     customer_source: Optional[str] = Field(default=None, max_length=120)
+    # when the consent was originally given, if earlier than this record (an import's original consent date,
+    # §11); the reports' opt-ins by date use it. occurred_at stays when Opt-In Desk recorded the event.
+    consented_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
 
 
 class Message(SQLModel, table=True):
@@ -206,6 +267,7 @@ class Message(SQLModel, table=True):
         Index("ix_message_phone_time", "phone", "created_at"),
         Index("ix_message_status_send_at", "status", "send_at"),
         Index("ix_message_kind_phone", "kind", "phone"),
+        Index("ix_message_provider_sid", "provider_sid", unique=True),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -224,6 +286,15 @@ class Message(SQLModel, table=True):
     sent_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
     bulk: bool = False  # started by the shop in bulk (sync, import, resend)
     dedupe_key: Optional[str] = Field(default=None, unique=True, max_length=200)
+    # live texting (core/messaging/sender.py, webhooks.py): the provider's id (Twilio's MessageSid, both
+    # directions: a retried webhook finds it), its own status word and error code, and the sender's claim
+    provider_sid: Optional[str] = Field(default=None, max_length=64)  # unique: ix_message_provider_sid
+    provider_status: Optional[str] = Field(default=None, max_length=20)
+    error_code: Optional[int] = None
+    attempts: Optional[int] = None  # provider calls so far (None: never tried)
+    claimed_by: Optional[str] = Field(default=None, max_length=64)
+    claimed_until: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # the claim's lease
+    next_attempt_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())  # after a 429 / 5xx
 
 
 class TextingDefaults(SQLModel, table=True):
@@ -248,6 +319,12 @@ class TextingDefaults(SQLModel, table=True):
     default_region: str = Field(default="US", max_length=2)
     max_opt_in_requests: int = 2
     base_url: str = Field(default="", max_length=300)  # public address of sign-up pages
+    # §10: extra opt-out and help words in other languages, space-separated (keywords.EXTRA_CHOICES);
+    # the FCC words are never among them and never removed
+    extra_opt_out_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    extra_help_words: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": text("''")})
+    # §10: one confirmation text after an opt-out the owner records or confirms (within 5 minutes)
+    confirm_recorded_opt_outs: bool = Field(default=True, sa_column_kwargs={"server_default": "1"})
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
 
@@ -290,6 +367,21 @@ class SignInThrottle(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, index=True, sa_type=DateTime())
 
 
+class Suppression(SQLModel, table=True):
+    """A deleted customer's promise (§11): the phone as a keyed hash (core/consent/suppression.py), never the
+    number, so no import, POS sync or form re-subscribes them. Only their own START/YES or sign-up lifts it
+    (the row is then deleted; the new consent event says it was lifted)."""
+
+    phone_hash: str = Field(primary_key=True, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    reason: str = Field(default="", max_length=500)
+    by: str = Field(default="owner", max_length=100)
+    # the deleted record's id (a number, not personal data): "already deleted" says when
+    customer_id: Optional[int] = Field(default=None, index=True)
+    # what the customer's SMS status was when their data was deleted (the opt-out list counts them)
+    last_status: str = Field(default="", max_length=20)
+
+
 # --- Sign-up forms (rulebook §6) -------------------------------------------------
 
 class SignupForm(SQLModel, table=True):
@@ -308,6 +400,8 @@ class SignupForm(SQLModel, table=True):
     disclosure_version: int = 1
     views: int = 0
     submissions: int = 0
+    # sign-ups refused by the age gate: the only thing an under-age attempt leaves behind (§11)
+    age_refusals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
@@ -428,6 +522,8 @@ Index("ix_customer_status_changed", _customer.c.sms_status, _customer.c.status_c
       _customer.c.id)  # Pending for more than N days; the Member Club list, longest waiting first
 # An audience that combines an SMS status with other broad conditions (source, created, email...)
 # is counted from this index alone: a slice of it per status, no table reads.
+# the age gate's condition on every audience and export (core/consent/age.py)
+Index("ix_customer_verified_birth", _customer.c.verified_birth_date)
 Index("ix_customer_audience", _customer.c.sms_status, _customer.c.source, _customer.c.created_at,
       _customer.c.email, _customer.c.source_detail, _customer.c.status_changed_at, _customer.c.zip,
       _customer.c.birthday)
@@ -438,6 +534,8 @@ _event = ConsentEvent.__table__
 Index("ix_consent_new_time", _event.c.new_status, _event.c.occurred_at, _event.c.old_status,
       _event.c.customer_id, _event.c.pending_seconds, _event.c.customer_source)
 Index("ix_consent_old_time", _event.c.old_status, _event.c.occurred_at)
+# the few events with an original consent date (imports, §11): the opt-ins-by-date chart moves them to it
+Index("ix_consent_original", _event.c.consented_at, _event.c.occurred_at, _event.c.new_status)
 # the funnel follows each customer's later events without reading the table
 Index("ix_consent_customer_change", _event.c.customer_id, _event.c.occurred_at, _event.c.new_status,
       _event.c.old_status)

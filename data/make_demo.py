@@ -30,6 +30,7 @@ from core.signups import forms, signup
 from core.messaging import inbox, outbox
 from core import phones  # noqa: E402
 from core.messaging import texting  # noqa: E402
+from core.training import demo  # noqa: E402
 from core.training.demo import ANCHOR_TIME  # noqa: E402
 from core.bootstrap import init_db  # noqa: E402
 from core.db import make_engine, run_write  # noqa: E402
@@ -386,6 +387,18 @@ class Gen:
             fn()
         self.form_views()
         self.extras()
+        self.stop_page_visitor()
+
+    def stop_page_visitor(self) -> None:
+        """Rulebook §10: a number nobody knew, typed into the public Stop texting me page: kept opted out,
+        never texted (the last step, so the random story above it is unchanged)."""
+        from core.consent import stop_page
+
+        stop_page.submit(self.s, phone="+17135550142", client_address="demo", now=self.day_time(6.4))
+        # another stranger stops texts, then changes their mind and texts START (only that lifts it)
+        t = self.day_time(9.2)
+        stop_page.submit(self.s, phone="+17135550143", client_address="demo", now=t)
+        self.text("+17135550143", "START", t + dt.timedelta(days=2))
 
 
 def _ascii(text: str) -> str:
@@ -424,10 +437,11 @@ def dump(g: Gen, out: Path) -> dict[str, int]:
     write("customers.csv",
           ["key", "first_name", "last_name", "phone", "email", "birthday", "zip", "source", "source_detail",
            "sms_status", "days_ago", "status_changed_days_ago", "opt_in_requests", "last_request_days_ago",
-           "updated_days_ago"],
+           "updated_days_ago", "verified_birth_date"],
           [[c.id, c.first_name, c.last_name, c.phone, c.email, _val(c.birthday), c.zip, c.source, c.source_detail,
             _val(c.sms_status), _ago(c.created_at), _ago(c.status_changed_at), c.opt_in_requests,
-            _ago(c.last_request_at), _ago(c.updated_at)] for c in rows_c])
+            _ago(c.last_request_at), _ago(c.updated_at),
+            _val(demo.demo_verified_birth_date(c.id, c.source, c.birthday))] for c in rows_c])
     write("consent_events.csv",
           ["customer_key", "phone", "old_status", "new_status", "days_ago", "channel", "evidence"],
           [[e.customer_id, e.phone, _val(e.old_status), _val(e.new_status), _ago(e.occurred_at), _val(e.channel),

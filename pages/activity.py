@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import streamlit as st
 from sqlmodel import Session
 
+import widgets
+from core.clock import shop_time
 from pages import ui
 
 ui.require_page("activity")
@@ -16,8 +18,7 @@ from core import activity  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 from core.audiences.audiences import utc_start_of  # noqa: E402
 
-CURSORS = "activity_cursors"
-FILTER_SIG = "activity_filter_sig"
+CURSORS = "activity_cursors"  # keyset cursors of the pages before the one shown (widgets.pager)
 
 st.title("Activity", anchor=False)
 st.caption("Who did what: every consent change made in the dashboard, import, POS date change, template and form "
@@ -41,29 +42,23 @@ with ui.session() as s:
                          start=utc_start_of(start, tz) if start else None,
                          end=utc_start_of(end + dt.timedelta(days=1), tz) if end else None)
 
-    sig = (person, tuple(kinds), str(start), str(end))
-    if st.session_state.get(FILTER_SIG) != sig:
-        st.session_state[FILTER_SIG] = sig
-        st.session_state[CURSORS] = []
-    cursors = st.session_state.get(CURSORS) or []
+    after = widgets.page_cursor(CURSORS, (person, tuple(kinds), str(start), str(end)))
     total = activity.count(s, f)
-    items, next_after = activity.page(s, f, after=cursors[-1] if cursors else None)
+    items, next_after = activity.page(s, f, after=after)
     if not items:
         st.info("Nothing in this range. Changes appear here as people use the dashboard."
                 if not (person or kinds) else "Nothing matches these filters in this range.",
                 icon=":material/history:")
     else:
-        zone = ZoneInfo(tz)
         rows = activity.rows(items)
-        for row, item in zip(rows, items):  # the shop's time, labelled
-            local = item.at.replace(tzinfo=dt.timezone.utc).astimezone(zone)
+        for row, item in zip(rows, items):  # the shop's time, with its zone
             row.pop("When (UTC)")
-            row["When"] = local.strftime("%m/%d/%Y %I:%M %p ") + local.tzname()
+            row["When"] = shop_time(item.at, tz)
         st.dataframe([{"When": r["When"], "Person": r["Person"], "Role": r["Role"], "Kind": r["Kind"],
                        "What": r["What"]} for r in rows], hide_index=True, width="stretch", key="activity_table",
                      column_config={"What": st.column_config.TextColumn(width="large")})
-        ui.pager("activity", CURSORS, page_size=activity.PAGE_SIZE, shown=len(items), total=total,
-                 next_after=next_after)
+        widgets.pager("activity", CURSORS, page_size=activity.PAGE_SIZE, shown=len(items), total=total,
+                      next_after=next_after)
 
     engine, by = ui.engine(), ui.actor()
 
@@ -71,7 +66,8 @@ with ui.session() as s:
         with Session(engine) as fresh:
             return b"".join(activity.export(fresh, f, by=by))
 
-    st.download_button("Export CSV", data=_export_file, file_name=f"activity-{start}-{end}.csv", mime="text/csv",
-                       key="activity_export", icon=":material/download:", disabled=total == 0)
-    st.caption("Every row matching the filters. Opens safely in a spreadsheet: a cell starting with = + - @ gets "
-               "a leading apostrophe, so it is shown as text, never run as a formula. Times in the file are UTC.")
+    widgets.download("Export CSV", _export_file, file_name=f"activity-{start}-{end}.csv", key="activity_export",
+                     disabled=total == 0,
+                     caption="Every row matching the filters. Opens safely in a spreadsheet: a cell starting with "
+                             "= + - @ gets a leading apostrophe, so it is shown as text, never run as a formula. "
+                             "Times in the file are UTC.")

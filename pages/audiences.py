@@ -8,9 +8,11 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.audiences import audiences as aud
+from core.consent import age, optouts
 from core.messaging import texting
 from core.models import SmsStatus
 from pages import ui
+import widgets
 
 ui.require_page("audiences")
 
@@ -18,7 +20,6 @@ ROWS = "aud_rows"  # the condition rows on screen: [{"id": n, "trait": key}, ...
 NEXT_ID = "aud_next_id"
 LOADED = "aud_loaded"  # id of the saved audience being edited, or None
 PAGES = "aud_pages"  # keyset cursors of the pages before the one shown
-SHOWN_FOR = "aud_shown_for"  # the conditions the preview pages belong to
 FLASH = "aud_flash"
 SAVED_FLASH = "aud_saved_flash"
 STATUS_OPTIONS = [s.value for s in SmsStatus]
@@ -101,7 +102,7 @@ def _load() -> None:
     _set_conditions(conditions)
     st.session_state[LOADED] = picked
     st.session_state["aud_name"] = name
-    st.session_state[FLASH] = ("success", f"Loaded “{ui.plain(name)}”. Change the conditions, then Save changes.")
+    st.session_state[FLASH] = ("success", f"Loaded “{widgets.plain(name)}”. Change the conditions, then Save changes.")
 
 
 def _month_name(m: int) -> str:
@@ -157,14 +158,13 @@ st.title("Audiences", anchor=False)
 st.caption("Pick customers by conditions; a customer is in the audience when **every** condition holds. "
            "**Performed Event / Opt-in status is true** lists everyone who opted in; set it to **is false** "
            "for everyone else (not opted in, pending or opted out).")
-flash = st.session_state.pop(FLASH, None)
-if flash:
-    (st.success if flash[0] == "success" else st.error)(flash[1])
+widgets.flash(FLASH)
 
 with ui.session() as s:
     saved_list = aud.list_saved(s)
     sources = aud.source_options(s)
-    region = texting.get_defaults(s).default_region
+    defaults = texting.get_defaults(s)
+    region, timezone = defaults.default_region, defaults.timezone
 
 # --- saved audiences
 with st.container(border=True, key="aud_saved_box"):
@@ -180,7 +180,7 @@ with st.container(border=True, key="aud_saved_box"):
     c3.button("New audience", key="aud_new", on_click=_start, icon=":material/add:")
     with c4.popover("Delete", icon=":material/delete:", disabled=st.session_state.get("aud_pick") is None):
         pick = st.session_state.get("aud_pick")
-        st.write(f"Delete the saved audience “{ui.plain(names.get(pick, ''))}”? Its customers are not touched.")
+        st.write(f"Delete the saved audience “{widgets.plain(names.get(pick, ''))}”? Its customers are not touched.")
         if st.button("Delete it", key="aud_delete", type="primary"):
             try:
                 with ui.session() as s:
@@ -190,7 +190,7 @@ with st.container(border=True, key="aud_saved_box"):
             else:
                 if st.session_state.get(LOADED) == pick:
                     st.session_state[LOADED] = None
-                st.session_state[FLASH] = ("success", f"Deleted “{ui.plain(gone)}”.")
+                st.session_state[FLASH] = ("success", f"Deleted “{widgets.plain(gone)}”.")
                 st.rerun()
 
 # --- conditions
@@ -229,22 +229,23 @@ else:
         for warning in aud.problems(s, clean):
             st.warning(warning, icon=":material/warning:")
         total = aud.count(s, clean)
-        if st.session_state.get(SHOWN_FOR) != clean:
-            st.session_state[SHOWN_FOR] = clean
-            st.session_state[PAGES] = []
-        cursors = st.session_state[PAGES]
-        preview = aud.page(s, clean, after_id=cursors[-1] if cursors else None)
+        preview = aud.page(s, clean, after_id=widgets.page_cursor(PAGES, repr(clean)))
 
     st.metric("Customers in this audience", f"{total:,}")
-    st.caption(ui.plain(aud.describe(clean)))
+    st.caption(widgets.plain(aud.describe(clean)))
+    with ui.session() as s:
+        required, hidden = age.min_age(s), age.unverified_count(s)
+    if hidden:
+        st.caption(f":material/cake: Age gate {required}+: {hidden:,} customer{'s' if hidden != 1 else ''} whose age "
+                   "is not verified (or who are under age) are left out of every audience and export.")
 
 if not invalid and total == 0:
     st.info("No customer matches all of these conditions. Remove a condition or widen one.",
             icon=":material/filter_alt_off:")
 elif not invalid:
-    st.dataframe(aud.display_rows(preview.rows, region), key="aud_preview", hide_index=True,
+    st.dataframe(aud.display_rows(preview.rows, region, timezone), key="aud_preview", hide_index=True,
                  width="stretch", height=min(38 + 35 * len(preview.rows), 560))
-    ui.pager("aud", PAGES, page_size=aud.PAGE_SIZE, shown=len(preview.rows), total=total,
+    widgets.pager("aud", PAGES, page_size=aud.PAGE_SIZE, shown=len(preview.rows), total=total,
              next_after=preview.next_after)
 
 left, right = st.columns(2)
@@ -267,13 +268,13 @@ with left.container(border=True, key="aud_save_box"):
             ui.show_error(exc)
         else:
             st.session_state[LOADED] = row.id
-            st.session_state[SAVED_FLASH] = f"Saved “{ui.plain(row.name)}” ({total:,} customers right now)."
+            st.session_state[SAVED_FLASH] = f"Saved “{widgets.plain(row.name)}” ({total:,} customers right now)."
             st.session_state["aud_pick_next"] = row.id
             st.rerun()
     if st.session_state.get(SAVED_FLASH):
-        st.success(st.session_state.pop(SAVED_FLASH), icon=":material/check_circle:")
+        widgets.flash(SAVED_FLASH)
     elif loaded is not None and loaded in names:
-        st.caption(f"Editing “{ui.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it.")
+        st.caption(f"Editing “{widgets.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it.")
 
 with right.container(border=True, key="aud_export_box"):
     engine, by = ui.engine(), ui.actor()
@@ -284,9 +285,18 @@ with right.container(border=True, key="aud_export_box"):
         with Session(engine) as s:
             return b"".join(aud.export(s, clean, by=by))
 
-    st.download_button("Export CSV", data=_export_file, file_name="audience.csv", mime="text/csv",
-                       key="aud_export", icon=":material/download:", disabled=bool(invalid) or total == 0)
-    st.caption("Opens safely in a spreadsheet: a cell that starts with = + - @ gets a leading apostrophe so it "
-               "is shown as text, never run as a formula. Phones are written as **tel:+14158675309**: the "
-               "tel: prefix keeps the spreadsheet from turning the number into a plain number or a formula; "
-               "everything after tel: is the phone in international (E.164) form.")
+    widgets.download("Export CSV", _export_file, file_name="audience.csv", key="aud_export",
+                     disabled=bool(invalid) or total == 0,
+                     caption="Opens safely in a spreadsheet: a cell that starts with = + - @ gets a leading "
+                             "apostrophe so it is shown as text, never run as a formula. Phones are written as "
+                             "**tel:+14158675309**: the tel: prefix keeps the spreadsheet from turning the number "
+                             "into a plain number or a formula; everything after tel: is the phone in "
+                             "international (E.164) form.")
+
+    def _opt_out_file() -> bytes:
+        with Session(engine) as s:
+            return b"".join(optouts.export(s, by=by))
+
+    widgets.download("Export the opt-out list", _opt_out_file, file_name="opt-out-list.csv", key="aud_optouts",
+                     caption="Every opted-out phone with when, how and where they came from, for your other texting "
+                             "tools (whatever the conditions above say).")

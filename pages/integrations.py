@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandas as pd
 import streamlit as st
 
-from core.importing import importer, pos
+import widgets
+from core.importing import importer, page_model, pos
 from core.reports import reports
 from core.messaging import texting
 from pages import ui
@@ -18,18 +17,6 @@ FLASH = "pos_flash"
 CONFIRM_DELETE = "pos_confirm_delete"
 
 
-def _when(at: dt.datetime | None, tz: str) -> str:
-    return importer.local_time(at, tz)
-
-
-def _day(d: dt.date) -> str:
-    return d.strftime("%d %b %Y").lstrip("0")
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
-
-
 def _reasons(reasons: dict[str, int], key: str) -> None:
     if reasons:
         st.dataframe(pd.DataFrame([{"Refused because": k, "Phones": v} for k, v in reasons.items()]),
@@ -37,40 +24,19 @@ def _reasons(reasons: dict[str, int], key: str) -> None:
 
 
 def _sync_result(report: importer.ImportReport, key: str) -> None:
-    groups = importer.summary(report)
-    figures = [f for name in ("customers", "consent", "requests") for f in groups[name]]
-    for start in range(0, len(figures), 4):
-        for col, fig in zip(st.columns(4), figures[start:start + 4]):
-            col.metric(fig.label, f"{fig.value:,}", help=fig.help)
+    widgets.metric_grid(page_model.sync_figures(report))
     _reasons(report.request_reasons, f"{key}_reasons")
     if report.invalid or report.warnings:
-        st.download_button(f"Download the {_plural(len(report.invalid), 'row')} not imported (CSV)",
-                           data=report.errors_csv(),
-                           file_name=f"{report.file_name.rsplit('.', 1)[0]}-not-imported.csv", mime="text/csv",
-                           key=f"{key}_errors", icon=":material/download:")
-
-
-def _last_sync_line(src, tz: str) -> str:
-    c = src.last_counts or {}
-    if src.last_sync_at is None:
-        return "Not synced yet."
-    parts = [f"Last sync {_when(src.last_sync_at, tz)}"]
-    if c.get("file"):
-        parts.append(ui.plain(str(c["file"])))
-    if "created" in c:
-        parts.append(f"{c.get('created', 0):,} new, {c.get('updated', 0):,} updated, "
-                     f"{_plural(c.get('invalid', 0), 'row')} not imported")
-        parts.append(f"requests: {c.get('requests_sent', 0):,} sent, {c.get('requests_queued', 0):,} queued, "
-                     f"{c.get('requests_blocked', 0):,} refused")
-    return " · ".join(parts)
+        widgets.download(f"Download the {page_model.plural(len(report.invalid), 'row')} not imported (CSV)",
+                         report.errors_csv(), file_name=page_model.errors_file_name(report.file_name),
+                         key=f"{key}_errors")
 
 
 st.title("Integrations", anchor=False)
 st.caption("Your point-of-sale (POS) systems. Upload a POS customer export to sync its customers into Opt-In Desk. "
            "POS data never opts anyone in and never lifts an opt-out; a customer who has a phone number can get a "
            "double opt-in request when the date setting below is on.")
-if st.session_state.get(FLASH):
-    st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
+widgets.flash(FLASH)
 
 with ui.session() as s:
     tz = texting.get_defaults(s).timezone
@@ -87,17 +53,15 @@ with st.popover("Add a POS source", icon=":material/add:"):
         except pos.PosError as exc:
             ui.show_error(exc)
         else:
-            st.session_state[FLASH] = f"Added {ui.plain(created.name)}. Set its date, then upload its customer export."
+            st.session_state[FLASH] = f"Added {widgets.plain(created.name)}. Set its date, then upload its customer export."
             st.rerun()
 
 if not sources:
     st.info("No POS source yet. Add one (Dutchie, Square, Treez, ...), then upload the customer export it makes.",
             icon=":material/sync:")
 else:
-    st.dataframe(pd.DataFrame([{
-        "Source": r.name, "Last sync": _when(r.source.last_sync_at, tz), "Contacts synced": r.contacts,
-        "Double opt-in request after": _day(r.source.request_after) if r.source.request_after else "off",
-    } for r in sources]), hide_index=True, width="stretch", key="pos_table")
+    st.dataframe(pd.DataFrame(page_model.source_rows(sources, tz)), hide_index=True, width="stretch",
+                 key="pos_table")
 
 for r in sources:
     src = r.source
@@ -106,19 +70,20 @@ for r in sources:
         # one row that keeps the button whole on a narrow screen (a fixed column cut it to "De…")
         head = st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center",
                             key=f"pos_head_{sid}")
-        head.subheader(ui.plain(src.name), anchor=False)
+        head.subheader(widgets.plain(src.name), anchor=False)
         if head.button("Delete", key=f"pos_delete_{sid}", icon=":material/delete:"):
             st.session_state[CONFIRM_DELETE] = sid
-        st.caption(f"{_plural(r.contacts, 'contact')} synced. {_last_sync_line(src, tz)}")
+        st.caption(widgets.plain(f"{page_model.plural(r.contacts, 'contact')} synced. "
+                                 f"{page_model.last_sync_line(src, tz)}"))
         if st.session_state.get(CONFIRM_DELETE) == sid:
-            st.warning(f"Delete {ui.plain(src.name)}? Its list of synced contacts goes; the customers, their "
+            st.warning(f"Delete {widgets.plain(src.name)}? Its list of synced contacts goes; the customers, their "
                        "consent history and messages stay.", icon=":material/warning:")
             y, n, _ = st.columns([1, 1, 3])
             if y.button("Yes, delete", key=f"pos_delete_yes_{sid}", type="primary"):
                 with ui.session() as s:
                     pos.delete_source(s, source_id=sid, by=ui.actor())
                 st.session_state.pop(CONFIRM_DELETE, None)
-                st.session_state[FLASH] = f"Deleted {ui.plain(src.name)}."
+                st.session_state[FLASH] = f"Deleted {widgets.plain(src.name)}."
                 st.rerun()
             if n.button("Keep it", key=f"pos_delete_no_{sid}"):
                 st.session_state.pop(CONFIRM_DELETE, None)
@@ -136,12 +101,9 @@ for r in sources:
             if src.request_after:
                 with ui.session() as s:
                     n = pos.contacts_synced_after(s, sid, src.request_after)
-                st.caption(f"**On** since {_day(src.request_after)}: {n:,} of the {_plural(r.contacts, 'contact')} "
-                           "were first synced after it. Requests respect quiet hours and the limit of 2 per phone.")
-                if src.request_after > today:
-                    st.warning(f"{_day(src.request_after)} has not started yet in your shop's time zone ({tz}; "
-                               f"today is {_day(today)}): syncs send no requests until then. Pick today or an "
-                               "earlier date to ask contacts now.", icon=":material/schedule:")
+                st.caption(page_model.date_on_sentence(src.request_after, n, r.contacts))
+                if warning := page_model.future_date_warning(src.request_after, today, tz):
+                    st.warning(warning, icon=":material/schedule:")
             else:
                 st.caption("**Off**: syncs send no opt-in requests.")
             buttons = st.container(horizontal=True, key=f"pos_date_buttons_{sid}")
@@ -150,15 +112,13 @@ for r in sources:
                 with ui.session() as s:
                     done = pos.set_request_after(s, sid, chosen, by=ui.actor())
                 st.session_state[f"pos_reeval_{sid}"] = done
-                st.session_state[FLASH] = (f"Saved: {ui.plain(src.name)} asks contacts synced after {_day(chosen)}. "
-                                           f"{done.sent:,} requests sent now, {done.queued:,} queued for quiet hours, "
-                                           f"{done.blocked:,} refused.")
+                st.session_state[FLASH] = widgets.plain(page_model.date_saved_sentence(src.name, chosen, done))
                 st.rerun()
             if buttons.button("Turn off", key=f"pos_date_off_{sid}", disabled=src.request_after is None):
                 with ui.session() as s:
                     pos.set_request_after(s, sid, None, by=ui.actor())
                 st.session_state.pop(date_key, None)
-                st.session_state[FLASH] = f"Turned off: syncs of {ui.plain(src.name)} send no opt-in requests."
+                st.session_state[FLASH] = f"Turned off: syncs of {widgets.plain(src.name)} send no opt-in requests."
                 st.rerun()
             reeval = st.session_state.get(f"pos_reeval_{sid}")
             if reeval is not None and reeval.reasons:
@@ -176,7 +136,7 @@ for r in sources:
                                           progress=lambda f, t: bar.progress(min(1.0, f), text=t))
                 except importer.NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
                     bar.empty()
-                    st.error(ui.plain(str(exc).replace(" Choose the phone column in the mapping.", "")) + " Rename the phone "
+                    st.error(widgets.plain(str(exc).replace(" Choose the phone column in the mapping.", "")) + " Rename the phone "
                              "column in the export to Phone and sync it again. Nothing was saved.",
                              icon=":material/error:")
                 except importer.ImportProblem as exc:
@@ -192,5 +152,5 @@ for r in sources:
                     st.rerun()
         result = st.session_state.get(f"pos_result_{sid}")
         if result is not None:
-            st.markdown(f"**Sync of {ui.plain(result.file_name)}**")
+            st.markdown(f"**Sync of {widgets.plain(result.file_name)}**")
             _sync_result(result, f"pos_result_{sid}")

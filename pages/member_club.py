@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
+import widgets
 from core.reports import reports
 from core.messaging import texting
 from pages import ui
@@ -19,19 +20,14 @@ st.title("Member Club", anchor=False)
 st.caption("Pending double opt-in requests: customers who were sent an opt-in request and have not replied "
            "**Y** or **YES** yet, longest waiting first.")
 
-result = st.session_state.pop(RESULT, None)
-if result:
-    kind, lines = result
-    box = {"success": st.success, "warning": st.warning}[kind]
-    box("  \n".join(lines), icon=":material/outgoing_mail:")
+widgets.flash(RESULT, icon=":material/outgoing_mail:")
 
-st.session_state.setdefault(PAGES, [])
 with ui.session() as s:
     defaults = texting.get_defaults(s)
-    cursors = st.session_state[PAGES]
-    page = reports.pending_requests(s, after=cursors[-1] if cursors else None)
-    if not page.rows and cursors:  # the list shrank under us: back to the start
-        st.session_state[PAGES] = cursors = []
+    after = widgets.page_cursor(PAGES)
+    page = reports.pending_requests(s, after=after)
+    if not page.rows and after is not None:  # the list shrank under us: back to the start
+        widgets.first_page(PAGES)
         page = reports.pending_requests(s)
 
 st.metric("Waiting for a reply", f"{page.total:,}")
@@ -41,21 +37,13 @@ if not page.total:
             icon=":material/check_circle:")
     st.stop()
 
-table = [{
-    "Name": r["name"] or "—",
-    "Phone": r["phone_display"],
-    "Requested at": r["requested_at_local"],
-    "Requests sent": r["requests_sent"],
-    "Days waiting": r["days_waiting"],
-    "Last request": r["last_request_local"],
-    "Source": r["source"],
-} for r in page.rows]
+table = reports.member_club_table(page.rows)
 event = st.dataframe(table, key=f"mc_table_{st.session_state.get(TABLE_GEN, 0)}", on_select="rerun", selection_mode="multi-row", hide_index=True,
                      width="stretch", height=min(38 + 35 * len(table), 600))
 selected_rows = [i for i in event.selection.rows if i < len(page.rows)]
 selected_ids = [page.rows[i]["id"] for i in selected_rows]
 
-ui.pager("mc", PAGES, page_size=reports.PAGE_SIZE, shown=len(page.rows), total=page.total,
+widgets.pager("mc", PAGES, page_size=reports.PAGE_SIZE, shown=len(page.rows), total=page.total,
          next_after=page.next_after, note="Tick rows to choose them (the box in the header ticks the whole page).")
 
 with st.container(border=True, key="mc_resend_box"):
@@ -64,8 +52,8 @@ with st.container(border=True, key="mc_resend_box"):
     if st.button(label, key="mc_resend", type="primary", disabled=not n, icon=":material/send:"):
         with ui.session() as s:
             summary = reports.resend(s, selected_ids, by=ui.actor())
-        kind = "success" if not summary.blocked else "warning"
-        st.session_state[RESULT] = (kind, reports.summary_sentences(summary))
+        widgets.set_flash(RESULT, "  \n".join(reports.summary_sentences(summary)),
+                          "success" if not summary.blocked else "warning")
         st.session_state[TABLE_GEN] = st.session_state.get(TABLE_GEN, 0) + 1
         st.rerun()
     st.caption(f"The request limits apply: at most {defaults.max_opt_in_requests} opt-in requests per phone in "
@@ -83,7 +71,7 @@ def _export_file() -> bytes:
         return b"".join(reports.pending_export(s, by=by))
 
 
-st.download_button("Export CSV", data=_export_file, file_name="member-club-pending.csv", mime="text/csv",
-                   key="mc_export", icon=":material/download:")
-st.caption("Every waiting customer, not only this page. Phones are written as **tel:+14158675309** so a "
-           "spreadsheet keeps them as text; cells starting with = + - @ get a leading apostrophe.")
+widgets.download("Export CSV", _export_file, file_name="member-club-pending.csv", key="mc_export",
+                 caption="Every waiting customer, not only this page. Phones are written as **tel:+14158675309** "
+                         "so a spreadsheet keeps them as text; cells starting with = + - @ get a leading "
+                         "apostrophe.")

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from pages import conversation, ui
+import widgets
+from core.clock import shop_time
+from pages import ui
 
 ui.require_page("personas")
 
-from core.consent import customers, personas
-from core import phones  # noqa: E402
-from core.models import Channel, MessageStatus, SmsStatus, Source  # noqa: E402
+from core.consent import customers, deletion, optouts, personas  # noqa: E402
+from core.models import OPT_OUT_CHANNELS, Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
+from core.messaging import outbox  # noqa: E402
 
 FLASH = "persona_flash"
-CURSORS = "persona_cursors"  # keyset cursors of the pages before this one: [None, c1, c2, ...]
-FILTER_SIG = "persona_filter_sig"
-CHANNEL_LABELS = {
-    Channel.sms_reply: "Text from the customer",
-    Channel.signup_form: "Sign-up form",
-    Channel.text_to_join: "Text To Join",
-    Channel.csv_import: "CSV import",
-    Channel.pos_sync: "POS sync",
-    Channel.dashboard: "Dashboard (the shop)",
-}
+CURSORS = "persona_cursors"  # keyset cursors of the pages before the one shown (widgets.pager)
+OPT_OUT_ERROR = "persona_optout_error"  # (field, message) beside the input it is about
 
 
 def _open(customer_id: int | None) -> None:
@@ -35,33 +30,7 @@ def _open(customer_id: int | None) -> None:
         st.query_params["customer"] = str(customer_id)
 
 
-def _flash() -> None:
-    msg = st.session_state.pop(FLASH, None)
-    if msg:
-        st.success(msg, icon=":material/check_circle:")
-
-
-_when = conversation.when
-
-
 # --- the list ---------------------------------------------------------------------------
-
-def _add_problems(s, *, phone: str, **details) -> dict[str, str]:
-    """What is wrong with a customer about to be added: the phone and each detail, all at once."""
-    problems: dict[str, str] = {}
-    try:
-        phones.normalize_mobile(phone, get_defaults(s).default_region)
-    except phones.NotAMobile as exc:
-        problems["phone"] = exc.sentence
-    except phones.InvalidPhone as exc:
-        problems["phone"] = ("Type the customer's mobile phone number." if exc.reason == "empty"
-                             else f"That phone number can't be used: {exc.reason}.")
-    try:
-        customers.validate_details(**details)
-    except customers.InvalidDetails as exc:
-        problems.update(exc.errors)
-    return problems
-
 
 def _add_customer(s) -> None:
     with st.expander("Add a customer", icon=":material/person_add:"):
@@ -74,40 +43,40 @@ def _add_customer(s) -> None:
             last = c3.text_input("Last name", key="persona_add_last")
             email = c4.text_input("Email (optional)", key="persona_add_email")
             if st.form_submit_button("Add customer", key="persona_add_submit", icon=":material/add:"):
-                # every problem at once (phone and details), so the owner fixes them in one go
-                problems = _add_problems(s, phone=phone, first_name=first, last_name=last, email=email)
-                try:
-                    if problems:
-                        raise customers.InvalidDetails(problems)
-                    c = customers.add_customer(s, phone=phone, first_name=first, last_name=last, email=email,
-                                               by=ui.actor())
-                except phones.InvalidPhone as exc:
-                    st.error(f"That phone number can't be used: {exc.reason}.", icon=":material/error:")
+                try:  # every problem at once (phone and details), so the owner fixes them in one go
+                    c = personas.add(s, phone=phone, first_name=first, last_name=last, email=email, by=ui.actor())
                 except ui.OwnerError as exc:  # InvalidDetails: one line per field; NotAllowed
                     ui.show_error(exc)
                 else:
-                    st.session_state[FLASH] = f"Added {ui.plain(c.name) or 'the customer'}: not opted in yet."
+                    st.session_state[FLASH] = f"Added {widgets.plain(c.name) or 'the customer'}: not opted in yet."
                     _open(c.id)
                     st.rerun()
 
 
-def _pager_reset_if_filters_changed(sig) -> None:
-    if st.session_state.get(FILTER_SIG) != sig or CURSORS not in st.session_state:
-        st.session_state[FILTER_SIG] = sig
-        st.session_state[CURSORS] = [None]
+def _opt_out_list(s) -> None:
+    with st.expander("Opt-out list", icon=":material/block:"):
+        n = optouts.count(s)
+        st.caption(f"{n:,} opted-out phone{'s' if n != 1 else ''}, with when, how and where they came from, for "
+                   "your other texting tools. Phones are written tel:+1..., safe to open in a spreadsheet.")
+        if ui.can("export"):  # staff don't export
+            engine, by = ui.engine(), ui.actor()
+
+            def _file() -> bytes:  # on the click: the download is recorded in the activity trail
+                with ui.Session(engine) as fresh:
+                    return b"".join(optouts.export(fresh, by=by))
+
+            widgets.download("Download the opt-out list (CSV)", _file, file_name="opt-out-list.csv",
+                             key="persona_optouts", disabled=n == 0)
+        else:
+            st.caption("Downloading it is for a manager or the owner.")
+        held = optouts.suppressed_count(s)
+        if held:
+            st.caption(f"Not listed: {held:,} deleted customer{'s' if held != 1 else ''}, whose numbers were erased; "
+                       "they stay suppressed here.")
 
 
-def _next(cursor) -> None:
-    st.session_state[CURSORS].append(cursor)
-
-
-def _previous() -> None:
-    if len(st.session_state[CURSORS]) > 1:
-        st.session_state[CURSORS].pop()
-
-
-def show_list(s, region: str) -> None:
-    _flash()
+def show_list(s, region: str, timezone: str) -> None:
+    widgets.flash(FLASH)
     c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
     query = c1.text_input("Search", key="persona_search", placeholder="Name, email or phone number",
                           help="A phone in any format, or its last 4 or more digits. Names and emails match "
@@ -117,13 +86,12 @@ def show_list(s, region: str) -> None:
     sources = c3.multiselect("Source", list(Source), key="persona_source", placeholder="Any source",
                              format_func=lambda x: x.label)
     _add_customer(s)
+    _opt_out_list(s)
 
-    sig = (query.strip(), tuple(statuses), tuple(sources))
-    _pager_reset_if_filters_changed(sig)
-    stack = st.session_state[CURSORS]
+    after = widgets.page_cursor(CURSORS, (query.strip(), tuple(statuses), tuple(sources)))
     filtered = bool(query.strip() or statuses or sources)
     total = personas.count(s, query=query, statuses=statuses, sources=sources, region=region)
-    page = personas.search(s, query=query, statuses=statuses, sources=sources, after=stack[-1], region=region)
+    page = personas.search(s, query=query, statuses=statuses, sources=sources, after=after, region=region)
     if page.hint:
         st.info(page.hint, icon=":material/dialpad:")
         return
@@ -138,7 +106,7 @@ def show_list(s, region: str) -> None:
                 "4 digits of the phone number.", icon=":material/search_off:")
         return
 
-    first_n = (len(stack) - 1) * personas.PAGE_SIZE + 1
+    first_n = widgets.page_start(CURSORS, personas.PAGE_SIZE)
     noun = "customer" if total == 1 else "customers"
     shown = f"{first_n:,}–{first_n + len(page.rows) - 1:,} of **{total:,}** {noun}"
     st.markdown(shown + (" matching" if filtered else ""))
@@ -147,51 +115,97 @@ def show_list(s, region: str) -> None:
     head = st.columns(widths)
     for col, label in zip(head, ["Name", "Phone", "Email", "Source", "Created", "SMS"]):
         col.markdown(f"**{label}**")
-    for row in personas.table_rows(page.rows, region):
+    for row in personas.table_rows(page.rows, region, timezone):
         cols = st.columns(widths, vertical_alignment="center")
         cols[0].text(row["name"])
         cols[1].text(row["phone"])
         cols[2].text(row["email"] or "—", wrap=False)
         cols[3].text(row["source"], wrap=False)
         cols[4].text(row["created"])
-        cols[5].markdown(ui.badge(row["status"]))
+        cols[5].markdown(widgets.badge(row["status"]))
         cols[6].button("View", key=f"view_{row['id']}", on_click=_open, args=(row["id"],), type="tertiary")
 
-    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-    p1.button("Previous", key="persona_prev", on_click=_previous, disabled=len(stack) <= 1,
-              icon=":material/chevron_left:")
-    p2.button("Next", key="persona_next", on_click=_next, args=(page.next_cursor,), disabled=not page.has_more,
-              icon=":material/chevron_right:", icon_position="right")
-    p3.caption(f"Page {len(stack):,} of {max(1, -(-total // personas.PAGE_SIZE)):,}")
+    widgets.pager("persona", CURSORS, page_size=personas.PAGE_SIZE, shown=len(page.rows), total=total,
+                  next_after=page.next_cursor)
 
 
 # --- one customer -----------------------------------------------------------------------
 
 def _request(customer_id: int) -> None:
     with ui.session() as s:
-        try:
-            msg = customers.request_opt_in(s, customer_id=customer_id, by=ui.actor())
-        except ui.OwnerError as exc:
-            st.session_state["persona_action_error"] = str(exc)
-            return
-        if msg.status is MessageStatus.blocked:
-            st.session_state["persona_action_error"] = f"Not sent: {msg.reason}."
-        elif msg.status is MessageStatus.queued:
-            st.session_state[FLASH] = f"Opt-in request queued: it goes out at {_when(msg.send_at)}."
-        else:
-            st.session_state[FLASH] = "Opt-in request sent: the customer is pending until they reply Y or YES."
+        done = personas.request_opt_in(s, customer_id, by=ui.actor())
+    st.session_state[FLASH if done.ok else "persona_action_error"] = done.sentence
 
 
-def _opt_out(customer_id: int) -> None:
-    reason = st.session_state.get(f"persona_optout_reason_{customer_id}", "")
+def _received_utc(customer_id: int, tz: str) -> dt.datetime | None:
+    """The date and time the owner typed (the shop's local time) as UTC; None when left as they were."""
+    day = st.session_state.get(f"persona_optout_day_{customer_id}")
+    at = st.session_state.get(f"persona_optout_time_{customer_id}")
+    if not isinstance(day, dt.date) or not isinstance(at, dt.time):
+        return None
+    return dt.datetime.combine(day, at, tzinfo=ZoneInfo(tz)).astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _opt_out(customer_id: int, tz: str) -> None:
+    """Rulebook §10: an opt-out received by phone, email, in person, letter or web page, with when and who."""
+    st.session_state.pop(OPT_OUT_ERROR, None)
+    state = st.session_state
     with ui.session() as s:
         try:
-            customers.record_opt_out(s, customer_id=customer_id, reason=reason, by=ui.actor())
-        except ui.OwnerError as exc:
+            done = customers.record_revocation(
+                s, customer_id=customer_id, channel=state.get(f"persona_optout_channel_{customer_id}"),
+                received_at=_received_utc(customer_id, tz), by=ui.actor(),
+                taken_by=state.get(f"persona_optout_by_{customer_id}", ""),
+                reason=state.get(f"persona_optout_reason_{customer_id}", ""))
+        except customers.InvalidOptOut as exc:
+            st.session_state[OPT_OUT_ERROR] = (exc.field, str(exc))
+            return
+        except ui.OwnerError as exc:  # CustomerError, NotAllowed
             st.session_state["persona_action_error"] = str(exc)
             return
-    st.session_state[FLASH] = "Opt-out recorded. Nothing but a text of START from the customer can change it."
-    st.session_state[f"persona_optout_reason_{customer_id}"] = ""
+        parts = ["Opt-out recorded. Nothing but a text of START from the customer can change it."]
+        if done.deadline:
+            parts.append(f"Recorded after the 10-business-day deadline ({done.deadline:%a %-d %b %Y})." if done.late
+                         else f"Within the 10-business-day deadline ({done.deadline:%a %-d %b %Y}).")
+        msg = done.confirmation
+        if msg is None:
+            parts.append("No confirmation text (turned off in Texting Defaults).")
+        elif msg.status is MessageStatus.sent:
+            parts.append("One confirmation text went to the customer.")
+        elif msg.status is MessageStatus.queued:
+            parts.append(f"The confirmation text goes at {shop_time(msg.send_at, tz)} ({msg.reason}).")
+        else:
+            parts.append(f"No confirmation text: {msg.reason}.")
+    st.session_state[FLASH] = " ".join(parts)
+    for name in ("reason", "day", "time"):
+        st.session_state.pop(f"persona_optout_{name}_{customer_id}", None)
+
+
+def _delete(customer_id: int) -> None:
+    with ui.session() as s:
+        try:
+            done = deletion.delete_customer_data(s, customer_id=customer_id, by=ui.actor(),
+                                                 reason=st.session_state.get(f"persona_delete_reason_{customer_id}", ""))
+        except ui.OwnerError as exc:  # AlreadyDeleted says when; NotAllowed
+            st.session_state["persona_action_error"] = str(exc)
+            return
+    st.session_state[FLASH] = (f"Deleted: the customer's details, {done.messages:,} text{'s' if done.messages != 1 else ''} "
+                               f"and {done.events:,} consent event{'s' if done.events != 1 else ''} are gone. Their "
+                               "number stays suppressed: no import, POS sync or form can subscribe it again; only "
+                               "their own sign-up or START/YES text can.")
+    st.query_params.pop("customer", None)
+
+
+def _delete_section(c) -> None:
+    with st.expander("Delete this customer's data", icon=":material/delete_forever:"):
+        st.caption("For a customer who asks to be forgotten. Their name, email, birthday, texts and consent history "
+                   "are deleted for good. What stays is a suppression record (a one-way code of the number, the "
+                   "date and the reason), so a later import or POS sync can't subscribe them again.")
+        st.text_input("Reason (optional)", key=f"persona_delete_reason_{c.id}",
+                      placeholder=deletion.DEFAULT_REASON, max_chars=500)
+        sure = st.checkbox("Yes, delete this customer's data for good", key=f"persona_delete_sure_{c.id}")
+        st.button("Delete this customer's data", key="persona_delete", type="primary", icon=":material/delete:",
+                  disabled=not sure, on_click=_delete, args=(c.id,))
 
 
 def _details_form(s, v) -> None:
@@ -224,8 +238,37 @@ def _details_form(s, v) -> None:
                 st.rerun()
 
 
+def _optout_error(field: str) -> None:
+    found = st.session_state.get(OPT_OUT_ERROR)
+    if found and found[0] == field:
+        st.error(ui.plain(found[1]), icon=":material/error:")
+
+
+def _optout_inputs(c, tz: str) -> None:
+    """How, when and by whom the opt-out was received (§10); the date and time are the shop's."""
+    now_local = dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(tz))
+    st.selectbox("How did the customer ask?", [*OPT_OUT_CHANNELS, Channel.dashboard], key=f"persona_optout_channel_{c.id}",
+                 format_func=lambda ch: "Other (say why below)" if ch is Channel.dashboard else ch.label)
+    _optout_error("channel")
+    a, b = st.columns(2)
+    a.date_input("Received on", value=now_local.date(), key=f"persona_optout_day_{c.id}", format="YYYY-MM-DD")
+    b.time_input("At", value=now_local.time().replace(second=0, microsecond=0), step=dt.timedelta(minutes=1),
+                 key=f"persona_optout_time_{c.id}")
+    st.caption(f"Your shop's time ({tz}). The 10-business-day deadline counts from here.")
+    _optout_error("received_at")
+    me = ui.actor().name
+    st.text_input("Taken by", key=f"persona_optout_by_{c.id}", placeholder=f"You ({me})", max_chars=100,
+                  help="Who received the opt-out, if it wasn't you (e.g. a colleague who took the call). The "
+                       "activity trail names you as the one who entered it.")
+    _optout_error("by")
+    st.text_input("Note", key=f"persona_optout_reason_{c.id}",
+                  placeholder="e.g. called to say no more texts", max_chars=500)
+    _optout_error("reason")
+
+
 def _actions(s, v) -> None:
     c = v.customer
+    tz = get_defaults(s).timezone
     with st.container(border=True):
         st.markdown("**Consent actions**")
         error = st.session_state.pop("persona_action_error", None)
@@ -234,17 +277,16 @@ def _actions(s, v) -> None:
         st.button("Send opt-in request", key="persona_request", icon=":material/send:", type="primary",
                   disabled=not v.can_request_opt_in, on_click=_request, args=(c.id,), width="stretch")
         if v.request_refusal:
-            st.caption(f"Can't send. {ui.plain(v.request_refusal)}.")
+            st.caption(f"Can't send. {widgets.plain(v.request_refusal)}.")
         else:
             st.caption("Texts the opt-in request. The customer joins only by replying Y or YES.")
         st.divider()
         if v.can_record_opt_out:
-            st.text_input("Reason for the opt-out", key=f"persona_optout_reason_{c.id}",
-                          placeholder="e.g. asked in store not to be texted", max_chars=500)
+            _optout_inputs(c, tz)
         st.button("Record opt-out", key="persona_optout", icon=":material/block:",
-                  disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id,), width="stretch")
+                  disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id, tz), width="stretch")
         if v.opt_out_refusal:
-            st.caption(ui.plain(v.opt_out_refusal))
+            st.caption(widgets.plain(v.opt_out_refusal))
         if ui.can("export"):
             st.divider()
             engine, by = ui.engine(), ui.actor()
@@ -257,6 +299,9 @@ def _actions(s, v) -> None:
                                data=_proof, mime="text/csv", width="stretch",
                                file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
             st.caption("Every consent change with its evidence and who made it, for a carrier or an auditor.")
+        if ui.can("delete_customer_data"):
+            st.divider()
+            _delete_section(c)
 
 
 def _ledger(v) -> None:
@@ -264,12 +309,7 @@ def _ledger(v) -> None:
     if not v.ledger:
         st.caption("No consent events yet: this customer has never been asked or opted in.")
         return
-    rows = []
-    for event, evidence in v.ledger:
-        old = event.old_status.label if event.old_status else "—"
-        rows.append({"When": _when(event.occurred_at), "Change": f"{old} → {event.new_status.label}",
-                     "How": CHANNEL_LABELS.get(Channel(event.channel), str(event.channel)), "Evidence": evidence})
-    st.dataframe(rows, hide_index=True, width="stretch", key="persona_ledger",
+    st.dataframe(v.ledger_rows, hide_index=True, width="stretch", key="persona_ledger",
                  column_config={"Evidence": st.column_config.TextColumn(width="large")})
 
 
@@ -279,7 +319,7 @@ def _thread(v) -> None:
         st.caption("No texts with this customer yet.")
         return
     with st.container(height=420 if len(v.thread) > 3 else "content", key="persona_thread"):
-        conversation.bubbles(v.thread)
+        widgets.bubbles(v.thread, v.timezone)
 
 
 def show_customer(s, customer_id: str) -> None:
@@ -288,20 +328,30 @@ def show_customer(s, customer_id: str) -> None:
     try:
         v = personas.view(s, int(customer_id))
     except (ValueError, customers.NotFound):
-        st.error("There is no such customer (it may have been a link to another shop).", icon=":material/error:")
+        gone = deletion.deleted_on(s, int(customer_id)) if str(customer_id).isdigit() else None
+        if gone is not None:
+            widgets.flash(FLASH)
+            err = st.session_state.pop("persona_action_error", None)
+            if err:
+                st.error(err, icon=":material/error:")
+            st.info(f"This customer's data was deleted on {gone.strftime('%d %b %Y').lstrip('0')}. Their number "
+                    "stays suppressed.", icon=":material/delete_forever:")
+        else:
+            st.error("There is no such customer (it may have been a link to another shop).", icon=":material/error:")
         return
-    _flash()
+    widgets.flash(FLASH)
     c = v.customer
     ui.training_mark(f"viewed:{c.id}")  # walkthrough steps check what the trainee opened (training shop only)
     left, right = st.columns([3, 1.3], vertical_alignment="top")
     with left:
-        st.markdown(f"## {ui.plain(c.name) if c.name else '(no name)'}")
-        added = c.created_at.strftime("%d %b %Y").lstrip("0") if c.created_at else ""
-        st.caption(ui.plain(f"{v.phone_display} · {v.source_label} · added {added}"))
+        st.markdown(f"## {widgets.plain(c.name) if c.name else '(no name)'}")
+        st.caption(widgets.plain(v.headline))
     with right:
-        st.markdown(f"### SMS {ui.badge(v.status)}")
-    st.info(ui.plain(v.sentence), icon=":material/verified_user:" if v.status is SmsStatus.opted_in
+        st.markdown(f"### SMS {widgets.badge(v.status)}")
+    st.info(widgets.plain(v.sentence), icon=":material/verified_user:" if v.status is SmsStatus.opted_in
             else ":material/info:")
+    if c.unreachable:  # live texting: the carrier said texts cannot reach this phone
+        st.warning(ui.plain(outbox.unreachable_reason(c)) + ".", icon=":material/phonelink_erase:")
     a, b = st.columns([2, 1.3])
     with a:
         _details_form(s, v)
@@ -313,9 +363,9 @@ def show_customer(s, customer_id: str) -> None:
 
 st.title("Personas", anchor=False)
 with ui.session() as s:
-    region = get_defaults(s).default_region
+    defaults = get_defaults(s)
     selected = st.query_params.get("customer")
     if selected:
         show_customer(s, selected)
     else:
-        show_list(s, region)
+        show_list(s, defaults.default_region, defaults.timezone)

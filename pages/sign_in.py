@@ -15,6 +15,7 @@ from core import auth
 from core.staff import accounts
 from core.training import demo
 from core.messaging import texting
+import widgets
 from pages import ui
 
 VERIFIED_KEY = "signin_verified"  # password checked; the first-start choice is still to make
@@ -52,7 +53,7 @@ def _header(s: Session) -> None:
         ui.log.exception("could not read the shop's brand for the sign-in page")
         brand = "your shop"
     st.caption("OPT-IN DESK")
-    st.subheader(f"Welcome to {ui.plain(brand)}", anchor=False)
+    st.subheader(f"Welcome to {widgets.plain(brand)}", anchor=False)
     st.markdown("Opt-In Desk keeps your customers' texting consent straight and provable: "
                 "who said yes, who said stop, and the evidence for both.")
 
@@ -172,3 +173,6 @@ with middle, Session(ui.main_engine()) as s:
         st.divider()
         st.page_link("pages/signup.py", label="Looking to join the text list? Sign up here",
                      icon=":material/how_to_reg:")
+    if (HERE / "stop.py").exists() and not st.session_state.get(VERIFIED_KEY):
+        st.page_link("pages/stop.py", label="Want no more texts from us? Stop them here",
+                     icon=":material/sms_failed:")

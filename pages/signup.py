@@ -10,8 +10,10 @@ import html
 
 import streamlit as st
 
+from core.consent import age
 from core.signups import forms, signup, signup_limits
 from core.messaging import texting
+import widgets
 from pages import ui
 
 
@@ -34,6 +36,7 @@ ALERTS = {
     signup.Outcome.already_subscribed: (st.success, ":material/check_circle:"),
     signup.Outcome.text_start: (st.warning, ":material/sms:"),
     signup.Outcome.thank_you: (st.success, ":material/check_circle:"),
+    signup.Outcome.under_age: (st.info, ":material/info:"),
 }
 
 _CSS = """
@@ -108,10 +111,11 @@ with ui.session() as s:
                 ui.report_unexpected(exc, f"counting a view of the form {form.slug}")
             st.session_state[seen_key] = True
         form_slug, collects_sms, disclosure = form.slug, form.collects_sms, form.disclosure
-        modes = forms.field_modes(form)
+        min_age = age.min_age(s)
+        modes = age.form_modes(forms.field_modes(form), min_age)  # the age gate asks every form for it
 
 with st.container(key="signup_card"):
-    st.title(ui.plain(brand), anchor=False)
+    st.title(widgets.plain(brand), anchor=False)
     if form is None:
         st.subheader("Sign-up form not found", anchor=False)
         st.write("We couldn't find that sign-up form. The link may be old or mistyped.")
@@ -122,18 +126,21 @@ with st.container(key="signup_card"):
     if result and result.get("slug") == form_slug:
         alert, icon = ALERTS[signup.Outcome(result["outcome"])]
         st.subheader(result["headline"], anchor=False)
-        alert(ui.plain(result["sentence"]), icon=icon)
+        alert(widgets.plain(result["sentence"]), icon=icon)
         st.button("Sign up another person", key="signup_again", on_click=_start_over)
         st.stop()
 
     st.markdown("Join our texting list." if collects_sms else "Sign up with your details.")
+    if min_age:
+        st.caption(age.form_note(min_age))
     errors: dict[str, str] = st.session_state.get(ERRORS_KEY, {})
     if errors.get("_form"):
         st.error(errors["_form"])
     visible = [key for key, mode in modes.items() if mode != forms.HIDDEN]
     with st.form("signup_form", border=False, enter_to_submit=True):
         for key in visible:
-            label = forms.FIELDS[key] + (" *" if modes[key] == forms.REQUIRED else " (optional)")
+            name = "Date of birth" if key == "birthday" and min_age else forms.FIELDS[key]
+            label = name + (" *" if modes[key] == forms.REQUIRED else " (optional)")
             st.text_input(label, key=PREFIX + key, placeholder=PLACEHOLDERS[key],
                           autocomplete={"first_name": "given-name", "last_name": "family-name", "phone": "tel",
                                         "email": "email", "birthday": "bday", "zip": "postal-code"}.get(key, "off"),

@@ -7,6 +7,7 @@ import streamlit as st
 from core.signups import forms, signup_limits
 from core import phones, qr
 from core.messaging import texting
+import widgets
 from pages import ui
 
 ui.require_page("signup-forms")
@@ -31,11 +32,7 @@ FIELD_NOTES = {
 
 
 def _flash(text: str) -> None:
-    st.session_state[FLASH] = text
-
-
-def _fmt_rate(rate: float) -> str:
-    return f"{rate:.0%}" if rate else "—"
+    widgets.set_flash(FLASH, text)
 
 
 def _base_url(defaults) -> tuple[str, str]:
@@ -48,8 +45,7 @@ def _base_url(defaults) -> tuple[str, str]:
 st.title("Sign-up Forms", anchor=False)
 st.caption("Forms where customers join your texting list. Each form has its own web address and QR code "
            "under **Share this page**.")
-if st.session_state.get(FLASH):
-    st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
+widgets.flash(FLASH)
 
 with ui.session() as s:
     rows = forms.list_forms(s)
@@ -72,7 +68,7 @@ with ui.session() as s:
                     ui.show_error(exc)
                 else:
                     st.session_state[SELECTED] = created.id
-                    _flash(f"Created “{ui.plain(created.name)}”. Set its fields below, then Save sign-up form.")
+                    _flash(f"Created “{widgets.plain(created.name)}”. Set its fields below, then Save sign-up form.")
                     st.rerun()
 
         for r in rows:
@@ -81,9 +77,9 @@ with ui.session() as s:
                 c = st.columns([4, 3.6], vertical_alignment="center")
                 main_badge = " :blue-badge[Main]" if f.is_main else ""
                 editing = " :gray-badge[editing]" if f.id == st.session_state[SELECTED] else ""
-                c[0].markdown(f"**{ui.plain(f.name)}**{main_badge}{editing} &nbsp; :gray[/signup?form={f.slug}]  \n"
+                c[0].markdown(f"**{widgets.plain(f.name)}**{main_badge}{editing} &nbsp; :gray[/signup?form={f.slug}]  \n"
                               f"**{r.views:,}** Views · **{r.submissions:,}** Submissions · "
-                              f"**{_fmt_rate(r.conversion_rate)}** Conversion rate")
+                              f"**{forms.rate_text(r.conversion_rate)}** Conversion rate")
                 actions = c[1].container(horizontal=True, horizontal_alignment="right", key=f"sf_actions_{f.id}")
                 if actions.button("Edit", key=f"sf_edit_{f.id}", icon=":material/edit:"):
                     st.session_state[SELECTED] = f.id
@@ -92,7 +88,7 @@ with ui.session() as s:
                 if actions.button("Duplicate", key=f"sf_dup_{f.id}", icon=":material/content_copy:"):
                     copy = forms.duplicate(s, form_id=f.id, by=ui.actor())
                     st.session_state[SELECTED] = copy.id
-                    _flash(f"Duplicated as “{ui.plain(copy.name)}” at /signup?form={copy.slug}.")
+                    _flash(f"Duplicated as “{widgets.plain(copy.name)}” at /signup?form={copy.slug}.")
                     st.rerun()
                 if actions.button("Delete", key=f"sf_del_{f.id}", icon=":material/delete:"):
                     if f.is_main:
@@ -103,7 +99,7 @@ with ui.session() as s:
                     else:
                         st.session_state[CONFIRM_DELETE] = f.id
                 if st.session_state.get(CONFIRM_DELETE) == f.id:
-                    st.warning(f"Delete “{ui.plain(f.name)}”? Its link and QR code stop working, and its "
+                    st.warning(f"Delete “{widgets.plain(f.name)}”? Its link and QR code stop working, and its "
                                f"{r.submissions:,} submission record(s) and view counts are removed. Customers and "
                                f"their consent history stay.", icon=":material/warning:")
                     y, n, _ = st.columns([1, 1, 3])
@@ -111,7 +107,7 @@ with ui.session() as s:
                         name = forms.delete(s, form_id=f.id, by=ui.actor())
                         st.session_state.pop(CONFIRM_DELETE, None)
                         st.session_state[SELECTED] = ids[0]
-                        _flash(f"Deleted “{ui.plain(name)}”.")
+                        _flash(f"Deleted “{widgets.plain(name)}”.")
                         st.rerun()
                     if n.button("Keep it", key=f"sf_del_no_{f.id}"):
                         st.session_state.pop(CONFIRM_DELETE, None)
@@ -122,7 +118,7 @@ with ui.session() as s:
         fid = form.id
         k = f"sf_{fid}_"
         st.divider()
-        st.subheader(f"Edit: {ui.plain(form.name)}", anchor=False)
+        st.subheader(f"Edit: {widgets.plain(form.name)}", anchor=False)
         left, right = st.columns(2, gap="large")
         with left:
             name = st.text_input("Form name", value=form.name, key=k + "name", max_chars=forms.MAX_NAME)
@@ -182,7 +178,7 @@ with ui.session() as s:
             except forms.FormError as exc:
                 ui.show_error(exc)
             else:
-                _flash(f"Saved “{ui.plain(saved.name)}” (disclosure v{saved.disclosure_version}).")
+                _flash(f"Saved “{widgets.plain(saved.name)}” (disclosure v{saved.disclosure_version}).")
                 st.rerun()
 
     # --- Share this page -------------------------------------------------------------------

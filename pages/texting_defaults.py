@@ -6,15 +6,18 @@ import datetime as dt
 
 import streamlit as st
 
-from core.messaging import outbox, signs, texting
+from core.clock import local_date
+from core.consent.keywords import EXTRA_CHOICES, KEYWORDS, Keyword
+from core.messaging import outbox, signs, texting, windows
 from core import qr
 from core.messaging import texting_editor as editor
 from core.models import MessageKind
+import widgets
 from pages import ui
 
 ui.require_page("texting-defaults")
 
-TEMPLATES = [kind.value for kind in MessageKind]
+TEMPLATES = [kind.value for kind in MessageKind if kind.templated]
 LABELS = editor.FIELD_LABELS
 CARRIER_FILTERING = (
     "**Why some words are refused here.** Phone carriers filter texts to stop spam before it reaches anyone. "
@@ -33,7 +36,7 @@ def key(field: str) -> str:
     return f"td_{field}"
 
 
-md = ui.plain  # text shown as markdown, nothing in it read as formatting
+md = widgets.plain  # text shown as markdown, nothing in it read as formatting
 
 
 # --- state: the form starts from the saved settings ---------------------------------------------------------------
@@ -46,8 +49,7 @@ for field, value in saved.items():
         st.session_state[key(field)] = value
 typed = {field: st.session_state[key(field)] for field in editor.FIELDS}
 with ui.session() as s:
-    found = texting.problems(s, **typed)
-problems = {field: str(found[field]) for field in editor.FIELDS if field in found}  # in page order
+    problems = editor.form_problems(s, typed)  # in page order
 
 
 def reset_template(field: str) -> None:
@@ -58,7 +60,7 @@ def save() -> None:
     values = {field: st.session_state[key(field)] for field in editor.FIELDS}
     try:
         with ui.session() as s:
-            fresh = editor.form_values(texting.update_defaults(s, by=ui.actor(), **values))
+            fresh = editor.save(s, values, by=ui.actor())
     except texting.InvalidSetting as exc:
         st.session_state["td_save_error"] = f"Nothing was saved. {exc}"
         return
@@ -139,7 +141,8 @@ st.subheader("Numbers", anchor=False)
 c1, c2, c3 = st.columns(3)
 with c1:
     st.text_input(LABELS["main_number"], key=key("main_number"),
-                  help="The number your texts come from; customers reply STOP, HELP or YES to it.")
+                  help="The number your texts come from; customers reply STOP, HELP or YES to it. With Twilio "
+                       "on (Settings › Texting provider) it must be a number of your Twilio account.")
     field_error("main_number")
 with c2:
     regions = editor.region_options()
@@ -168,8 +171,8 @@ with left:
         png = None
         ui.show_error(exc)
     if png:
-        st.download_button("Download the sign (PNG)", png, file_name="text-to-join-sign.png", mime="image/png",
-                           key="download_sign", icon=":material/download:")
+        widgets.download("Download the sign (PNG)", png, file_name="text-to-join-sign.png", mime="image/png",
+                         key="download_sign")
     if (typed["join_number"], typed["join_keyword"], typed["brand"]) != (
             saved["join_number"], saved["join_keyword"], saved["brand"]):
         st.caption("The sign shows your saved settings: save to update it.")
@@ -192,6 +195,32 @@ with c3:
 sentence = editor.window_sentence(typed["window_start"], typed["window_end"], typed["timezone"])
 if sentence:
     st.info(md(sentence), icon=":material/bedtime:")
+# rulebook §9: the window of the customer's state, and of the shop's own area
+st.info(md(windows.explain_area(row.main_number, typed["window_start"], typed["window_end"],
+                                local_date(None, typed["timezone"]))), icon=":material/gavel:")
+with st.expander("Sending windows by state", icon=":material/map:"):
+    st.caption("Texts you start (requests, and any marketing) go only inside the window of the customer's state, in "
+               "their local time: the state of the zip code you have for them, else their number's area code. "
+               "A text held by a window or a cap waits in the queue and says which rule held it; it is never dropped.")
+    st.dataframe(windows.table_rows(), hide_index=True, width="stretch", key="td_state_table")
+
+st.subheader("Opt-out and help words", anchor=False)
+fixed_out = ", ".join(k for k, v in KEYWORDS.items() if v is Keyword.OPT_OUT)
+fixed_help = ", ".join(k for k, v in KEYWORDS.items() if v is Keyword.HELP)
+st.markdown(f"Always on, and can't be removed: opt-out **{fixed_out}**; help **{fixed_help}**.")
+c1, c2 = st.columns(2)
+with c1:
+    st.multiselect(LABELS["extra_opt_out_words"], list(EXTRA_CHOICES[Keyword.OPT_OUT]), key=key("extra_opt_out_words"),
+                   placeholder="None", help="Spanish and French words that also opt a customer out.")
+    field_error("extra_opt_out_words")
+with c2:
+    st.multiselect(LABELS["extra_help_words"], list(EXTRA_CHOICES[Keyword.HELP]), key=key("extra_help_words"),
+                   placeholder="None", help="Words that also get your help reply.")
+    field_error("extra_help_words")
+st.toggle(LABELS["confirm_recorded_opt_outs"], key=key("confirm_recorded_opt_outs"),
+          help="When you record an opt-out (a call, an email, a visit, a letter) or confirm a possible opt-out in the "
+               "Inbox: one opt-out confirmation, within 5 minutes, never outside the customer's sending window, "
+               "no marketing. Replies to a customer's own STOP always get their confirmation.")
 
 st.divider()
 c1, c2 = st.columns([1, 4], vertical_alignment="center")
@@ -200,9 +229,7 @@ with c1:
               width="stretch")
 with c2:
     if problems:
-        names = ", ".join(LABELS.get(field, field) for field in problems)
-        st.error(f"Fix before saving: {md(names)}. Nothing is saved until every problem above is fixed.",
-                 icon=":material/block:")
+        st.error(md(editor.fix_before_saving(problems)), icon=":material/block:")
     elif st.session_state.pop("td_saved", False):
         st.success("Saved. The next text uses these settings.", icon=":material/check_circle:")
     elif typed != saved:
@@ -222,6 +249,4 @@ with c3:
               help="Send queued texts whose time has come. This also happens whenever a page loads.")
 summary = st.session_state.pop("td_released", None)
 if summary is not None:
-    reasons = "; ".join(f"{md(reason)} ({n})" for reason, n in summary.reasons.items())
-    st.success(f"Sent {summary.sent:,}, blocked {summary.blocked:,}, still waiting {summary.queued:,}."
-               + (f" Blocked: {reasons}." if reasons else ""), icon=":material/send:")
+    st.success(md(editor.released_sentence(summary)), icon=":material/send:")

@@ -1,4 +1,5 @@
-"""What every page shares: the engine, a session, the owner check, badges.
+"""The app wiring every page shares: the engine, a session, the owner check, the training and demo
+switch, the sidebar. Shared widgets (pager, badges, flash messages...) are in widgets.py.
 
 Pages call core; this module only wires Streamlit to it.
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import secrets
 from contextlib import contextmanager
 from typing import Iterator, Mapping, Optional
@@ -18,9 +18,9 @@ from sqlmodel import Session
 
 from core import bootstrap, db
 from core.errors import OwnerError
-from core.models import SmsStatus
 from core.staff import accounts, roles
 from core.staff.roles import Actor
+from widgets import plain
 
 log = logging.getLogger("pages")
 
@@ -321,20 +321,6 @@ def sidebar() -> None:
             st.rerun()
 
 
-STATUS_COLORS = {
-    SmsStatus.opted_in: "green",
-    SmsStatus.pending: "orange",
-    SmsStatus.not_opted_in: "red",
-    SmsStatus.opted_out: "red",
-}
-
-
-def badge(status: SmsStatus | str) -> str:
-    """Markdown badge: green ✓ when opted in, red ✕ with the reason word otherwise (§1)."""
-    status = SmsStatus(status)
-    return f":{STATUS_COLORS[status]}-badge[{status.badge}]"
-
-
 def show_error(exc: Exception, *, fields: Optional[Mapping[str, object]] = None) -> None:
     """A named error from core, as the owner should read it: one line per field when it names several,
     each beside its field when the page gives a place for it (`fields`: field name -> an st.empty() or
@@ -394,33 +380,3 @@ def guard(doing: str = "", *, fields: Optional[Mapping[str, object]] = None, adv
     except Exception as exc:
         outcome.ok = False
         outcome.ref = apologise(exc, doing, advice=advice)
-
-
-# What markdown would read in typed text, escaped with a backslash (CommonMark shows "\\x" as "x"): emphasis,
-# code, links, headings, tables, HTML, LaTeX ($); a ":" before a non-space (colour and icon directives
-# :red[..] :material/x:, emoji shortcodes, http:// links); "&" starting an entity; a list or heading marker
-# at the start. A line break would start a new block: it becomes a space.
-_MARKUP = re.compile(r"[\\`*_\[\]#|$<>~]|:(?=\S)|&(?=[#A-Za-z0-9])")
-_BLOCK_START = re.compile(r"^(\s*(?:\d+(?=[.)]))?)([-+=.)])")  # "- a", "+ a", "= a", "1. a", "1) a"
-
-
-def plain(text: str) -> str:
-    """Text someone typed, safe inside Streamlit markdown: no formatting, links, math or HTML from it."""
-    text = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
-    return _BLOCK_START.sub(r"\1\\\2", _MARKUP.sub(lambda m: "\\" + m.group(), text), count=1)
-
-
-def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after,
-          note: str = "") -> None:
-    """Previous / Next under a keyset-paginated table. `session_state[state_key]` holds the cursors
-    of the pages before the one shown; buttons are keyed `<prefix>_prev` and `<prefix>_next`."""
-    cursors = st.session_state.get(state_key) or []
-    first = len(cursors) * page_size + 1
-    p1, p2, p3 = st.columns([1, 1, 4], vertical_alignment="center")
-    if p1.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:"):
-        st.session_state[state_key] = cursors[:-1]
-        st.rerun()
-    if p2.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:"):
-        st.session_state[state_key] = cursors + [next_after]
-        st.rerun()
-    p3.caption(f"Showing {first:,}–{first + shown - 1:,} of {total:,}" + (f". {note}" if note else ""))

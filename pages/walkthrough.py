@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 import streamlit as st
 
-from core.messaging import texting
+import widgets
 from core.training import training, walkthrough
 from pages import ui
 
@@ -46,14 +45,8 @@ if not ui.in_training():
 
 # --- in the training shop -----------------------------------------------------------------------------
 with ui.session() as s:
-    results = walkthrough.evaluate(s)
-    trainee = training.trainee(s)
-    brand = texting.get_defaults(s).brand
-    started = training.started_at(s)
-
-done = sum(r.done for r in results)
-steps_done = sum(st_.done for r in results for st_ in r.steps)
-steps_all = sum(len(r.steps) for r in results)
+    view = walkthrough.overview(s)
+results, trainee = view.results, view.trainee
 
 with st.columns([2, 3])[0]:  # the name on a row of its own, so the buttons below keep their whole labels
     new_name = st.text_input("Trainee", value=trainee, key="trainee_name_live", max_chars=60,
@@ -74,35 +67,31 @@ if top.button("Leave training shop", key="leave_training", icon=":material/logou
     ui.leave_training()
     st.rerun()
 
-st.progress(steps_done / steps_all if steps_all else 0.0,
-            text=f"{done} of {len(results)} scenarios done · {steps_done} of {steps_all} steps")
-if started:
-    st.caption(f"Training started {started:%d %b %Y at %H:%M} UTC. Only what you do after that counts.")
+st.progress(view.fraction, text=view.progress_text)
+if view.started:
+    st.caption(view.started)
 
 st.markdown("Do each step on the page it names (the sidebar has them all; **Public › Sign up** is the customer's "
             "sign-up form, open it in this tab). Come back here and press **Check again**.")
 
 for r in results:
     icon = ":material/check_circle:" if r.done else ":material/radio_button_unchecked:"
-    with st.expander(f"{r.title} — {'done' if r.done else f'{sum(x.done for x in r.steps)}/{len(r.steps)} steps'}",
-                     expanded=not r.done, icon=icon):
+    with st.expander(r.heading, expanded=not r.done, icon=icon):
         st.caption(r.goal)
         for i, step in enumerate(r.steps, 1):
             mark = ":green[:material/check_circle:]" if step.done else ":gray[:material/radio_button_unchecked:]"
-            st.markdown(f"{mark} **Step {i}.** {ui.plain(step.text)}")
+            st.markdown(f"{mark} **Step {i}.** {widgets.plain(step.text)}")
             if not step.done:
                 st.caption(f"Hint: {step.hint}")
 
 st.subheader("Completion summary")
-summary = [f"{r.title}: {'done' if r.done else 'not yet'}" for r in results]
-st.markdown("\n".join(f"- {ui.plain(line)}" for line in summary))
-today = dt.date.today()
-png = walkthrough.certificate_png(trainee=trainee, results=results, when=today, brand=brand)
-pdf = walkthrough.certificate_pdf(trainee=trainee, results=results, when=today, brand=brand)
+st.markdown("\n".join(f"- {widgets.plain(line)}" for line in view.summary_lines))
+png = walkthrough.certificate_png(trainee=trainee, results=results, when=view.today, brand=view.brand)
+pdf = walkthrough.certificate_pdf(trainee=trainee, results=results, when=view.today, brand=view.brand)
 c1, c2 = st.columns(2)
-c1.download_button("Download certificate (PDF)", pdf, file_name=f"certificate-{today}.pdf",
+c1.download_button("Download certificate (PDF)", pdf, file_name=view.certificate_name("pdf"),
                    mime="application/pdf", key="cert_pdf", icon=":material/picture_as_pdf:")
-c2.download_button("Download certificate (PNG)", png, file_name=f"certificate-{today}.png", mime="image/png",
+c2.download_button("Download certificate (PNG)", png, file_name=view.certificate_name("png"), mime="image/png",
                    key="cert_png", icon=":material/image:")
 with st.expander("Preview the certificate"):
     st.image(png)

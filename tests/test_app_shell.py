@@ -71,16 +71,15 @@ def _sign_in(at, password=PASSWORD):
     at.button(key="sign_in").click().run()
 
 
-def test_signed_out_the_navigation_holds_only_sign_in_and_sign_up(app, nav):
+def test_signed_out_the_navigation_holds_only_sign_in_sign_up_and_stop_texting_me(app, nav):
     app.run()
     assert not app.exception
-    expected = ["Sign in"] + (["Sign up"] if (ROOT / "pages/signup.py").exists() else [])
+    expected = ["Sign in"] + (["Sign up"] if (ROOT / "pages/signup.py").exists() else []) + ["Stop texting me"]
     assert nav[-1] == expected
     links = [link.label for link in app.main.get("page_link")]
     if (ROOT / "pages/signup.py").exists():
         assert "Looking to join the text list? Sign up here" in links
-    else:
-        assert not links
+    assert "Want no more texts from us? Stop them here" in links  # rulebook §10
 
 
 @pytest.mark.parametrize("page", [f for f in OWNER_FILES if (ROOT / f).exists()] or ["(none yet)"])
@@ -101,7 +100,7 @@ def test_an_owner_page_is_not_even_registered_while_signed_out(app, nav):
         pytest.skip("no owner page exists yet")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         app.switch_page(existing[0])  # signed out, the owner pages are not registered at all
-    assert "Sign in" in nav[-1] and len(nav[-1]) <= 2
+    assert "Sign in" in nav[-1] and len(nav[-1]) <= 3
 
 
 def _customers(engine) -> int:
@@ -134,7 +133,7 @@ def test_the_first_start_asks_for_a_password_then_sign_in_then_demo_or_empty(app
     assert app.session_state["owner_signed_in"] is True
     with Session(app_db) as s:
         assert auth.first_start_done(s)
-    owner_titles = [t for t in nav[-1] if t not in ("Sign up",)]
+    owner_titles = [t for t in nav[-1] if t not in ("Sign up", "Stop texting me")]
     assert "Sign in" not in nav[-1]
     existing = [f for f in OWNER_FILES if (ROOT / f).exists()]
     assert len(owner_titles) == len(existing)

@@ -163,10 +163,11 @@ def test_pages_are_fifty_rows_in_id_order_with_a_keyset_cursor(session, shop):
 
 
 def test_preview_rows_read_as_the_owner_expects(session, shop):
-    rows = audiences.display_rows(audiences.page(session, [cond("source", "is one of", ["pos:Dutchie"])]).rows)
+    rows = audiences.display_rows(audiences.page(session, [cond("source", "is one of", ["pos:Dutchie"])]).rows,
+                                  "US", "America/Los_Angeles")
     assert rows == [{"Name": "Ben Test", "Phone": rows[0]["Phone"], "Email": "", "SMS": "✓ opted in",
                      "Source": "POS sync · Dutchie", "Zip": "94103", "Birthday": "1985-12-01",
-                     "Created": "2026-03-05"}]
+                     "Created": "5 Mar 2026"}]  # the shop's day, as every page writes a day
     assert rows[0]["Phone"].startswith("(415)")
 
 

@@ -134,13 +134,13 @@ def reports_views(s, now, tmp_path):
 def import_csv(s, now, tmp_path):
     path = write_csv(tmp_path, "list.csv", ["Phone,First Name,SMS Opt In", f"{PHONE},Ann,", "+14155550124,Ben,"])
     importer._SCAN_CACHE.clear()
-    report = importer.import_csv(s, path, attested=True, send_requests=True, now=now)
+    report = importer.import_csv(s, path, attested=True, now=now)
     return report.counts()
 
 
 def import_reference_file(s, now, tmp_path):
     path = write_csv(tmp_path, "list.csv", ["Phone,First Name,SMS Opt In", f"{PHONE},Ann,", "+14155550124,Ben,"])
-    return import_reference.import_file(s, path, attested=True, send_requests=True, now=now)
+    return import_reference.import_file(s, path, attested=True, now=now)
 
 
 def pos_sync(s, now, tmp_path):

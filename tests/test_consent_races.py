@@ -113,7 +113,7 @@ def _writer(name: str, engine, phone: str, ctx: dict, round_no: int, tmp_path, t
                 opt_in = "yes" if round_no % 2 == 0 else ""
                 path = write_csv(tmp_path, f"r{tag}{round_no}.csv", ["phone,first_name,sms_opt_in",
                                                                     f"{phone},Race,{opt_in}"])
-                importer.import_csv(s, path, attested=True, send_requests=round_no % 2 == 1)
+                importer.import_csv(s, path, attested=True)
             elif name == "pos":
                 path = write_csv(tmp_path, f"p{tag}{round_no}.csv", ["phone,first_name", f"{phone},Race"])
                 pos.sync(s, source_id=ctx["pos_source"], file=path)

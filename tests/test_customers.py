@@ -61,14 +61,14 @@ def test_recording_an_opt_out_needs_a_reason_and_appends_the_reason_as_evidence(
     assert c.sms_status is SmsStatus.opted_out
     last = customers.ledger(session, c.id)[0]
     assert last.evidence["reason"] == "asked at the till" and last.channel is Channel.dashboard
-    assert customers.status_sentence(c, last) == (
-        "Opted out by the shop in the dashboard on 30 Nov 2026 at 19:00 UTC (reason: asked at the till).")
+    assert customers.status_sentence(c, last, "America/Los_Angeles") == (
+        "Opted out by the shop in the dashboard on 30 Nov 2026, 11:00 AM PST (reason: asked at the till).")
 
 
 def test_the_status_sentence_names_the_keyword_texted(session, now):
     c = make_customer(session, status=SmsStatus.opted_out, now=dt.datetime(2026, 11, 29, 14, 2))
-    sentence = customers.status_sentence(c, customers.ledger(session, c.id)[0])
-    assert sentence == "Opted out by texting STOP on 29 Nov 2026 at 14:02 UTC."
+    sentence = customers.status_sentence(c, customers.ledger(session, c.id)[0], "America/New_York")
+    assert sentence == "Opted out by texting STOP on 29 Nov 2026, 9:02 AM EST."  # the shop's zone, labelled
 
 
 def test_editing_details_validates_each_field_and_never_changes_the_phone(session):

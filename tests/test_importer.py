@@ -228,9 +228,9 @@ def test_a_file_without_a_single_usable_phone_is_refused_with_nothing_written(se
 # --- idempotence --------------------------------------------------------------------------------------------------
 
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(session):
-    import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
     first = snapshot(session)
-    again = import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW + dt.timedelta(days=2))
+    again = import_csv(session, fixture("merge.csv"), attested=True, now=NOW + dt.timedelta(days=2))
     assert snapshot(session) == first
     assert (again.created, again.updated, again.unchanged) == (0, 0, 5)
     assert again.requests_sent == again.requests_queued == 0
@@ -247,20 +247,20 @@ def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(sessio
             raise RuntimeError("the power went out")
 
     with pytest.raises(RuntimeError):
-        import_csv(session, path, attested=True, send_requests=True, now=NOW, progress=crash)
+        import_csv(session, path, attested=True, now=NOW, progress=crash)
     session.rollback()
     assert counts(session)["customers"] == 3  # the first chunk is in, the rest is not
     run = session.exec(select(ImportRun)).one()
     assert run.finished_at is None
 
     importer._SCAN_CACHE.clear()
-    report = import_csv(session, path, attested=True, send_requests=True, now=NOW)
+    report = import_csv(session, path, attested=True, now=NOW)
     assert (report.created, report.unchanged) == (7, 3)
 
     fresh = make_engine("sqlite://")
     init_db(fresh)
     with Session(fresh) as other:
-        import_csv(other, path, attested=True, send_requests=True, now=NOW)
+        import_csv(other, path, attested=True, now=NOW)
         assert snapshot(session) == snapshot(other)
     fresh.dispose()
 
@@ -283,16 +283,14 @@ def _prepare_shop(session):
 
 
 @pytest.mark.parametrize("attested", [True, False])
-@pytest.mark.parametrize("send_requests", [True, False])
 @pytest.mark.parametrize("when", [NOW, NIGHT])
 @pytest.mark.parametrize("prepared", [True, False])
-def test_the_bulk_import_ends_in_the_same_state_as_the_row_by_row_rules(session, tmp_path, attested, send_requests,
-                                                                        when, prepared):
+def test_the_bulk_import_ends_in_the_same_state_as_the_row_by_row_rules(session, tmp_path, attested, when, prepared):
     path = tmp_path / "mixed.csv"
     path.write_bytes(fixture("merge.csv").read_bytes() + b"415-555-0901,Limit,\n415-555-0902,New,yes\n")
     if prepared:
         _prepare_shop(session)
-    import_csv(session, path, attested=attested, send_requests=send_requests, now=when)
+    import_csv(session, path, attested=attested, now=when)
     bulk = snapshot(session)
 
     other_engine = make_engine("sqlite://")
@@ -300,24 +298,24 @@ def test_the_bulk_import_ends_in_the_same_state_as_the_row_by_row_rules(session,
     with Session(other_engine) as other:
         if prepared:
             _prepare_shop(other)
-        import_reference.import_file(other, path, attested=attested, send_requests=send_requests, now=when)
+        import_reference.import_file(other, path, attested=attested, now=when)
         assert bulk == snapshot(other)
     other_engine.dispose()
 
 
-def test_requests_sent_by_an_import_respect_quiet_hours_and_limits(session, tmp_path):
-    c = make_customer(session, status=SmsStatus.pending, phone_number="+14155550901")
-    c.opt_in_requests = 2
-    session.add(c)
-    session.commit()
-    path = write_csv(tmp_path, "night.csv", ["phone", "415-555-0901", "415-555-0902", "+44 20 7946 0958"])
-    report = import_csv(session, path, attested=False, send_requests=True, now=NIGHT)
-    assert (report.requests_sent, report.requests_queued, report.requests_blocked) == (1, 1, 1)
-    assert list(report.request_reasons) == ["Request limit reached: 2 opt-in requests already sent to this phone"]
-    msgs = {m.phone: m for m in session.exec(select(Message)).all()}
-    assert msgs["+14155550902"].status is MessageStatus.queued and msgs["+14155550902"].send_at > NIGHT
-    assert msgs["+442079460958"].status is MessageStatus.sent  # 09:00 in London
-    assert status_of(session, "+14155550902") == "pending"
+def test_an_import_never_sends_a_text_and_asks_no_one(session, tmp_path):
+    """Rulebook §11: an import never sends a text (the old "send opt-in requests" option is gone)."""
+    make_customer(session, status=SmsStatus.pending, phone_number="+14155550901")
+    path = write_csv(tmp_path, "night.csv", ["phone,sms_opt_in", "415-555-0901,", "415-555-0902,", "415-555-0903,yes",
+                                             "+44 20 7946 0958,no"])
+    for when in (NIGHT, NOW):
+        report = import_csv(session, path, attested=False, now=when)
+        assert (report.requests_sent, report.requests_queued, report.requests_blocked) == (0, 0, 0)
+    assert session.exec(select(Message)).all() == []
+    assert status_of(session, "+14155550902") == "not_opted_in"
+    assert status_of(session, "+14155550901") == "pending"  # unchanged: nothing re-asked
+    with pytest.raises(TypeError):
+        import_csv(session, path, attested=False, now=NOW, send_requests=True)
 
 
 # --- dry run, report and history ------------------------------------------------------------------------------------
@@ -325,9 +323,9 @@ def test_requests_sent_by_an_import_respect_quiet_hours_and_limits(session, tmp_
 def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
     make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550304")
     before = snapshot(session)
-    dry = importer.dry_run(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    dry = importer.dry_run(session, fixture("merge.csv"), attested=True, now=NOW)
     assert snapshot(session) == before and counts(session)["runs"] == 0
-    real = import_csv(session, fixture("merge.csv"), attested=True, send_requests=True, now=NOW)
+    real = import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
     assert dry.counts() == real.counts()
     assert dry.dry_run and not real.dry_run
 

@@ -29,7 +29,7 @@ NOTHING = {"customers": 0, "events": 0, "messages": 0, "runs": 0, "pos_contacts"
 ])
 def test_a_file_that_cannot_be_imported_says_why_and_writes_nothing(session, name, error, words):
     with pytest.raises(error, match=words):
-        import_csv(session, fixture(name), attested=True, send_requests=True, now=NOW)
+        import_csv(session, fixture(name), attested=True, now=NOW)
     session.rollback()
     assert counts(session) == NOTHING
     with pytest.raises(importer.ImportProblem):

@@ -29,7 +29,7 @@ def test_two_imports_of_one_file_and_stop_replies_at_once_end_consistent(file_en
         try:
             start.wait()
             with Session(file_engine) as s:
-                importer.import_csv(s, path, attested=True, send_requests=True, now=NOW)
+                importer.import_csv(s, path, attested=True, now=NOW)
         except BaseException as exc:  # noqa: BLE001 - any escape fails the test
             errors.append(exc)
 

@@ -77,6 +77,7 @@ def test_column_names_in_any_case_and_spacing_are_recognised():
     assert mapping == {
         "phone": "MOBILE  number", "first_name": "first_NAME", "last_name": "Last-Name", "full_name": None,
         "email": "E-Mail", "opt_in": "SMS_Opt_In", "opt_out": "Do Not Text",
+        "consented_at": None, "consent_source": None,  # the old provider's date and source (§11): not in this file
     }
 
 

@@ -60,8 +60,9 @@ def test_an_upload_shows_the_file_its_columns_and_the_consent_choices(at, app_db
     assert at.selectbox(key="import_map_last_name").value == "— not in this file —"
     assert at.checkbox(key="import_attested").label == "These customers agreed to receive marketing texts from " \
                                                       "Green Leaf Goods"
-    assert at.checkbox(key="import_send_requests").label == ("Send a double opt-in request to imported customers "
-                                                             "who are not opted in")
+    # an import never sends a text (§11): no option to, and the page says so
+    assert not [c for c in at.checkbox if c.key == "import_send_requests"]
+    assert any("An import never sends a text" in c.value for c in at.caption)
     assert at.selectbox(key="import_region").value == "US"
 
 

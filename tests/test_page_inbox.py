@@ -251,6 +251,7 @@ def test_the_message_log_filters_and_explains_a_bad_phone_filter(shop, app_db):
 
 
 def test_queued_messages_show_their_send_time_and_release_reports_how_many_went(shop, app_db):
+    from core.clock import shop_time
     from core.models import utcnow
 
     night = dt.datetime.combine(utcnow().date() + dt.timedelta(days=2), dt.time(6, 0))  # 22:00 in SF
@@ -261,9 +262,10 @@ def test_queued_messages_show_their_send_time_and_release_reports_how_many_went(
         mid, send_at = msg.id, msg.send_at
     at = app()
     assert "**1** message queued for quiet hours" in markdown(at)
-    assert send_at.strftime("%H:%M UTC") in markdown(at)
+    shown = shop_time(send_at, "America/Los_Angeles")  # the shop's time, with its zone label
+    assert shown.endswith((" PST", " PDT")) and shown in markdown(at)
     queued = at.dataframe[0].value
-    assert list(queued["status"]) == ["queued"] and list(queued["sends at (UTC)"]) == [send_at.strftime("%Y-%m-%d %H:%M")]
+    assert list(queued["status"]) == ["queued"] and list(queued["sends at"]) == [shown]
     at.button(key="log_release").click().run()
     assert "No queued message is due yet." in at.success[0].value
     from tests.factories import open_window_around_now

@@ -1,5 +1,6 @@
 """AppTest: the Personas page — list, search, pages, a customer's view and its consent actions."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -7,7 +8,8 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from core.training import demo
-from core.models import Customer, Message, SmsStatus, Source
+from core.consent import customers
+from core.models import Channel, Customer, Message, MessageKind, SmsStatus, Source
 from tests.factories import make_customer
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "personas.py")
@@ -156,8 +158,9 @@ def test_the_customer_query_parameter_opens_the_view_directly_and_a_wrong_one_sa
     assert app("not-a-number").error[0].value.startswith("There is no such customer")
 
 
-def test_record_opt_out_needs_a_reason_and_then_opts_the_customer_out(shop, app_db):
+def test_record_opt_out_as_other_needs_a_reason_and_then_opts_the_customer_out(shop, app_db):
     at = app(shop["ada"])
+    at.selectbox(key=f"persona_optout_channel_{shop['ada']}").set_value(Channel.dashboard).run()
     at.button(key="persona_optout").click().run()
     assert "reason is required" in at.error[0].value
     assert status_of(app_db, shop["ada"]) is SmsStatus.opted_in
@@ -170,6 +173,41 @@ def test_record_opt_out_needs_a_reason_and_then_opts_the_customer_out(shop, app_
     assert "reason: Asked in store to stop texts" in at.info[0].value
     assert at.button(key="persona_optout").disabled and at.button(key="persona_request").disabled
     assert any("already opted out" in c.value for c in at.caption)
+
+
+def test_record_an_opt_out_received_by_phone_keeps_channel_receipt_and_who_and_confirms_once(shop, app_db):
+    """Rulebook §10: the owner records an opt-out received by phone call, earlier than entered, by a staff member."""
+    at = app(shop["ada"])
+    cid = shop["ada"]
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    at.selectbox(key=f"persona_optout_channel_{cid}").set_value(Channel.phone_call)
+    at.date_input(key=f"persona_optout_day_{cid}").set_value(yesterday)
+    at.time_input(key=f"persona_optout_time_{cid}").set_value(dt.time(10, 30))
+    at.text_input(key=f"persona_optout_by_{cid}").set_value("Sam at the counter")
+    at.button(key="persona_optout").click().run()
+    assert not at.exception and not at.error
+    assert status_of(app_db, cid) is SmsStatus.opted_out
+    flash = at.success[0].value
+    assert "Opt-out recorded" in flash and "Within the 10-business-day deadline" in flash
+    with Session(app_db) as s:
+        event = customers.ledger(s, cid)[0]
+        assert event.channel is Channel.phone_call
+        assert event.evidence["by"] == "Sam at the counter"
+        assert event.evidence["received_at"] < event.occurred_at.isoformat()
+        sent = s.exec(select(Message).where(Message.customer_id == cid,
+                                            Message.kind == MessageKind.opt_out_confirmation)).all()
+        assert len(sent) == 1  # one confirmation (sent now, or refused outside the window: never two)
+
+
+def test_an_opt_out_received_in_the_future_is_refused_beside_the_date(shop, app_db):
+    at = app(shop["ada"])
+    cid = shop["ada"]
+    # the shop's "today" may be behind the test machine's: type a time well after now, today
+    at.date_input(key=f"persona_optout_day_{cid}").set_value(dt.date.today() + dt.timedelta(days=1))
+    at.button(key="persona_optout").click().run()
+    assert not at.exception
+    assert status_of(app_db, cid) is SmsStatus.opted_in
+    assert any("in the future" in e.value for e in at.error)
 
 
 def test_send_opt_in_request_makes_the_customer_pending_and_is_then_disabled_with_the_reason(shop, app_db):

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.importing import importer, pos
 from core.messaging import texting
-from pages.ui import plain
+from widgets import plain
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 EVIL = "**Bold** [x](http://e.x) :red[hi] $x$"

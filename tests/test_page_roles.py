@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = {"personas": "personas", "audiences": "audiences", "inbox": "inbox", "reports": "reports",
          "member-club": "member_club", "texting-defaults": "texting_defaults", "signup-forms": "signup_forms",
          "integrations": "integrations", "import": "import_customers", "walkthrough": "walkthrough",
-         "people": "people", "activity": "activity"}
+         "people": "people", "activity": "activity", "texting-provider": "texting_provider",
+         "age-gate": "age_gate", "carrier-registration": "registration"}
 PASSWORD = "a-long-password"
 
 
@@ -92,6 +93,51 @@ def test_staff_on_personas_can_record_an_opt_out_but_not_edit_or_export(app_db):
         ev = customers.ledger(s, c.id)[0].evidence
         assert ev["by"] == "Staff One"
         assert s.exec(select(Activity).where(Activity.customer_id == c.id)).one().person_name == "Staff One"
+
+
+def _persona_page(app_db, role: Role, customer_id: int) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "personas.py"), default_timeout=60)
+    at.session_state["signed_in_person"] = _sign_in(app_db, role)
+    at.query_params["customer"] = str(customer_id)
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_the_owner_may_delete_a_customers_data_and_staff_download_no_opt_out_list(app_db, role):
+    with Session(app_db) as s:
+        c = make_customer(s, phone_number=phone(), first_name="Pat", status=SmsStatus.opted_out)
+    at = _persona_page(app_db, role, c.id)
+    deletes = [b for b in at.button if b.key == "persona_delete"]
+    assert bool(deletes) is (role is Role.owner)
+    listing = AppTest.from_file(str(ROOT / "pages" / "personas.py"), default_timeout=60)
+    listing.session_state["signed_in_person"] = _sign_in(app_db, role)
+    listing.run()
+    optout_list = [b for b in listing.get("download_button") if "opt-out list" in str(b.proto.label)]
+    assert bool(optout_list) is (role is not Role.staff)
+    if role is Role.owner:
+        at.checkbox(key=f"persona_delete_sure_{c.id}").check().run()
+        at.button(key="persona_delete").click().run()
+        assert not at.exception
+        with Session(app_db) as s:
+            assert s.get(Customer, c.id) is None
+            row = s.exec(select(Activity).where(Activity.summary.startswith("Deleted a customer's data"))).one()
+            assert row.person_name == "Owner One" and "Pat" not in row.summary
+
+
+def test_an_opt_out_taken_by_a_colleague_names_them_and_who_entered_it(app_db):
+    with Session(app_db) as s:
+        c = make_customer(s, phone_number=phone(), first_name="Pat")
+    at = _persona_page(app_db, Role.staff, c.id)
+    at.text_input(key=f"persona_optout_by_{c.id}").set_value("Sam on the phone")
+    at.button(key="persona_optout").click().run()
+    assert not at.exception and not at.error
+    with Session(app_db) as s:
+        ev = customers.ledger(s, c.id)[0].evidence
+        assert ev["by"] == "Sam on the phone" and ev["entered_by"] == "Staff One"
+        row = s.exec(select(Activity).where(Activity.customer_id == c.id)).one()
+        assert row.person_name == "Staff One" and "taken by Sam on the phone" in row.summary
 
 
 def test_staff_see_the_inbox_simulator_without_the_review_tab(app_db):

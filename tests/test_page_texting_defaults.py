@@ -164,14 +164,15 @@ def test_a_valid_number_is_saved_in_e164_and_shown_the_way_people_read_it(app_db
     assert "Customers text JOIN to (415) 555-0177" in texts(at)
 
 
-def test_an_end_of_quiet_hours_before_the_start_is_saved_as_an_overnight_window(app_db):
+def test_an_end_of_quiet_hours_before_the_start_is_refused_beside_the_end(app_db):
+    """Rulebook §9 (issue 14): no state allows texts overnight, so the window must end after it starts."""
+    before = saved(app_db)
     at = open_page()
     at.time_input(key="td_window_start").set_value(dt.time(22, 0)).run()
     at.time_input(key="td_window_end").set_value(dt.time(6, 0)).run()
-    assert "Overnight window: texts may go out from 22:00 until 06:00 the next morning" in texts(at)
-    save(at)
-    row = saved(app_db)
-    assert (row["window_start"], row["window_end"]) == (dt.time(22, 0), dt.time(6, 0))
+    assert "The window must end after it starts: 22:00 until 06:00 would run overnight" in texts(at)
+    assert at.button(key="save").disabled
+    assert saved(app_db) == before
 
 
 def test_an_equal_start_and_end_of_the_window_is_refused(app_db):
@@ -240,3 +241,33 @@ def test_a_help_contact_with_an_offer_a_regulated_word_and_a_shortener_is_refuse
     assert "Replace the bit.ly link in the support contact" in shown
     assert at.button(key="save").disabled
     assert saved(app_db)["help_contact"] == texting.DEFAULT_HELP_CONTACT
+
+
+# --- Rulebook §9–§10 (issue 14) -------------------------------------------------------------------------------
+
+def test_the_page_says_which_window_applies_to_the_shops_own_area_and_why(app_db):
+    at = open_page()  # the main number (415) 555-0100: San Francisco, California
+    shown = texts(at)
+    assert "Customers in California (your number's area): 08:00–21:00 every day" in shown
+    assert "the federal rule applies" in shown and "narrow today's window to 08:00–20:00" in shown
+    type_into(at, "td_main_number", "(713) 555-0100")  # the area sentence follows the saved number
+    save(at)
+    shown = texts(at)
+    assert "Customers in Texas (your number's area): Monday–Saturday 09:00–21:00, Sunday 12:00–21:00" in shown
+    assert "Tex. Bus. & Com. Code §301.051" in shown
+    table = at.dataframe[0].value  # the state table
+    assert list(table["Where"]) == ["Connecticut", "Florida", "Maryland", "Oklahoma", "Texas", "Everywhere else"]
+
+
+def test_extra_opt_out_and_help_words_are_chosen_and_saved_and_the_fcc_words_are_shown_fixed(app_db):
+    at = open_page()
+    assert "Always on, and can't be removed: opt-out STOP, STOPALL, UNSUBSCRIBE" in texts(at)
+    assert "ALTO" in at.multiselect(key="td_extra_opt_out_words").options
+    at.multiselect(key="td_extra_opt_out_words").set_value(["ALTO", "PARAR"]).run()
+    at.multiselect(key="td_extra_help_words").set_value(["AYUDA"]).run()
+    at.toggle(key="td_confirm_recorded_opt_outs").set_value(False).run()
+    save(at)
+    row = saved(app_db)
+    assert (row["extra_opt_out_words"], row["extra_help_words"]) == ("ALTO PARAR", "AYUDA")
+    assert row["confirm_recorded_opt_outs"] is False
+    assert open_page().multiselect(key="td_extra_opt_out_words").value == ["ALTO", "PARAR"]

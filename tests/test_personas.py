@@ -210,7 +210,7 @@ def test_the_view_of_a_customer_who_texted_stop_has_the_sentence_ledger_thread_a
     inbox.receive(session, phone="415 867 5309", body="STOP", now=now)
     v = personas.view(session, c.id, now=now)
     assert v.status is SmsStatus.opted_out
-    assert v.sentence == "Opted out by texting STOP on 30 Nov 2026 at 19:00 UTC."
+    assert v.sentence == "Opted out by texting STOP on 30 Nov 2026, 11:00 AM PST."  # the shop's time, with its zone
     assert [e.new_status for e, _ in v.ledger] == [SmsStatus.opted_out, SmsStatus.opted_in]  # newest first
     assert v.ledger[0][1].startswith('texted "STOP"')
     assert [(m.direction.value, m.kind) for m in v.thread] == [("inbound", None),
@@ -285,3 +285,20 @@ def test_sqlite_answers_every_search_from_an_index_never_a_table_scan(sqlite_ses
         if "FROM customer" in statement:
             assert "SCAN customer" not in plan.replace("SCAN customer USING INDEX ix_customer_created_id", "")\
                 .replace("SCAN customer USING COVERING INDEX", ""), (statement, plan)
+
+
+def test_adding_a_customer_names_every_problem_at_once_and_adds_nothing(session):
+    with pytest.raises(customers.InvalidDetails) as caught:
+        personas.add(session, phone="12", first_name="Ada", last_name="", email="not-an-email")
+    assert set(caught.value.errors) >= {"phone", "email"}
+    assert session.exec(personas.select(Customer)).all() == []
+    c = personas.add(session, phone="(415) 555-0177", first_name="Ada", last_name="Byron")
+    assert c.sms_status is SmsStatus.not_opted_in
+
+
+def test_the_request_button_says_what_happened_sent_then_refused(session, now):
+    c = make_customer(session, phone_number="+14155550178")
+    done = personas.request_opt_in(session, c.id, now=now)
+    assert done.ok and done.sentence.startswith("Opt-in request sent")
+    again = personas.request_opt_in(session, c.id, now=now + dt.timedelta(minutes=5))
+    assert not again.ok and again.sentence.startswith("Not sent: ")

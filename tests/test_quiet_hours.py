@@ -34,7 +34,7 @@ def test_a_bulk_request_at_23_00_local_is_queued_until_08_00_local_the_next_day(
     assert msg.status is MessageStatus.queued
     assert msg.send_at == utc(2026, 12, 1, 16)  # 08:00 PST on 1 December
     assert msg.sent_at is None
-    assert "Quiet hours" in msg.reason
+    assert msg.reason == "Federal rule (TCPA): not after 21:00"  # §9: the rule that held it
 
 
 def test_a_new_york_number_at_07_30_eastern_is_queued_until_08_00_eastern(session):
@@ -58,14 +58,15 @@ def test_the_window_end_itself_is_quiet_and_the_window_start_is_not(session):
     assert bulk_request(session, second, utc(2026, 11, 30, 16)).status is MessageStatus.sent  # 08:00 PST
 
 
-def test_an_overnight_window_sends_at_night_and_queues_by_day_until_it_opens(session):
-    texting.update_defaults(session, window_start=dt.time(22, 0), window_end=dt.time(6, 0))
-    night = make_customer(session, phone_number=LA_NUMBER)
-    day = make_customer(session, phone_number="+14155550124")
-    assert bulk_request(session, night, utc(2026, 12, 1, 7)).status is MessageStatus.sent  # 23:00 PST
-    msg = bulk_request(session, day, utc(2026, 11, 30, 20))  # 12:00 PST
-    assert msg.status is MessageStatus.queued
-    assert msg.send_at == utc(2026, 12, 1, 6)  # 22:00 PST the same day
+def test_an_overnight_window_is_refused_beside_its_end(session):
+    """Rulebook §9: every state's window lies within one day, so the shop's may not run overnight."""
+    import pytest
+
+    with pytest.raises(texting.InvalidSetting) as err:
+        texting.update_defaults(session, window_start=dt.time(22, 0), window_end=dt.time(6, 0))
+    assert err.value.field == "window_end"
+    assert "must end after it starts" in err.value.message
+    assert texting.get_defaults(session).window_end == dt.time(20, 0)  # nothing saved
 
 
 def test_a_number_whose_zones_are_unknown_uses_the_shops_time_zone(session):
@@ -135,10 +136,14 @@ def test_a_reply_to_the_customers_own_text_goes_at_once_even_at_night(session):
     assert join.kind is MessageKind.opt_in_request and join.status is MessageStatus.sent
 
 
-def test_a_request_the_owner_sends_from_the_dashboard_is_not_held_for_quiet_hours(session):
+def test_a_request_the_owner_sends_from_the_dashboard_waits_for_the_window_too(session):
+    """Rulebook §9 (issue 14): every request the shop starts, not only bulk ones, goes only inside the
+    recipient's window; only replies to the customer's own text or form go at once."""
     c = make_customer(session, phone_number=LA_NUMBER)
-    msg = customers.request_opt_in(session, customer_id=c.id, now=utc(2026, 12, 1, 7))
-    assert msg.status is MessageStatus.sent
+    msg = customers.request_opt_in(session, customer_id=c.id, now=utc(2026, 12, 1, 7))  # 23:00 PST
+    assert msg.status is MessageStatus.queued
+    assert msg.send_at == utc(2026, 12, 1, 16)
+    assert msg.reason == "Federal rule (TCPA): not after 21:00"
 
 
 def test_the_queue_state_counts_queued_and_due_messages_and_says_when_the_next_goes(session):
@@ -150,4 +155,5 @@ def test_the_queue_state_counts_queued_and_due_messages_and_says_when_the_next_g
     assert (state.queued, state.due, state.next_at) == (2, 1, utc(2026, 12, 1, 13))
     assert outbox.next_release_at(session) == utc(2026, 12, 1, 13)
     assert state.sentence("America/Los_Angeles") == (
-        "2 texts are waiting for quiet hours to end; the next goes Tue 01 Dec at 05:00 (America/Los_Angeles time).")
+        "2 texts are waiting for quiet hours to end; the next goes 1 Dec 2026, 5:00 AM PST.")
+    assert state.sentence("America/New_York").endswith("the next goes 1 Dec 2026, 8:00 AM EST.")

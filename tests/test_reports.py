@@ -68,7 +68,7 @@ def shop(session):
     stop(session, ben, t("11-20 18:00"))
     request(session, cat, t("11-12 18:00"))
     request(session, cat, t("11-14 18:00"))
-    request(session, dan, t("11-20 04:00"))
+    request(session, dan, t("11-20 03:59"))  # 19:59 in Los Angeles: a request the shop starts goes only in the window (§9)
     confirm(session, dan, t("11-21 05:00"))
     return {c.first_name: c for c in (eve, ann, ben, cat, dan)}
 
@@ -203,7 +203,7 @@ def test_queued_messages_say_when_each_will_go(session):
     total, rows = reports.queued_messages(session)
     assert total == 1
     assert rows == [{"Customer": "Nia Night", "Phone": rows[0]["Phone"], "Message": "Opt-in request",
-                     "Queued at": "Mon 30 Nov 2026 22:00", "Goes out at": "Tue 01 Dec 2026 08:00"}]
+                     "Queued at": "30 Nov 2026, 10:00 PM PST", "Goes out at": "1 Dec 2026, 8:00 AM PST"}]
 
 
 # --- the Member Club report ------------------------------------------------------------------------
@@ -212,7 +212,7 @@ def test_queued_messages_say_when_each_will_go(session):
 def club(session):
     """Four customers waiting for a Y/YES, asked on different days."""
     people = {}
-    for name, asked in (("Old", "11-01 18:00"), ("Mid", "11-10 18:00"), ("New", "11-30 10:00"),
+    for name, asked in (("Old", "11-01 18:00"), ("Mid", "11-10 18:00"), ("New", "11-30 16:00"),
                         ("Twice", "11-05 18:00")):
         c = make_customer(session, first_name=name, last_name="Waiting", source=Source.pos_sync,
                           source_detail="Dutchie", now=t("10-01 18:00"))
@@ -231,7 +231,7 @@ def test_the_member_club_report_lists_pending_requests_longest_waiting_first(ses
     first = page.rows[0]
     assert first["source"] == "POS sync · Dutchie"
     assert first["requested_at"] == t("11-01 18:00")
-    assert first["requested_at_local"] == "Sun 01 Nov 2026 10:00"
+    assert first["requested_at_local"] == "1 Nov 2026, 10:00 AM PST"  # DST ended that night: PST, not PDT
     assert first["phone_display"].startswith("(415)")
 
 

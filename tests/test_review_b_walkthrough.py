@@ -69,7 +69,7 @@ def test_scenario_5_a_sync_that_asks_nobody_is_not_green_even_when_other_request
     assert report.requests_sent + report.requests_queued == 0
     listing = tmp_path / "list.csv"
     listing.write_text("first_name,phone\nPia,(415) 555-0193\n")
-    importer.import_csv(shop, str(listing), attested=False, send_requests=True, now=at(3))  # bulk requests
+    importer.import_csv(shop, str(listing), attested=False, now=at(3))  # an import sends nothing
     assert status(shop, "pos_sync") == [True, False, False]
     second = tmp_path / "pos2.csv"
     second.write_text("first_name,phone\nQuin,(415) 555-0194\n")

@@ -19,11 +19,12 @@ from sqlmodel import Session, select
 
 from core import activity, auth
 from core.audiences import audiences
-from core.consent import customers
-from core.importing import importer, pos
-from core.messaging import inbox, texting
+from core.consent import age, customers, deletion, optouts
+from core.importing import deactivation, importer, pos
+from core.messaging import inbox, providers, registration, texting
 from core.models import (
     Activity,
+    Channel,
     ConsentEvent,
     Customer,
     ImportRun,
@@ -64,6 +65,8 @@ EXPECTED_PAGES = {
     "activity": MANAGERS,  # owner and manager
     "people": OWNER,  # people and roles
     "texting-provider": OWNER,  # the texting provider and its credentials
+    "age-gate": MANAGERS,  # a setting (Manager: everything but the owner's four)
+    "carrier-registration": MANAGERS,  # a setting and its packet
 }
 
 EXPECTED_ACTIONS = {
@@ -71,7 +74,7 @@ EXPECTED_ACTIONS = {
     "edit_customer": MANAGERS, "decide_review": MANAGERS, "change_templates": MANAGERS, "change_forms": MANAGERS,
     "change_signup_limits": MANAGERS, "import": MANAGERS, "pos_sources": MANAGERS, "pos_date": MANAGERS,
     "pos_sync": MANAGERS, "save_audience": MANAGERS, "resend_requests": MANAGERS, "export": MANAGERS,
-    "training": MANAGERS,
+    "training": MANAGERS, "deactivation_import": MANAGERS, "age_gate": MANAGERS, "registration": MANAGERS,
     "attest_import": OWNER, "delete_customer_data": OWNER, "texting_provider": OWNER, "people": OWNER,
     "first_start": OWNER,
 }
@@ -118,6 +121,12 @@ def _review(s: Session) -> int:
 def _person(s: Session) -> Person:
     return accounts.add_person(s, name="Temp", sign_in_name=f"temp{uuid.uuid4().hex[:6]}", role="staff",
                                password="temporary-pass")
+
+
+def _stored_token(s: Session) -> None:
+    """A saved (encrypted) Auth Token for forget_token to delete."""
+    s.merge(Setting(key=providers.KEY_TOKEN, value="gAAAA-not-a-real-token"))
+    s.commit()
 
 
 def _imported_run(s: Session) -> int:
@@ -193,12 +202,31 @@ CASES = {
     "accounts.set_timeout": ("people", lambda s: lambda s, by: accounts.set_timeout(
         s, 5 + uuid.uuid4().int % 100, by=by)),
     "auth.mark_first_start": ("first_start", lambda s: lambda s, by: auth.mark_first_start(s, "empty", by=by)),
+    # merged from integ: 2026 sending rules, consent records, live texting
+    "customers.record_revocation": ("record_opt_out", lambda s: (lambda c: lambda s, by: customers.record_revocation(
+        s, customer_id=c.id, channel=Channel.phone_call, now=NOW, by=by))(make_customer(s))),
+    "deletion.delete_customer_data": ("delete_customer_data", lambda s: (lambda c: lambda s, by:
+        deletion.delete_customer_data(s, customer_id=c.id, now=NOW, by=by))(make_customer(s))),
+    "optouts.export": ("export", lambda s: lambda s, by: b"".join(optouts.export(s, by=by))),
+    "deactivation.import_deactivations": ("deactivation_import", lambda s: (lambda c: lambda s, by:
+        deactivation.import_deactivations(s, io.BytesIO(f"phone,deactivated\n{c.phone},2026-12-01\n".encode()),
+                                          file_name="deact.csv", now=NOW, by=by))(
+        make_customer(s, status=customers.SmsStatus.opted_in))),
+    "age.set_min_age": ("age_gate", lambda s: lambda s, by: age.set_min_age(
+        s, 21 if age.min_age(s) != 21 else 18, by=by)),
+    "registration.save_answers": ("registration", lambda s: lambda s, by: registration.save_answers(
+        s, by=by, **registration.suggestions(texting.get_defaults(s).brand))),
+    "providers.save": ("texting_provider", lambda s: lambda s, by: providers.save(
+        s, provider="simulated", rate=1 + uuid.uuid4().int % 5, environ={}, by=by)),
+    "providers.forget_token": ("texting_provider", lambda s: (lambda _: lambda s, by: providers.forget_token(
+        s, by=by))(_stored_token(s))),
+    "providers.send_test": ("texting_provider", lambda s: lambda s, by: providers.send_test(
+        s, phone=phone(), by=by)),
 }
 
-# actions whose changing function lives elsewhere: the texting provider (its own branch), deleting a
-# customer's data (the consent-records branch), training (the walkthrough and demo shops are separate
+# actions whose changing function lives elsewhere: training (the walkthrough and demo shops are separate
 # databases; the pages and the sidebar guard them)
-NOT_HERE = {"texting_provider", "delete_customer_data", "training"}
+NOT_HERE = {"training"}
 
 NOT_RECORDED = {"auth.mark_first_start"}  # the one-time demo-or-empty choice right after the first sign-in
 
@@ -284,3 +312,18 @@ def test_a_signed_out_page_action_is_refused_not_done_as_the_shop(session):
     c = make_customer(session)
     with pytest.raises(roles.SignedOut):
         customers.record_opt_out(session, customer_id=c.id, reason="asked", by=roles.NOBODY)
+
+
+def test_deleting_a_customers_data_empties_their_lines_in_the_trail_and_records_the_deletion(session, staff_of):
+    c = make_customer(session, first_name="Zelda", status=customers.SmsStatus.opted_in)
+    customers.record_opt_out(session, customer_id=c.id, reason="Zelda asked", now=NOW, by=staff_of[Role.staff])
+    assert "Zelda" in session.exec(select(Activity).where(Activity.customer_id == c.id)).one().summary
+    with pytest.raises(NotAllowed):
+        deletion.delete_customer_data(session, customer_id=c.id, now=NOW, by=staff_of[Role.manager])
+    session.rollback()
+    deletion.delete_customer_data(session, customer_id=c.id, now=NOW, by=staff_of[Role.owner])
+    lines = session.exec(select(Activity).where(Activity.customer_id == c.id).order_by(Activity.id)).all()
+    assert [a.summary for a in lines] == [deletion.SCRUBBED,
+                                          f"Deleted a customer's data (reason: {deletion.DEFAULT_REASON})"]
+    assert lines[0].person_name == "Staff Person" and lines[1].person_name == "Owner Person"
+    assert not any("Zelda" in a.summary for a in session.exec(select(Activity)).all())

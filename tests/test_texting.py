@@ -18,7 +18,7 @@ def test_defaults_exist_from_the_first_start_with_both_shop_numbers(session):
     assert d.max_opt_in_requests == 2
 
 
-@pytest.mark.parametrize("kind", [k.value for k in MessageKind])
+@pytest.mark.parametrize("kind", [k.value for k in MessageKind if k.templated])
 def test_every_default_template_passes_the_compliance_check(session, kind):
     d = texting.get_defaults(session)
     assert errors(check(kind, getattr(d, kind), brand=d.brand)) == []
@@ -62,9 +62,12 @@ def test_numbers_are_saved_in_e164_and_must_differ(session):
         texting.update_defaults(session, join_number=d.main_number)
 
 
-def test_an_overnight_window_is_allowed_but_an_empty_one_is_not(session):
-    d = texting.update_defaults(session, window_start=dt.time(22), window_end=dt.time(6))
-    assert texting.is_overnight(d)
+def test_an_overnight_window_and_an_empty_one_are_refused(session):
+    """Rulebook §9: the legal windows are within one day; an end before the start is refused beside the end."""
+    with pytest.raises(texting.InvalidSetting) as err:
+        texting.update_defaults(session, window_start=dt.time(22), window_end=dt.time(6))
+    assert err.value.field == "window_end" and "must end after it starts" in str(err.value)
+    assert not texting.is_overnight(texting.get_defaults(session))
     with pytest.raises(texting.InvalidSetting):
         texting.update_defaults(session, window_start=dt.time(9), window_end=dt.time(9))
 

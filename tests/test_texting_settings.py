@@ -60,12 +60,12 @@ def test_problems_lists_every_problem_at_once_by_field_and_saves_nothing(session
 
 
 def test_problems_is_empty_for_changes_update_defaults_accepts(session):
-    changes = dict(brand="Corner Shop", main_number="(415) 555-0111", window_start=dt.time(22),
-                   window_end=dt.time(6), help_contact="hello@corner.example")
+    changes = dict(brand="Corner Shop", main_number="(415) 555-0111", window_start=dt.time(9),
+                   window_end=dt.time(17), help_contact="hello@corner.example")
     assert texting.problems(session, **changes) == {}
     row = texting.update_defaults(session, **changes)
-    assert (row.brand, row.main_number, row.window_end) == ("Corner Shop", "+14155550111", dt.time(6))
-    assert texting.is_overnight(row)
+    assert (row.brand, row.main_number, row.window_end) == ("Corner Shop", "+14155550111", dt.time(17))
+    assert not texting.is_overnight(row)
 
 
 def test_validate_changes_still_raises_the_first_problem(session):

@@ -29,7 +29,7 @@ from sqlmodel import select as sm_select
 
 from core import phones
 from core.messaging import texting
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.consent.customers import _safe_cell  # the one OWASP rule, shared with the proof-of-consent export
 from core.db import run_write
 from core.models import (
@@ -437,8 +437,16 @@ def _tz(session: Session) -> str:
     return texting.get_defaults(session).timezone
 
 
+def shop_where(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datetime] = None) -> ColumnElement:
+    """`where` for this shop: its time zone, and the age gate (§11): with a minimum age, only customers whose
+    verified date of birth meets it are in any audience, count or export."""
+    from core.consent import age
+
+    return and_(where(conditions, tz=_tz(session), now=now), age.audience_clause(session, as_utc(now).date()))
+
+
 def count(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datetime] = None) -> int:
-    clause = where(conditions, tz=_tz(session), now=now)
+    clause = shop_where(session, conditions, now=now)
     return session.execute(select(func.count()).select_from(Customer.__table__).where(clause)).scalar_one()
 
 
@@ -455,7 +463,7 @@ class Page:
 def page(session: Session, conditions: Iterable[Any], *, after_id: Optional[int] = None, limit: int = PAGE_SIZE,
          now: Optional[dt.datetime] = None) -> Page:
     """One page of the audience in id order (keyset: rows after `after_id`)."""
-    clause = where(conditions, tz=_tz(session), now=now)
+    clause = shop_where(session, conditions, now=now)
     q = select(*(C[k] for k in COLUMNS)).where(clause)
     if after_id is not None:
         q = q.where(C.id > after_id)
@@ -476,8 +484,9 @@ def source_label(source: str, detail: str = "") -> str:
     return label
 
 
-def display_rows(rows: Iterable[dict[str, Any]], region: str = "US") -> list[dict[str, Any]]:
-    """Rows as the preview shows them: a name, a readable phone, the status badge, the source."""
+def display_rows(rows: Iterable[dict[str, Any]], region: str = "US", timezone: str = "UTC") -> list[dict[str, Any]]:
+    """Rows as the preview shows them: a name, a readable phone, the status badge, the source, the shop's
+    day the customer was created (`timezone`)."""
     out = []
     for r in rows:
         status = SmsStatus(r["sms_status"])
@@ -489,7 +498,7 @@ def display_rows(rows: Iterable[dict[str, Any]], region: str = "US") -> list[dic
             "Source": source_label(r["source"], r["source_detail"]),
             "Zip": r["zip"] or "",
             "Birthday": r["birthday"].isoformat() if r["birthday"] else "",
-            "Created": r["created_at"].strftime("%Y-%m-%d"),
+            "Created": shop_time(r["created_at"], timezone, date_only=True),
         })
     return out
 
@@ -560,7 +569,7 @@ def export(session: Session, conditions: Iterable[Any], *, now: Optional[dt.date
     every other text cell neutralised by safe_cell. The export is recorded in the activity trail."""
     by = allow(session, by, "export")
     conditions = list(conditions)
-    clause = where(conditions, tz=_tz(session), now=now)
+    clause = shop_where(session, conditions, now=now)
     activity.record(session, by, activity.Kind.export,
                     f"Exported the audience {describe(normalize(conditions)) or 'everyone'} "
                     f"({count(session, conditions, now=now):,} customers)")

@@ -7,17 +7,20 @@ import csv
 import datetime as dt
 import io
 import json
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from sqlmodel import Session, col, select
 
 from core import names, phones
-from core.clock import as_utc
+from core.clock import as_utc, business_deadline, local_date, shop_time
 from core.db import lock_phones, run_write
 from core.models import (
+    OPT_OUT_CHANNELS,
     Channel,
     ConsentEvent,
     Customer,
+    Message,
     MessageKind,
     MessageStatus,
     SmsStatus,
@@ -215,17 +218,48 @@ def describe_evidence(event: ConsentEvent) -> str:
             parts.append("owner attested consent")
     if "pos_source" in ev:
         parts.append(f"POS source {ev['pos_source']}")
+    parts.extend(_records_evidence(ev))
+    if ev.get("received_at"):  # §10: an opt-out received outside a text, recorded by the shop
+        parts.append(f"received {_short_when(ev['received_at'])}")
     if "reason" in ev:
         parts.append(f"reason: {ev['reason']}")
     if ev.get("by"):
-        parts.append(f"by {ev['by']}")
+        parts.append(f"recorded by {ev['by']}" if ev.get("received_at") else f"by {ev['by']}")
+    if ev.get("entered_by"):
+        parts.append(f"entered by {ev['entered_by']}")
+    if ev.get("deadline"):
+        parts.append(f"honour by {ev['deadline']}" + (" (recorded after that deadline)" if ev.get("late") else ""))
     return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
 
 
 
 
-def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> str:
-    """'Opted out by texting STOP on 29 Nov 2026 at 14:02' (UTC)."""
+def _records_evidence(ev: dict[str, Any]) -> list[str]:
+    """The §11 parts of an event's evidence: the age check, the old provider's date and source, a carrier's
+    deactivation, a lifted suppression."""
+    from core.consent import age
+    from core.importing import origin
+
+    parts = [p for p in (age.describe(ev), origin.describe(ev)) if p]
+    if ev.get("deactivated_on"):
+        parts.append(f"carrier reports the number deactivated on {ev['deactivated_on']}")
+    lifted = ev.get("suppression_lifted")
+    if isinstance(lifted, dict):
+        parts.append(f"data deleted on {str(lifted.get('deleted_at', ''))[:10]}; suppression lifted by "
+                     f"{lifted.get('lifted_by', 'the customer')}")
+    return parts
+
+
+def _short_when(iso: object) -> str:
+    """A time kept as ISO text in evidence (UTC), as the owner reads times (with its zone)."""
+    try:
+        return shop_time(dt.datetime.fromisoformat(str(iso)), "UTC")
+    except ValueError:
+        return str(iso)
+
+
+def status_sentence(customer: Customer, last_event: Optional[ConsentEvent], timezone: str = "UTC") -> str:
+    """'Opted out by texting STOP on 29 Nov 2026, 6:02 AM PST.' (the time in the shop's `timezone`)."""
     status = SmsStatus(customer.sms_status)
     if last_event is None:
         return {
@@ -234,7 +268,7 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
             SmsStatus.opted_in: "Opted in.",
             SmsStatus.opted_out: "Opted out.",
         }[status]
-    when = last_event.occurred_at.strftime("%d %b %Y at %H:%M UTC").lstrip("0")
+    when = shop_time(last_event.occurred_at, timezone)
     ev = last_event.evidence or {}
     how = {
         Channel.sms_reply: f"by texting {str(ev.get('inbound_text', '')).strip()[:40] or 'a reply'}",
@@ -243,7 +277,14 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent]) -> s
         Channel.csv_import: f"by the import of {ev.get('file', 'a file')}",
         Channel.pos_sync: "by a POS sync",
         Channel.dashboard: "by the shop in the dashboard",
-    }[Channel(last_event.channel)]
+        Channel.carrier: f"at the carrier (error {ev.get('error_code', '')})".replace(" (error )", ""),
+        Channel.phone_call: "by a phone call recorded by the shop",
+        Channel.email: "by an email recorded by the shop",
+        Channel.in_person: "in person, recorded by the shop",
+        Channel.letter: "by a letter recorded by the shop",
+        Channel.web_page: "on the Stop texting me page",
+        Channel.number_deactivated: "because the carrier reported the number deactivated",
+    }.get(Channel(last_event.channel), f"by {Channel(last_event.channel).label.lower()}")
     lead = {
         SmsStatus.opted_out: "Opted out",
         SmsStatus.opted_in: "Opted in",
@@ -351,32 +392,110 @@ def can_request_opt_in(session: Session, customer: Customer, now: Optional[dt.da
     return outbox.refusal(customer, MessageKind.opt_in_request, texting.get_defaults(session), as_utc(now))
 
 
-def record_opt_out(session: Session, *, customer_id: int, reason: str, by: Optional[Actor] = None,
-                   now: Optional[dt.datetime] = None) -> ConsentEvent:
-    """The shop records an opt-out (e.g. asked in store). A reason is required."""
-    by = allow(session, by, "record_opt_out")
-    reason = _clean_text(reason)
-    if not reason:
-        raise CustomerError("Say why: a reason is required to record an opt-out.")
-    if len(reason) > 500:
-        raise CustomerError("Keep the reason under 500 characters.")
-    given_now = None if now is None else as_utc(now)
+class InvalidOptOut(CustomerError):
+    """An opt-out record the owner typed that cannot be saved; `field` names which input is wrong."""
 
-    def work():
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class OptOutRecorded:
+    """What recording an opt-out did: the ledger event and the confirmation text (None when off)."""
+
+    event: ConsentEvent
+    confirmation: Optional[Message] = None
+    deadline: Optional[dt.date] = None
+    late: bool = False
+
+
+MAX_BY = 100
+
+
+def record_revocation(session: Session, *, customer_id: int, channel: Channel | str = Channel.dashboard,
+                      received_at: Optional[dt.datetime] = None, by: Optional[Actor | str] = None,
+                      reason: str = "", confirm: Optional[bool] = None, taken_by: str = "",
+                      now: Optional[dt.datetime] = None) -> OptOutRecorded:
+    """The shop records an opt-out it received by any reasonable means (rulebook §10, extending §2): a
+    phone call, an email, in person, a letter, a web page (or, as before, the dashboard with a reason).
+
+    `by`: the signed-in person recording it (the role check "record_opt_out"; their name and id go into the
+    evidence and the activity trail); a plain name (earlier callers, the console) is the shop itself under that
+    name. `taken_by`: who received it when that was someone else (typed on Personas); it becomes the
+    evidence's "by", with the person who entered it as "entered_by".
+
+    The ledger's event keeps the channel, who recorded it (`by`) and when it was received (`received_at`,
+    which may be earlier than now, never later), with the 10-business-day deadline counted from receipt
+    in the shop's time zone (clock.business_deadline) and whether it was recorded after that deadline.
+    `confirm` (None: the shop's setting "confirm_recorded_opt_outs", default on): one opt-out confirmation
+    through the outbox, within 5 minutes and never outside the recipient's window (outbox.send,
+    owner_recorded). Raises InvalidOptOut naming the input that is wrong; nothing is saved then."""
+    from core.messaging import outbox, texting
+
+    channel = Channel(channel)
+    reason = _clean_text(reason)
+    name = _clean_text(taken_by) or (_clean_text(by) if isinstance(by, str) else "")
+    by = allow(session, by if isinstance(by, Actor) else None, "record_opt_out")
+    if channel is Channel.dashboard and not reason:
+        raise InvalidOptOut("reason", "Say why: a reason is required to record an opt-out.")
+    if len(reason) > 500:
+        raise InvalidOptOut("reason", "Keep the reason under 500 characters.")
+    if len(name) > MAX_BY:
+        raise InvalidOptOut("by", f"Keep the name of who recorded it under {MAX_BY} characters.")
+    if channel not in OPT_OUT_CHANNELS and channel is not Channel.dashboard:
+        raise InvalidOptOut("channel", "Pick how the customer asked: phone call, in person, email, letter or web page.")
+    given_now = None if now is None else as_utc(now)
+    given_received = None if received_at is None else as_utc(received_at)
+    if given_received is not None and given_received > (given_now or utcnow()) + dt.timedelta(minutes=1):
+        raise InvalidOptOut("received_at", "The opt-out can't have been received in the future: check the date "
+                                           "and time you received it.")
+    defaults = texting.get_defaults(session)
+
+    def work() -> OptOutRecorded:
         customer = locked(session, customer_id=customer_id)
         if customer is None:
             raise NotFound(f"No customer with id {customer_id}")
         if customer.sms_status is SmsStatus.opted_out:
             raise CustomerError("This customer has already opted out.")
         now = given_now or utcnow()
-        event = set_status(session, customer, SmsStatus.opted_out, channel=Channel.dashboard,
-                           evidence={"reason": reason, **by.evidence}, now=now)
-        activity.record(session, by, activity.Kind.consent, f"Recorded an opt-out for {who(customer)} "
-                        f"(reason: {reason})", customer_id=customer.id, now=now)
+        received = min(given_received or now, now)
+        deadline = business_deadline(received, defaults.timezone)
+        late = local_date(now, defaults.timezone) > deadline
+        evidence: dict[str, Any] = dict(by.evidence)
+        if name and name != by.name:
+            evidence["by"] = name
+            if by.id is not None:
+                evidence["entered_by"] = by.name
+        if reason:
+            evidence["reason"] = reason
+        if channel is not Channel.dashboard:
+            evidence.update(received_at=received.isoformat(timespec="seconds"),
+                            recorded_at=now.isoformat(timespec="seconds"), deadline=deadline.isoformat())
+            if late:
+                evidence["late"] = True
+        event = set_status(session, customer, SmsStatus.opted_out, channel=channel, evidence=evidence, now=now)
+        how = [] if channel is Channel.dashboard else [channel.label.lower()]
+        how += [f"reason: {reason}"] if reason else []
+        how += [f"taken by {evidence['by']}"] if evidence.get("entered_by") else []
+        activity.record(session, by, activity.Kind.consent, f"Recorded an opt-out for {who(customer)}"
+                        + (f" ({', '.join(how)})" if how else ""), customer_id=customer.id, now=now)
+        message = None
+        if defaults.confirm_recorded_opt_outs if confirm is None else confirm:
+            message = outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
+                                  defaults=defaults, confirming_opt_out=True, owner_recorded=True)
         session.flush()
-        return event
+        return OptOutRecorded(event, message, deadline if channel is not Channel.dashboard else None, late)
 
     return run_write(session, work)
+
+
+def record_opt_out(session: Session, *, customer_id: int, reason: str, by: Optional[Actor | str] = None,
+                   now: Optional[dt.datetime] = None, confirm: Optional[bool] = False) -> ConsentEvent:
+    """The owner records an opt-out from the dashboard (e.g. asked in store). A reason is required.
+    No confirmation text unless `confirm` (see record_revocation for the §10 form with channel and receipt)."""
+    return record_revocation(session, customer_id=customer_id, reason=reason, by=by, now=now,
+                             channel=Channel.dashboard, confirm=confirm).event
 
 
 def update_details(session: Session, *, customer_id: int, by: Optional[Actor] = None, **details: Any) -> Customer:

@@ -18,6 +18,8 @@ __all__ = [
     "REVOCATION_WORDS",
     "normalize_body",
     "classify",
+    "EXTRA_CHOICES",
+    "parse_extra",
 ]
 
 
@@ -76,6 +78,23 @@ _REVOCATION = re.compile(
 
 _TRAILING = ".!?… "
 
+#: Extra words a shop may add (rulebook §10), by keyword class: opt-out and help words in Spanish and
+#: French. Only these can be chosen; the FCC/CTIA words of KEYWORDS above are always there and can
+#: never be removed (they are not part of this choice at all).
+EXTRA_CHOICES: dict[Keyword, tuple[str, ...]] = {
+    Keyword.OPT_OUT: ("ALTO", "PARAR", "PARE", "CANCELAR", "BAJA", "ARRET", "ARRÊT", "ARRETER", "ARRÊTER"),
+    Keyword.HELP: ("AYUDA", "AIDE"),
+}
+
+
+def parse_extra(words: object, keyword: Keyword) -> tuple[str, ...]:
+    """The chosen extra words of a class from their stored form ("ALTO PARAR"), unknown ones dropped."""
+    allowed = EXTRA_CHOICES.get(keyword, ())
+    if isinstance(words, str):
+        words = words.replace(",", " ").split()
+    chosen = {normalize_body(w) for w in (words or ())}
+    return tuple(w for w in allowed if w in chosen)
+
 
 def _visible(word: str) -> str:
     """``word`` without control and format characters (NUL, zero-width space, BOM...)."""
@@ -98,14 +117,22 @@ def normalize_body(body: object) -> str:
     return " ".join(words).rstrip(_TRAILING).upper()
 
 
-def classify(body: object) -> Keyword:
-    """What an inbound text asks for (see rulebook §3)."""
+def classify(body: object, *, extra_opt_out: tuple[str, ...] = (), extra_help: tuple[str, ...] = ()) -> Keyword:
+    """What an inbound text asks for (see rulebook §3). `extra_opt_out` / `extra_help`: the shop's chosen
+    words in other languages (§10, from EXTRA_CHOICES via parse_extra): a whole-message match is that
+    keyword; an extra opt-out word among other words makes a possible opt-out, like the FCC words."""
     text = normalize_body(body)
     if not text:
         return Keyword.NONE
     keyword = KEYWORDS.get(text)
     if keyword is not None:
         return keyword
+    if text in extra_opt_out:
+        return Keyword.OPT_OUT
+    if text in extra_help:
+        return Keyword.HELP
     if _REVOCATION.search(text):
+        return Keyword.POSSIBLE_OPT_OUT
+    if extra_opt_out and any(w in extra_opt_out for w in re.findall(r"\w+", text)):
         return Keyword.POSSIBLE_OPT_OUT
     return Keyword.NONE

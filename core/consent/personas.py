@@ -28,8 +28,11 @@ from sqlmodel import Session, col, select
 from core.consent import customers
 from core.messaging import inbox
 from core import phones
-from core.models import ConsentEvent, Customer, Message, SmsStatus, Source
+from core.clock import shop_time
+from core.models import Channel, ConsentEvent, Customer, Message, MessageStatus, SmsStatus, Source
 from core.text import clean_text
+from core.errors import OwnerError
+from core.staff.roles import Actor
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -212,6 +215,12 @@ def _region(session: Session) -> str:
     return get_defaults(session).default_region
 
 
+def _timezone(session: Session) -> str:
+    from core.messaging.texting import get_defaults
+
+    return get_defaults(session).timezone
+
+
 def _newest_first():
     return (col(Customer.created_at).desc(), col(Customer.id).desc())
 
@@ -260,8 +269,9 @@ def count(session: Session, *, query: str = "", statuses: Optional[Sequence[Any]
     return int(session.exec(select(func.count()).select_from(Customer).where(*where.conditions())).one())
 
 
-def table_rows(rows: Iterable[Customer], region: str = "US") -> list[dict[str, Any]]:
-    """What the Personas table shows for each customer (plain text, nothing rendered)."""
+def table_rows(rows: Iterable[Customer], region: str = "US", timezone: str = "UTC") -> list[dict[str, Any]]:
+    """What the Personas table shows for each customer (plain text, nothing rendered); "created" is the
+    shop's day (`timezone`)."""
     out = []
     for c in rows:
         status = SmsStatus(c.sms_status)
@@ -275,7 +285,7 @@ def table_rows(rows: Iterable[Customer], region: str = "US") -> list[dict[str, A
             "phone": phones.format_display(c.phone, region),
             "email": c.email,
             "source": source,
-            "created": c.created_at.strftime("%d %b %Y").lstrip("0") if c.created_at else "",
+            "created": shop_time(c.created_at, timezone, date_only=True),
             "status": status,
             "sms": status.badge,
         })
@@ -288,13 +298,28 @@ def table_rows(rows: Iterable[Customer], region: str = "US") -> list[dict[str, A
 class CustomerView:
     customer: Customer
     status: SmsStatus
-    sentence: str  # "Opted out by texting STOP on 29 Nov 2026 at 14:02 UTC."
+    sentence: str  # "Opted out by texting STOP on 29 Nov 2026, 6:02 AM PST."
     phone_display: str
     source_label: str
+    timezone: str  # the shop's: every time on the page is shown in it, with its zone
     ledger: list[tuple[ConsentEvent, str]] = field(default_factory=list)  # newest first, with evidence
     thread: list[Message] = field(default_factory=list)  # oldest first
     request_refusal: str = ""  # why "Send opt-in request" is not allowed ('' = allowed)
     opt_out_refusal: str = ""  # why "Record opt-out" is not allowed ('' = allowed)
+
+    @property
+    def headline(self) -> str:
+        """Under the name: 'phone · source · added 2 Dec 2026' (the shop's day)."""
+        added = shop_time(self.customer.created_at, self.timezone, date_only=True)
+        return f"{self.phone_display} · {self.source_label}" + (f" · added {added}" if added else "")
+
+    @property
+    def ledger_rows(self) -> list[dict[str, str]]:
+        """The consent history table, newest first: when (shop time, with its zone), the change, how, evidence."""
+        return [{"When": shop_time(event.occurred_at, self.timezone),
+                 "Change": f"{event.old_status.label if event.old_status else '—'} → {event.new_status.label}",
+                 "How": channel_label(event.channel), "Evidence": evidence}
+                for event, evidence in self.ledger]
 
     @property
     def can_request_opt_in(self) -> bool:
@@ -311,6 +336,7 @@ def view(session: Session, customer_id: int, *, now: Optional[dt.datetime] = Non
     customer = customers.get(session, int(customer_id))
     session.refresh(customer)
     region = _region(session)
+    timezone = _timezone(session)
     events = customers.ledger(session, customer.id)
     status = SmsStatus(customer.sms_status)
     try:
@@ -322,11 +348,78 @@ def view(session: Session, customer_id: int, *, now: Optional[dt.datetime] = Non
     return CustomerView(
         customer=customer,
         status=status,
-        sentence=customers.status_sentence(customer, events[0] if events else None),
+        sentence=customers.status_sentence(customer, events[0] if events else None, timezone),
         phone_display=phones.format_display(customer.phone, region),
         source_label=source_label,
+        timezone=timezone,
         ledger=[(e, customers.describe_evidence(e)) for e in events],
         thread=inbox.thread(session, customer.phone, limit=thread_limit),
         request_refusal=customers.can_request_opt_in(session, customer, now),
         opt_out_refusal="This customer has already opted out." if status is SmsStatus.opted_out else "",
     )
+
+
+from core.models import CHANNEL_LABELS  # noqa: E402  (the one source of channel labels)
+
+
+def channel_label(channel: Any) -> str:
+    """How a consent change came in, as the history table names it."""
+    try:
+        c = Channel(channel)
+    except ValueError:
+        return str(channel)
+    return CHANNEL_LABELS.get(c) or c.label
+
+
+# --- The page's actions ------------------------------------------------------------------
+
+def add_problems(session: Session, *, phone: str, **details: Any) -> dict[str, str]:
+    """What is wrong with a customer about to be added, by field: the phone and each detail, all at once
+    (so the owner fixes them in one go). {} when it can be added."""
+    from core.messaging.texting import get_defaults
+
+    problems: dict[str, str] = {}
+    try:
+        phones.normalize_mobile(phone, get_defaults(session).default_region)
+    except phones.NotAMobile as exc:
+        problems["phone"] = exc.sentence
+    except phones.InvalidPhone as exc:
+        problems["phone"] = ("Type the customer's mobile phone number." if exc.reason == "empty"
+                             else f"That phone number can't be used: {exc.reason}.")
+    try:
+        customers.validate_details(**details)
+    except customers.InvalidDetails as exc:
+        problems.update(exc.errors)
+    return problems
+
+
+def add(session: Session, *, phone: str, by: Optional[Actor] = None, **details: Any) -> Customer:
+    """Add a customer (not opted in) as `by`; customers.InvalidDetails naming every problem at once,
+    roles.NotAllowed when their role may not."""
+    problems = add_problems(session, phone=phone, **details)
+    if problems:
+        raise customers.InvalidDetails(problems)
+    return customers.add_customer(session, phone=phone, by=by, **details)
+
+
+@dataclass
+class Outcome:
+    """What an action on the customer's page did, as one sentence: `ok` False is shown as an error."""
+
+    ok: bool
+    sentence: str
+
+
+def request_opt_in(session: Session, customer_id: int, *, now: Optional[dt.datetime] = None,
+                   by: Optional[Actor] = None) -> Outcome:
+    """"Send opt-in request" on the customer's page, as `by`: sent, queued for quiet hours (with when, in
+    shop time) or refused (with why, the role's refusal too)."""
+    try:
+        msg = customers.request_opt_in(session, customer_id=customer_id, now=now, by=by)
+    except OwnerError as exc:  # CustomerError, roles.NotAllowed
+        return Outcome(False, str(exc))
+    if msg.status is MessageStatus.blocked:
+        return Outcome(False, f"Not sent: {msg.reason}.")
+    if msg.status is MessageStatus.queued:
+        return Outcome(True, f"Opt-in request queued: it goes out on {shop_time(msg.send_at, _timezone(session))}.")
+    return Outcome(True, "Opt-in request sent: the customer is pending until they reply Y or YES.")

@@ -13,12 +13,11 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
-from core.consent import customers
+from core.consent import customers, suppression
 from core.importing import importer
-from core.messaging import outbox
 from core import phones
 from core.clock import as_utc
-from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus, utcnow
+from core.models import Channel, ConsentEvent, Customer, SmsStatus, utcnow
 
 _CLEAN_CUT = importer.MAX_NAME
 
@@ -49,10 +48,11 @@ def _details(row: dict[str, str], mapping: dict[str, Optional[str]]) -> dict[str
 
 
 def import_file(session: Session, source, *, attested: bool, default_region: str = "US",
-                mapping: Optional[dict[str, Optional[str]]] = None, send_requests: bool = False,
+                mapping: Optional[dict[str, Optional[str]]] = None,
                 origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
                 limit: Optional[int] = None) -> dict[str, int]:
-    """Import `source` one customer at a time (ORM objects, a commit per customer). Returns counts."""
+    """Import `source` one customer at a time (ORM objects, a commit per customer). Returns counts.
+    Never sends a text (§11)."""
     now = as_utc(now)
     info = importer.sniff(source, file_name=file_name)
     mapping = mapping or importer.guess_mapping(info.headers)
@@ -82,8 +82,12 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
             says_in.add(phone)
         if phone not in best or v > best[phone][1]:
             best[phone] = (rownum, v, row)
-    counts = dict(created=0, updated=0, unchanged=0, events=0, requests=0)
+    counts = dict(created=0, updated=0, unchanged=0, events=0, requests=0, suppressed=0)
+    held = suppression.suppressed(session, best)  # deleted customers are not imported (§11)
     for phone, (rownum, v, row) in sorted(best.items(), key=lambda kv: kv[1][0]):
+        if phone in held:
+            counts["suppressed"] += 1
+            continue
         if v == importer.V_OUT and phone in says_in:
             v = importer.V_OUT_OVER_IN
         details = _details(row, mapping)
@@ -115,18 +119,6 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
                     counts["events"] += 1
                 except customers.OptOutWins:
                     pass
-        if send_requests and customer.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending):
-            key = importer.request_key(origin, opened.file_hash, phone, None)
-            if session.exec(select(Message.id).where(Message.dedupe_key == key)).first() is None:
-                was = customer.sms_status
-                msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now, bulk=True,
-                                  dedupe_key=key)
-                counts["requests"] += 1
-                if msg.status is not MessageStatus.blocked and was is SmsStatus.not_opted_in:
-                    customers.set_status(session, customer, SmsStatus.pending, channel=channel, now=now,
-                                         dedupe_key=key + ":pending",
-                                         evidence={"file": opened.name, "row": rownum, "attested": bool(may_opt_in),
-                                                   "action": "sent an opt-in request"})
         session.add(customer)
         session.commit()
         if not is_new:

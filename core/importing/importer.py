@@ -30,7 +30,7 @@ The rules are those of core.customers.set_status and core.outbox.send, applied t
   * opted in needs evidence: the file name, row number and the owner's attestation; without the
     attestation (and always for POS data) a row that says opted in imports as not opted in;
   * every status change appends a consent event; every request goes through outbox.refusal and
-    outbox.next_send_time (request limits and quiet hours);
+    outbox.hold (request limits; the recipient's state window and cap, §9);
   * each event and message has a dedupe key built from the file's SHA-256 and the phone, so the same file
     applies its statement about a phone once: re-running an import (also one cut off half way) ends in
     the same state, with no second event or message.
@@ -70,11 +70,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import DateTime
 from sqlmodel import Session
 
-from core.consent import customers
+from core.consent import customers, suppression
+from core.importing import origin as _origin
 from core import activity
 from core.staff.roles import SHOP, Actor, allow
 from core import names, phones
-from core.messaging import outbox, segments, texting
+from core.messaging import outbox, providers, segments, texting
 from core.clock import as_utc
 from core.db import lock_every_phone, lock_phones, run_write
 from core.models import (
@@ -130,6 +131,7 @@ FIELDS: dict[str, str] = {
     "email": "Email",
     "opt_in": "SMS opt-in status",
     "opt_out": "SMS opt-out",
+    **_origin.FIELDS,  # the old provider's consent date and source (§11)
 }
 
 # Column names each field is recognised by (§8), compared without case, spaces or punctuation,
@@ -148,6 +150,7 @@ _HEADER_NAMES: dict[str, tuple[str, ...]] = {
                "marketingoptin", "textconsent", "smsstatus", "status"),
     "opt_out": ("smsoptout", "smsoptedout", "optedout", "optout", "unsubscribed", "smsunsubscribed", "donottext",
                 "dnc", "donotcontact", "textoptout"),
+    **_origin.HEADER_NAMES,
 }
 _PHONE_WORDS = ("mobile", "cell", "phone")
 _NOT_PHONE_WORDS = ("opt", "consent", "status", "type", "country", "ext", "verified", "subscri")
@@ -811,7 +814,8 @@ def guess_mapping(headers: list[str]) -> dict[str, Optional[str]]:
     compact = [_compact(h) for h in headers]
     used: set[int] = set()
     mapping: dict[str, Optional[str]] = {f: None for f in FIELDS}
-    for fld in ("phone", "opt_out", "opt_in", "first_name", "last_name", "email", "full_name"):
+    for fld in ("phone", "opt_out", "opt_in", "first_name", "last_name", "email", "full_name", "consented_at",
+                "consent_source"):
         for name in _HEADER_NAMES[fld]:
             hit = next((i for i, c in enumerate(compact) if c == name and i not in used), None)
             if hit is not None:
@@ -838,6 +842,8 @@ class _Columns:
     opt_out: Optional[int]
     headers: list[str]
     mapping: dict[str, Optional[str]]
+    consented_at: Optional[int] = None
+    consent_source: Optional[int] = None
 
 
 def _resolve_mapping(headers: list[str], mapping: Optional[dict[str, Optional[str]]], name: str) -> _Columns:
@@ -1104,7 +1110,8 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
     """Pass 1. Cached (the last two) by file, region and the phone/status columns: a dry run's work is
     not done again by the import that follows it."""
     key = (opened.file_hash, opened.size, region, columns.phone, columns.opt_in, columns.opt_out,
-           columns.first_name, columns.last_name, columns.full_name, columns.email)
+           columns.first_name, columns.last_name, columns.full_name, columns.email, columns.consented_at,
+           utcnow().date())
     hit = _SCAN_CACHE.get(key)
     if hit is not None:
         _SCAN_CACHE.move_to_end(key)
@@ -1193,6 +1200,8 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
                     cell, header, what = (cin, in_header, "opt-in") if v == BAD_OPT_IN else (cout, out_header, "opt-out")
                     invalid.append(RowError(n, header, f"{cell[:40]!r} is not an {what} value: "
                                             f"{_OPT_IN_HELP if v == BAD_OPT_IN else _OPT_OUT_HELP}", cell[:80]))
+            if columns.consented_at is not None and v >= 0:
+                v = _consent_date_check(rec, columns, n, v, invalid, warnings)
             if with_details:
                 first, last, email = _details(rec, columns, n, warnings)
                 detail_arr.extend((_h(first), _h(last), _h(email)))
@@ -1228,6 +1237,23 @@ def _scan(session: Session, opened: _Opened, columns: _Columns, region: str, kno
     while len(_SCAN_CACHE) > 2:
         _SCAN_CACHE.popitem(last=False)
     return scan
+
+
+def _consent_date_check(rec: list[str], columns: _Columns, n: int, v: int, invalid: list[RowError],
+                        warnings: list[RowError]) -> int:
+    """A consent date in the future or before 1990 makes a bad row (-3: not imported, reported); on a row that
+    says opted out the opt-out still imports and the date is dropped with a warning (§11)."""
+    raw = _origin.cell(rec, columns.consented_at)
+    try:
+        _origin.parse(raw, now=utcnow())
+    except _origin.BadConsentDate as exc:
+        header = columns.headers[columns.consented_at]
+        if v in (V_OUT, V_OUT_OVER_IN):
+            warnings.append(RowError(n, header, f"{exc}: the opt-out is imported, the date is not", raw[:80], True))
+            return v
+        invalid.append(RowError(n, header, str(exc), raw[:80]))
+        return -3
+    return v
 
 
 def _group(scan: _Scan) -> None:
@@ -1281,6 +1307,8 @@ class _Row(NamedTuple):
     first_name: str
     last_name: str
     email: str
+    consented_at: Optional[dt.datetime] = None  # the old provider's consent date and source (§11)
+    consent_source: str = ""
 
 
 @dataclass
@@ -1466,7 +1494,8 @@ def _apply_file(ctx: _Context, plan: _Plan, progress: Optional[Progress], warn: 
                     if n != target:
                         continue
                     first, last, email = _details(rec, cols, n, warnings)
-                    batch.append(_Row(phones_[ai], verdicts[ai], n, first, last, email))
+                    batch.append(_Row(phones_[ai], verdicts[ai], n, first, last, email,
+                                      *_origin.read(rec, cols, ctx.now)))
                     ai += 1
                     if len(batch) >= CHUNK_ROWS:
                         run_batch()
@@ -1578,7 +1607,7 @@ def _in_rows(conn, sql: str, values: list, tail: str = "", params: tuple = ()) -
 
 # columns of _existing's tuples
 (_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT, _VERSION,
- _QUEUED) = range(13)
+ _QUEUED, _ZIP) = range(14)
 
 
 def _existing(ctx: _Context, phone_strs: list[str]) -> dict[str, tuple]:
@@ -1588,7 +1617,7 @@ def _existing(ctx: _Context, phone_strs: list[str]) -> dict[str, tuple]:
     sql = ctx.sql
     tail = " FOR UPDATE" if ctx.write and not sql.sqlite else ""
     rows = _in_rows(sql.conn, "SELECT id, phone, sms_status, first_name, last_name, email, opt_in_requests, "
-                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests "
+                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests, zip "
                     "FROM customer WHERE phone", phone_strs, tail)
     for r in rows:
         sql.versions[r[_ID]] = r[_VERSION]
@@ -1608,7 +1637,7 @@ _CUSTOMER_COLS = ["first_name", "last_name", "phone", "email", "zip", "source", 
                   "status_changed_at", "opt_in_requests", "last_request_at", "created_at", "updated_at",
                   "queued_requests", "version"]
 _EVENT_COLS = ["customer_id", "phone", "old_status", "new_status", "occurred_at", "channel", "evidence", "dedupe_key",
-               "pending_seconds", "customer_source"]
+               "pending_seconds", "customer_source", "consented_at"]
 
 
 def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
@@ -1663,7 +1692,7 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
             if target:
                 transitions.append((phone, _NOT, target, row.row, None, new_source))
             if need_state:
-                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0]
+                final[phone] = [None, status, 0, None, row.first_name, row.row, new_source, 0, ""]
             continue
         had = (ex[_FIRST] or "", ex[_LAST] or "", ex[_EMAIL] or "")
         first, last, email = row.first_name or had[0], row.last_name or had[1], row.email or had[2]
@@ -1679,7 +1708,7 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
             unchanged += 1
         if need_state:
             final[phone] = [ex[_ID], target or ex[_STATUS], ex[_REQUESTS] or 0, ex[_LAST_REQUEST], first, row.row,
-                            source, ex[_QUEUED] or 0]
+                            source, ex[_QUEUED] or 0, ex[_ZIP] or ""]
 
     if ctx.write:
         ids = {phone: ex[_ID] for phone, ex in existing.items()}
@@ -1689,12 +1718,17 @@ def _apply_chunk(ctx: _Context, batch: list[_Row]) -> None:
                 final[r[2]][0] = ids[r[2]]
         status_updates = []
         events = []
+        by_row = {r.row: r for r in batch}
         for phone, old, new, rownum, waited, source in transitions:
             cid = ids[phone]
             if phone in existing:
                 status_updates.append((new, now_db, now_db, cid))
-            events.append((cid, phone, old, new, now_db, origin, ctx.evidence_json(rownum), ctx.event_key(phone, new),
-                           waited, source))
+            r = by_row[rownum]
+            extra = _origin.evidence(r.consented_at, r.consent_source)
+            evidence = json.dumps(ctx.evidence(rownum, **extra)) if extra else ctx.evidence_json(rownum)
+            consented = sql.dt(r.consented_at) if r.consented_at is not None and new == _OPTED_IN else None
+            events.append((cid, phone, old, new, now_db, origin, evidence, ctx.event_key(phone, new),
+                           waited, source, consented))
         if not sql.update_customers("first_name = ?, last_name = ?, email = ?, updated_at = ?", detail_updates):
             raise _Retry()
         if not _write_status_changes(sql, status_updates, events):
@@ -1762,6 +1796,7 @@ class _Wanted:
     row: Optional[int]
     source: str  # customers.source_key of the customer, for the consent event
     queued: int = 0  # requests of this customer waiting in the outbox
+    zip: str = ""  # the customer's zip code: their state's sending window (rulebook §9)
 
 
 def _pending_seconds(sql: "_Sql", ex: tuple, now: dt.datetime) -> Optional[int]:
@@ -1846,7 +1881,7 @@ def request_key(origin: str, file_hash: str, phone: str, pos: Optional[PosTarget
 def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestTally:
     """One opt-in request per customer in `wanted`, decided exactly as outbox.send(kind=opt_in_request,
     bulk=True) decides it -- outbox.refusal (opt-out, already opted in, request limit, 24 hours) and
-    outbox.next_send_time (quiet hours: queued) -- and logged set-wise. A request that is not blocked
+    outbox.hold (the recipient's state window and cap, §9: queued with the rule) -- and logged set-wise. A request that is not blocked
     makes a not-opted-in customer pending, with its consent event, as customers.request_opt_in does.
     Each request has a dedupe key: one already logged is not sent again ("nothing new")."""
     session, now = ctx.session, ctx.now
@@ -1857,12 +1892,14 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
     keys = {p: request_key(ctx.origin, file_hash, p, ctx.pos) for p, _ in wanted}
     done = sql.existing_keys(_MSG, list(keys.values())) if ctx.check_request_keys else set()
     kind = MessageKind.opt_in_request
+    live = providers.is_live(session)
     bodies: dict[str, tuple[str, str, int]] = {}
     messages: list[tuple] = []
     counters: list[tuple] = []
     pendings: list[tuple] = []
     events: list[tuple] = []
     now_db = sql.dt(now)
+    recent = outbox.recent_capped(session, [p for p, _ in wanted], now)  # what the states' caps count
     for phone, w in wanted:
         key = keys[phone]
         if key in done:
@@ -1885,15 +1922,15 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
             tally.blocked += 1
             tally.reasons[reason] = tally.reasons.get(reason, 0) + 1
         else:
-            when = outbox.next_send_time(phone, now, defaults)
-            if when is not None:
+            held = outbox.hold(phone, now, defaults, zip=w.zip, recent=recent.get(phone, ()))
+            if held.until is not None:
                 status = MessageStatus.queued.value
-                send_at = when
-                reason = "Quiet hours: queued until the sending window opens for this customer"
+                send_at = held.until
+                reason = held.reason[:300]
                 tally.queued += 1
-            else:
-                status = MessageStatus.sent.value
-                sent_at = now
+            else:  # live texting: `sending`, for the background sender (outbox._dispatch)
+                status = (MessageStatus.sending if live else MessageStatus.sent).value
+                sent_at = None if live else now
                 tally.sent += 1
             if send_at is None:  # the counter counts requests sent; the 24 hours run from then
                 counters.append((w.requests + 1, w.queued, now, now_db, w.id))
@@ -1905,7 +1942,7 @@ def _bulk_requests(ctx: _Context, wanted: list[tuple[str, _Wanted]]) -> RequestT
                 ev = (ctx.evidence(w.row, action="sent an opt-in request") if ctx.opened is not None
                       else {"pos_source": ctx.pos.name, "action": "sent an opt-in request"})
                 events.append((w.id, phone, _NOT, _PENDING, now_db, ctx.origin, json.dumps(ev), key + ":pending",
-                               None, w.source))
+                               None, w.source, None))
         messages.append((w.id, phone, defaults.main_number, Direction.outbound.value, body, kind.value, status,
                          reason, encoding, nseg, now_db, sql.dt(send_at), sql.dt(sent_at), True, key))
     if ctx.write:
@@ -1977,6 +2014,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
         session.commit()
         report.import_run_id = run.id
     plan = _plan(ctx, scan, known)
+    suppression.skip_in_plan(session, plan, report, headers[columns.phone])  # deleted customers stay out (§11)
     del known
     _apply_file(ctx, plan, progress, warn=not scan.hashed)
     report.invalid.sort(key=lambda e: e.row)
@@ -2042,7 +2080,7 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""
     rows = sql.conn.exec_driver_sql(
         ("SELECT pc.id, c.id, c.phone, c.sms_status, c.opt_in_requests, c.last_request_at, c.first_name, c.source, "
-         "c.source_detail, c.version, c.queued_requests FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
+         "c.source_detail, c.version, c.queued_requests, c.zip FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
          "WHERE pc.source_id = ? AND pc.synced_at >= ? AND pc.id > ? AND c.sms_status IN (?, ?) "
          "ORDER BY pc.id LIMIT ?" + tail).replace("?", sql.ph),
         (target.source_id, sql.dt(target.cutoff), after_id, _NOT, _PENDING, limit)).all()
@@ -2051,37 +2089,38 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     ctx.sql = sql
     sql.versions.update({r[1]: r[9] for r in rows})
     wanted = [(phone, _Wanted(cid, status, requests or 0, last, first or "", None,
-                              customers.source_key(source, detail or ""), queued or 0))
-              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued in rows]
+                              customers.source_key(source, detail or ""), queued or 0, zip_code or ""))
+              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued, zip_code in rows]
     tally = _bulk_requests(ctx, wanted) if wanted else RequestTally()
     last_id = rows[-1][0] if len(rows) == limit else None
     return tally, (len(rows), last_id)
 
 
 def dry_run(session: Session, source: Source, *, mapping: Optional[dict[str, Optional[str]]] = None,
-            default_region: str = "US", attested: bool = False, send_requests: bool = False,
+            default_region: str = "US", attested: bool = False,
             origin: str = "csv_import", file_name: Optional[str] = None, now: Optional[dt.datetime] = None,
             progress: Optional[Progress] = None) -> ImportReport:
-    """What import_csv would do, without writing anything: the same counts (requests included when
-    send_requests), the invalid rows. Raises the same ImportProblem errors."""
+    """What import_csv would do, without writing anything: the same counts, the invalid rows. Raises the
+    same ImportProblem errors."""
     try:
         return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                    send_requests=send_requests, origin=origin, now=now, file_name=file_name, progress=progress,
+                    send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
                     write=False)
     finally:
         session.rollback()
 
 
 def import_csv(session: Session, source: Source, *, attested: bool, default_region: str = "US",
-               mapping: Optional[dict[str, Optional[str]]] = None, send_requests: bool = False,
+               mapping: Optional[dict[str, Optional[str]]] = None,
                origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
                progress: Optional[Progress] = None, by: Optional[Actor | str] = None) -> ImportReport:
     """Import a CSV or .xlsx customer list (rulebook §8); returns the report.
 
     `source`: a path or a binary file object. `attested`: the owner confirms these customers agreed to
     receive marketing texts from this business (without it, rows that say opted in import as not opted
-    in). `send_requests`: send an opt-in request to imported customers who are not opted in (request
-    limits and quiet hours apply). `progress(fraction, text)` is called as the import goes.
+    in). An import never sends a text (§11): the owner asks customers from Personas or Member Club.
+    Each row's original consent date and source (columns consented_at, source, ...) become the
+    consent event's evidence. `progress(fraction, text)` is called as the import goes.
     Commits chunk by chunk; idempotent (see the module docstring). Raises ImportProblem subclasses
     (nothing written) for a file that cannot be imported. `by`: who runs it (the import role; attesting
     consent is the owner's alone).
@@ -2090,7 +2129,7 @@ def import_csv(session: Session, source: Source, *, attested: bool, default_regi
     if attested:
         by = allow(session, by, "attest_import")
     return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                send_requests=send_requests, origin=origin, now=now, file_name=file_name, progress=progress,
+                send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
                 write=True, by=by)
 
 

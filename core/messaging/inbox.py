@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-import numpy as np
 from sqlmodel import Session, col, select
 
-from core.consent import customers
+from core.consent import age, customers, suppression
 from core.messaging import outbox, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import REVIEW_BUSINESS_DAYS, as_utc, review_deadline  # noqa: F401 (inbox.review_deadline)
 from core.consent.rules import NOTHING, decide
 from core.db import run_write
-from core.consent.keywords import Keyword, classify
+from core.consent.keywords import Keyword, classify, parse_extra
 from core.models import (
     Channel,
     ConsentEvent,
@@ -36,7 +35,6 @@ from core import activity
 from core.staff.roles import Actor, allow
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
-REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
 
 class InvalidMessage(OwnerError):
@@ -54,19 +52,17 @@ def clean_body(body: Optional[str]) -> str:
     return body
 
 
-def review_deadline(received: dt.datetime) -> dt.date:
-    """10 business days (Mon–Fri) after the day it was received."""
-    return np.busday_offset(np.datetime64(received.date(), "D"), REVIEW_BUSINESS_DAYS, roll="forward").astype(
-        dt.date)
-
-
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
-            now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> list[Message]:
+            now: Optional[dt.datetime] = None, provider_sid: Optional[str] = None,
+            by: Optional[Actor] = None) -> list[Message]:
     """Log an inbound text, apply §3, and return the outbound messages it produced.
 
-    `to` is the shop number texted (the main number when None). `by`: the person typing it into the
-    Inbox simulator (their name goes into the evidence and the activity trail); None for a real text.
-    Raises phones.InvalidPhone or InvalidMessage before anything is written.
+    `to` is the shop number texted (the main number when None). Raises
+    phones.InvalidPhone or InvalidMessage before anything is written.
+    `provider_sid`: the provider's id of a real text (Twilio's MessageSid): a text already received
+    under that id (a webhook the provider retried) changes nothing and returns [].
+    `by`: the person typing it into the Inbox simulator (their name goes into the evidence and the
+    activity trail); None for a real text.
     """
     simulated_by = None if by is None else allow(session, by, "simulate_text")
     body = clean_body(body)
@@ -75,16 +71,44 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
     e164 = phones.normalize(phone, defaults.default_region)
     which = texting.which_number(defaults, to)
     shop_number = texting.shop_number(defaults, which)
-    keyword = classify(body)
+    keyword = classify(body, extra_opt_out=parse_extra(defaults.extra_opt_out_words, Keyword.OPT_OUT),
+                       extra_help=parse_extra(defaults.extra_help_words, Keyword.HELP))
+    required = age.min_age(session)  # the age gate (§11): 0 when off
+    unsaved: list[Message] = []  # a reply sent but not kept (the age gate's refusal)
 
     def work() -> list[int]:
+        unsaved.clear()
         # the phone's lock, then the customer fresh from the database, whatever this session held before
         customer = customers.locked(session, phone=e164)
+        if provider_sid and session.exec(select(Message.id).where(Message.provider_sid == provider_sid)).first():
+            return []  # already received: the provider retried its webhook
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         status = SmsStatus(customer.sms_status) if customer else None
         t = decide(status, keyword, which)
         if t.join_request and phones.not_mobile(e164):  # no opt-in request to premium-rate, toll-free, ...
             t = NOTHING
+        asked = age.questions_asked(session, e164, now) if required else 0
+        if age.gated(t, body=body, status=status, customer=customer, required=required, asked_recently=asked,
+                     today=now.date()):
+            seg = count_segments(body)
+            inbound = Message(customer_id=customer.id if customer else None, phone=e164, shop_number=shop_number,
+                              direction=Direction.inbound, body=body, status=MessageStatus.received,
+                              encoding=seg.encoding, segments=seg.segments, created_at=now)
+            session.add(inbound)
+            session.flush()
+            replies = age.text_to_join(session, customer=customer, phone=e164, body=body, inbound=inbound,
+                                       which=which, shop_number=shop_number, defaults=defaults, now=now,
+                                       required=required, asked=asked)
+            session.flush()
+            unsaved.extend(m for m in replies if m.id is None)
+            if simulated_by is not None:
+                activity.record(session, simulated_by, activity.Kind.consent,
+                                f"Simulated a text “{body[:60]}” from {phones.redact(e164)}",
+                                customer_id=customer.id if customer else None, now=now)
+            return [0] + [m.id for m in replies if m.id is not None]
+        lifted = None
+        if t.join_request or t.new_status in (SmsStatus.opted_in, SmsStatus.pending):
+            lifted = suppression.lift(session, e164, how="their own text", now=now)  # §11: START, YES, join
         if customer is None and (t.changes or t.sends or t.review or t.join_request):
             customer = customers.create(
                 session, phone=e164, region=defaults.default_region, now=now,
@@ -93,7 +117,8 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         seg = count_segments(body)
         inbound = Message(customer_id=customer.id if customer else None, phone=e164, shop_number=shop_number,
                           direction=Direction.inbound, body=body, status=MessageStatus.received,
-                          encoding=seg.encoding, segments=seg.segments, created_at=now)
+                          encoding=seg.encoding, segments=seg.segments, created_at=now,
+                          provider_sid=provider_sid or None)
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
@@ -102,11 +127,15 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
             activity.record(session, simulated_by, activity.Kind.consent,
                             f"Simulated a text “{body[:60]}” from {phones.redact(e164)}",
                             customer_id=customer.id if customer else None, now=now)
+        if t.new_status in (SmsStatus.opted_in, SmsStatus.pending):
+            evidence.update(age.evidence_of(customer, required))
+        if lifted:
+            evidence["suppression_lifted"] = lifted
         out: list[Message] = []
 
         if t.review:
             session.add(PossibleOptOut(customer_id=customer.id, phone=e164, message_id=inbound.id, body=body,
-                                       received_at=now, deadline=review_deadline(now)))
+                                       received_at=now, deadline=review_deadline(now, defaults.timezone)))
         if t.join_request:
             channel = Channel.text_to_join if which == "join" else Channel.sms_reply
             out.append(customers.send_opt_in_request(session, customer, channel=channel, evidence=evidence, now=now,
@@ -124,8 +153,10 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         return [inbound.id] + [m.id for m in out]
 
     ids = run_write(session, work)
+    if not ids:
+        return []
     rows = session.exec(select(Message).where(col(Message.id).in_(ids[1:])).order_by(Message.id)).all()
-    return list(rows)
+    return list(rows) + unsaved
 
 
 # --- Possible opt-outs awaiting the owner ----------------------------------------------
@@ -198,6 +229,10 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
                                  evidence={"inbound_text": review.body, "message_id": review.message_id,
                                            "reason": reason or "possible opt-out confirmed by the owner",
                                            **by.evidence, **({"override": True} if override else {})}, now=now)
+            defaults = texting.get_defaults(session)
+            if defaults.confirm_recorded_opt_outs:  # §10: one confirmation, within 5 minutes, inside the window
+                outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
+                            defaults=defaults, confirming_opt_out=True, owner_recorded=True)
         what = (f"Confirmed a possible opt-out from {phones.redact(phone)}" if confirm
                 else f"Dismissed a possible opt-out from {phones.redact(phone)} (reason: {reason[:200]})")
         activity.record(session, by, activity.Kind.review, f"{what}: “{review.body[:60]}”",

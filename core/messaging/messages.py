@@ -11,6 +11,7 @@ from sqlalchemy import func, tuple_
 from sqlmodel import Session, col, select
 
 from core import phones
+from core.clock import shop_time
 from core.models import Direction, Message, MessageKind, MessageStatus
 from core.consent.personas import PAGE_SIZE, Cursor, Page
 from core.errors import OwnerError
@@ -26,6 +27,23 @@ class InvalidFilter(OwnerError):
 class QueueSummary:
     queued: int
     next_send_at: Optional[dt.datetime]
+
+    def headline(self, timezone: str) -> str:
+        """'**2** messages queued for quiet hours; the next goes out 1 Dec 2026, 8:00 AM PST.' (markdown);
+        '' when nothing is queued."""
+        if not self.queued:
+            return ""
+        return (f"**{self.queued:,}** message{'s' if self.queued != 1 else ''} queued for quiet hours; "
+                f"the next goes out {shop_time(self.next_send_at, timezone, empty='when the window opens')}.")
+
+
+def release_sentence(summary: Any) -> str:
+    """What "Release due messages" did (an outbox.SendSummary), in one sentence."""
+    total = summary.sent + summary.blocked
+    if not total:
+        return "No queued message is due yet."
+    return (f"Released {total:,} due message{'s' if total != 1 else ''}: {summary.sent:,} sent, "
+            f"{summary.blocked:,} blocked.")
 
 
 def _phone_condition(phone: str, region: str):
@@ -117,24 +135,20 @@ def deadline_state(deadline: dt.date, today: dt.date) -> Deadline:
     return Deadline("open", left)
 
 
-def _when(value: Optional[dt.datetime]) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if value else ""
-
-
-def log_rows(rows: Iterable[Message], region: str = "US") -> list[dict[str, Any]]:
-    """What the log table shows for each message (plain text)."""
+def log_rows(rows: Iterable[Message], region: str = "US", timezone: str = "UTC") -> list[dict[str, Any]]:
+    """What the log table shows for each message (plain text; times in the shop's `timezone`, labelled)."""
     out = []
     for m in rows:
         inbound = m.direction is Direction.inbound
         out.append({
-            "time (UTC)": _when(m.created_at),
+            "time": shop_time(m.created_at, timezone),
             "direction": "in ←" if inbound else "out →",
             "phone": phones.format_display(m.phone, region),
             "kind": m.kind.label if m.kind else ("Customer's text" if inbound else ""),
             "status": m.status.value,
             "text": m.body,
             "reason": m.reason,
-            "sends at (UTC)": _when(m.send_at) if m.status is MessageStatus.queued else "",
+            "sends at": shop_time(m.send_at, timezone) if m.status is MessageStatus.queued else "",
             "shop number": phones.format_display(m.shop_number, region) if m.shop_number else "",
             "encoding": m.encoding,
             "segments": m.segments,

@@ -1,6 +1,9 @@
 """The one door every outbound message goes through (rulebook §4).
 
-Sending is simulated: a message that passes the rules is logged `sent`;
+Simulated texting (the default; always in the demo and training shops): a message that passes
+the rules is logged `sent`. Live texting (Settings › Texting provider): it is logged `sending` and
+the background sender (core/messaging/sender.py) hands it to the provider, then records `sent`.
+Either way,
 one the rules forbid is logged `blocked` with its reason; a bulk opt-in
 request outside the recipient's sending window is logged `queued` with the
 time it will go, and `release_due` sends it once that time has come.
@@ -11,14 +14,12 @@ from __future__ import annotations
 import logging
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Optional
-from zoneinfo import ZoneInfo
+from typing import Optional, Sequence
 
 from sqlmodel import Session, col, select
 
 from core import phones
-from core.messaging import segments, texting
+from core.messaging import segments, texting, windows
 from core.clock import as_utc
 from core.db import lock_phones, run_write
 from core.models import (
@@ -53,7 +54,7 @@ class SendSummary:
     reasons: dict[str, int] = field(default_factory=dict)
 
     def add(self, msg: Message) -> None:
-        if msg.status is MessageStatus.sent:
+        if msg.status in (MessageStatus.sent, MessageStatus.sending):  # sending: live, going out now
             self.sent += 1
         elif msg.status is MessageStatus.queued:
             self.queued += 1
@@ -62,53 +63,68 @@ class SendSummary:
             self.reasons[msg.reason] = self.reasons.get(msg.reason, 0) + 1
 
 
-def _in_window(local: dt.time, start: dt.time, end: dt.time) -> bool:
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end  # overnight window
+#: Kinds a state's cap counts and its window holds when the shop starts them (rulebook §9). The product's
+#: only marketing-like text is the opt-in request; a marketing kind added later belongs here too.
+CAPPED_KINDS = (MessageKind.opt_in_request,)
+#: An opt-out confirmation after an opt-out the owner recorded goes within this long, or not at all (§10).
+CONFIRMATION_WITHIN = dt.timedelta(minutes=5)
 
 
-@lru_cache(maxsize=4096)
-def _next_open(now: dt.datetime, zones: tuple[str, ...], start: dt.time, end: dt.time) -> Optional[dt.datetime]:
-    """None when `now` (UTC, naive) is inside the window in every zone; else the first UTC
-    instant within three days when it is; else the sentinel `dt.datetime.max`."""
-    aware = now.replace(tzinfo=dt.timezone.utc)
-
-    def inside(t: dt.datetime) -> bool:
-        return all(_in_window(t.astimezone(ZoneInfo(z)).time(), start, end) for z in zones)
-
-    if inside(aware):
-        return None
-    candidates = []
-    for z in zones:
-        tz = ZoneInfo(z)
-        local_day = aware.astimezone(tz).date()
-        for d in range(0, 4):
-            opening = dt.datetime.combine(local_day + dt.timedelta(days=d), start, tzinfo=tz)
-            opening_utc = opening.astimezone(dt.timezone.utc)
-            if opening_utc > aware:
-                candidates.append(opening_utc)
-    for c in sorted(candidates):
-        if inside(c):
-            return c.replace(tzinfo=None)
-    return dt.datetime.max
+def place_of(phone: str, zip_code: str = "") -> windows.Place:
+    """Where the recipient is: the customer's zip code when real, else the number's area code (§9)."""
+    return windows.place(phone, zip_code, phones.time_zones(phone))
 
 
-def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults) -> Optional[dt.datetime]:
-    """When a bulk message to `phone` may go: None for now, else a UTC time.
+def hold(phone: str, now: dt.datetime, defaults: TextingDefaults, *, zip: str = "",
+         recent: Sequence[dt.datetime] = ()) -> windows.Hold:
+    """Whether a marketing or request text to `phone` must wait, until when and why (rulebook §9, extending
+    §4's quiet hours): the window of the recipient's state narrowed by the shop's quiet hours, in the
+    recipient's local time, and the state's cap counted from `recent` (see recent_capped)."""
+    return windows.hold(where=place_of(phone, zip), now=as_utc(now), shop_start=defaults.window_start,
+                        shop_end=defaults.window_end, shop_zone=defaults.timezone, recent=recent)
 
-    Every time zone phonenumbers gives for the number must be inside the window;
-    when the number has no known zone, or its zones never share a moment inside
-    the window, the shop's own time zone decides.
-    """
-    start, end = defaults.window_start, defaults.window_end
-    now = as_utc(now).replace(second=0, microsecond=0)
-    zones = tuple(phones.time_zones(phone))
-    if zones:
-        when = _next_open(now, zones, start, end)
-        if when != dt.datetime.max:
-            return when
-    return _next_open(now, (defaults.timezone,), start, end)
+
+def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults, *, zip: str = "") -> Optional[dt.datetime]:
+    """When a bulk message to `phone` may go: None for now, else a UTC time (the window only; see hold)."""
+    return hold(phone, now, defaults, zip=zip).until
+
+
+def recent_capped(session: Session, phone_list: Sequence[str], now: dt.datetime) -> dict[str, list[dt.datetime]]:
+    """phone -> when each capped text (CAPPED_KINDS) went to it in the 24 hours before `now`: what a
+    state's cap counts. One query per 500 phones."""
+    now = as_utc(now)
+    out: dict[str, list[dt.datetime]] = {}
+    wanted = sorted(set(p for p in phone_list if p))
+    for i in range(0, len(wanted), 500):
+        rows = session.exec(select(Message.phone, Message.sent_at).where(
+            col(Message.phone).in_(wanted[i:i + 500]), col(Message.kind).in_(CAPPED_KINDS),
+            Message.status == MessageStatus.sent, col(Message.sent_at) > now - dt.timedelta(hours=24))).all()
+        for phone, at in rows:
+            out.setdefault(phone, []).append(at)
+    return out
+
+
+def _dispatch(msg: Message, now: dt.datetime, live: bool) -> None:
+    """The message may go now: `sent` in simulation, `sending` (for the background sender) when live."""
+    if live:
+        msg.status = MessageStatus.sending
+        msg.sent_at = None
+    else:
+        msg.status = MessageStatus.sent
+        msg.sent_at = now
+
+
+UNREACHABLE_LABELS = {"unreachable": "unreachable", "unknown": "not a working number", "landline": "a landline"}
+
+
+def unreachable_reason(customer) -> str:
+    """Why no opt-in request goes to a phone the carrier reported it cannot text ('' when it can)."""
+    mark = getattr(customer, "unreachable", "") or ""
+    if not mark:
+        return ""
+    code = getattr(customer, "unreachable_code", None)
+    return (f"The carrier reported this phone as {UNREACHABLE_LABELS.get(mark, mark)}"
+            + (f" (error {code})" if code else "") + ": no opt-in requests go to it")
 
 
 def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, now: dt.datetime, *,
@@ -132,6 +148,8 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
     if kind is MessageKind.opt_in_request:
         if status is SmsStatus.opted_in:
             return "Already opted in: no opt-in request needed"
+        if why := unreachable_reason(customer):
+            return why
         queued = 0 if superseding else (getattr(customer, "queued_requests", 0) or 0)
         n = (customer.opt_in_requests or 0) + queued
         if n >= defaults.max_opt_in_requests:
@@ -152,14 +170,18 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
 def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: Optional[dt.datetime] = None,
          bulk: bool = False, reply_to_help: bool = False, confirming_opt_out: bool = False,
          shop_number: Optional[str] = None, defaults: Optional[TextingDefaults] = None,
-         dedupe_key: Optional[str] = None, customer_asked: bool = False) -> Message:
+         dedupe_key: Optional[str] = None, customer_asked: bool = False, owner_recorded: bool = False) -> Message:
     """Log one outbound message as sent, queued or blocked (no commit: the caller's transaction,
     which holds db.lock_phones for this customer's phone).
 
-    `bulk`: started by the shop for many customers (sync, import, resend): quiet hours apply.
+    `bulk`: started by the shop for many customers (sync, import, resend), logged as such.
+    Rulebook §9 (extending §4): every opt-in request the shop starts (bulk or from the dashboard) waits
+    for the recipient's state window and cap (see `hold`), queued with the rule that held it.
     Replies to the customer's own text or form submission go immediately; an opt-in request
     the customer asked for (`customer_asked`) replaces one still queued for the window (never
     two within 24 h); any other request is refused while one is queued.
+    `owner_recorded` (§10): an opt-out confirmation after an opt-out the owner recorded goes now if the
+    recipient's window is open, within 5 minutes if it opens by then, else not at all (blocked, with why).
     The request counter counts requests sent; a queued one counts when it is released.
     """
     if customer is None or customer.id is None:
@@ -193,14 +215,27 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
     else:
         if superseding:
             _supersede_queued_requests(session, customer, now)
-        when = next_send_time(customer.phone, now, defaults) if bulk else None
-        if when is not None:
+        held = windows.GO
+        if kind in CAPPED_KINDS and not customer_asked:
+            recent = recent_capped(session, [customer.phone], now).get(customer.phone, ())
+            held = hold(customer.phone, now, defaults, zip=customer.zip or "", recent=recent)
+        elif kind is MessageKind.opt_out_confirmation and owner_recorded:
+            held = hold(customer.phone, now, defaults, zip=customer.zip or "")
+        when = held.until
+        if when is not None and owner_recorded and when - now > CONFIRMATION_WITHIN:
+            msg.status = MessageStatus.blocked
+            msg.reason = (f"{held.reason}; a confirmation goes only within 5 minutes of the opt-out, "
+                          "so none was sent")[:300]
+            when = None
+        elif when is not None:
             msg.status = MessageStatus.queued
             msg.send_at = when
-            msg.reason = "Quiet hours: queued until the sending window opens for this customer"
+            msg.reason = held.reason[:300]
         else:
-            msg.sent_at = now
-        if kind is MessageKind.opt_in_request:
+            from core.messaging import providers
+
+            _dispatch(msg, now, providers.is_live(session))
+        if kind is MessageKind.opt_in_request and msg.status is not MessageStatus.blocked:
             if when is not None:
                 customer.queued_requests = (customer.queued_requests or 0) + 1
             else:
@@ -236,9 +271,12 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
     Safe from several sessions or replicas at once: each batch takes the phones' locks
     (db.lock_phones) and then claims only the messages still queued, so every message is
     sent exactly once and the summary counts only what this call did. Commits per batch."""
+    from core.messaging import providers
+
     given_now = None if now is None else as_utc(now)
     summary = SendSummary()
     defaults = texting.get_defaults(session)
+    live = providers.is_live(session)
     after_id = 0
 
     def one_batch() -> tuple[list[Message], int]:
@@ -261,8 +299,9 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
         if ids:
             customers_by_id = {c.id: c for c in session.exec(
                 select(Customer).where(col(Customer.id).in_(ids)).execution_options(populate_existing=True)).all()}
+        recent = recent_capped(session, [m.phone for m in rows if m.kind in CAPPED_KINDS], now)
         for msg in rows:
-            _release_one(session, msg, customers_by_id.get(msg.customer_id), now, defaults)
+            _release_one(session, msg, customers_by_id.get(msg.customer_id), now, defaults, recent, live)
         session.flush()
         return list(rows), due[-1][0]
 
@@ -277,8 +316,9 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
 
 
 def _release_one(session: Session, msg: Message, customer: Optional[Customer], now: dt.datetime,
-                 defaults: TextingDefaults) -> None:
-    """One due message, its customer locked: sent, blocked with the reason, or queued again."""
+                 defaults: TextingDefaults, recent: dict[str, list[dt.datetime]], live: bool = False) -> None:
+    """One due message, its customer locked: sent, blocked with the reason, or queued again (§9: the
+    window or cap holds it again; an owner-recorded opt-out's confirmation only within its 5 minutes)."""
     is_request = msg.kind is MessageKind.opt_in_request
     status = SmsStatus(customer.sms_status) if customer else None
     reason = ""
@@ -289,23 +329,33 @@ def _release_one(session: Session, msg: Message, customer: Optional[Customer], n
     elif is_request and customer is not None and customer.last_request_at \
             and now - customer.last_request_at < REQUEST_GAP:
         reason = "An opt-in request went to this phone less than 24 hours ago"
+    elif is_request and customer is not None and unreachable_reason(customer):
+        reason = unreachable_reason(customer)
+    elif msg.kind is MessageKind.opt_out_confirmation and now - msg.created_at > CONFIRMATION_WITHIN:
+        reason = "Not sent: a confirmation goes only within 5 minutes of the opt-out"
+    held = windows.GO
+    if not reason and msg.kind in CAPPED_KINDS:
+        held = hold(msg.phone, now, defaults, zip=(customer.zip if customer else "") or "",
+                    recent=recent.get(msg.phone, ()))
     if reason:
         msg.status = MessageStatus.blocked
         msg.reason = reason
-    elif msg.bulk and (later := next_send_time(msg.phone, now, defaults)) is not None and later > now:
-        msg.send_at = later  # quiet hours again: stays queued
+    elif held.until is not None and held.until > now:
+        msg.send_at = held.until  # the window or the cap again: stays queued, saying which
+        msg.reason = held.reason[:300]
         session.add(msg)
         return
     else:
-        msg.status = MessageStatus.sent
-        msg.sent_at = now
+        _dispatch(msg, now, live)
         msg.reason = ""
+        if msg.kind in CAPPED_KINDS:
+            recent.setdefault(msg.phone, []).append(now)
     session.add(msg)
     log.info("release: queued %s %s to customer %s (%s) %s%s", msg.kind.value if msg.kind else "message", msg.id,
              msg.customer_id, redact(msg.phone), msg.status.value, f": {msg.reason}" if msg.reason else "")
     if is_request and customer is not None:
         customer.queued_requests = max(0, (customer.queued_requests or 0) - 1)
-        if msg.status is MessageStatus.sent:  # the 24 hours count from when it goes out
+        if msg.status in (MessageStatus.sent, MessageStatus.sending):  # the 24 hours count from when it goes out
             customer.opt_in_requests = (customer.opt_in_requests or 0) + 1
             customer.last_request_at = now
         customer.updated_at = now

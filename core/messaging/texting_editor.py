@@ -19,8 +19,9 @@ from sqlmodel import Session
 
 from core.messaging import compliance, outbox, segments, texting
 from core import phones
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
+from core.staff.roles import Actor
 
 __all__ = [
     "SAMPLE_FIRST_NAME",
@@ -37,6 +38,10 @@ __all__ = [
     "region_label",
     "QueueState",
     "queue_state",
+    "form_problems",
+    "fix_before_saving",
+    "save",
+    "released_sentence",
 ]
 
 SAMPLE_FIRST_NAME = "Jamie"
@@ -45,13 +50,14 @@ SAMPLE_FIRST_NAME = "Jamie"
 FIELDS = (
     "brand", "help_contact", *texting.TEMPLATE_FIELDS, "main_number", "default_region", "max_opt_in_requests",
     "join_number", "join_keyword", "window_start", "window_end", "timezone",
+    "extra_opt_out_words", "extra_help_words", "confirm_recorded_opt_outs",
 )
 
 #: How the page names each setting (in error summaries too).
 FIELD_LABELS = {
     "brand": "Brand",
     "help_contact": "Support contact",
-    **{kind.value: kind.label for kind in MessageKind},
+    **{kind.value: kind.label for kind in MessageKind if kind.templated},
     "main_number": "Main number",
     "default_region": "Default phone region",
     "max_opt_in_requests": "Maximum opt-in requests per phone",
@@ -60,6 +66,9 @@ FIELD_LABELS = {
     "window_start": "Texts may go out from",
     "window_end": "Until",
     "timezone": "Shop's time zone",
+    "extra_opt_out_words": "Extra opt-out words",
+    "extra_help_words": "Extra help words",
+    "confirm_recorded_opt_outs": "Text a confirmation after an opt-out you record",
 }
 
 #: What each placeholder becomes, for the list on the page.
@@ -81,6 +90,9 @@ def form_values(defaults: TextingDefaults) -> dict[str, Any]:
     values = {name: getattr(defaults, name) for name in FIELDS}
     for name in ("main_number", "join_number"):
         values[name] = phones.format_display(values[name], defaults.default_region) if values[name] else ""
+    for name in texting.EXTRA_WORD_FIELDS:  # a list, as the multiselect holds it
+        values[name] = (values[name] or "").split()
+    values["confirm_recorded_opt_outs"] = bool(values["confirm_recorded_opt_outs"])
     return values
 
 
@@ -154,16 +166,15 @@ def _hm(t: dt.time) -> str:
 
 
 def window_sentence(start: dt.time, end: dt.time, timezone: str) -> str:
-    """What the sending window means, in plain words ('' when start equals end: that is refused)."""
-    if start == end:
+    """What the sending window means, in plain words ('' when it ends at or before its start: that is
+    refused beside the field, rulebook §9)."""
+    if end <= start:
         return ""
-    quiet = (f"Quiet hours: texts the shop starts in bulk wait until {_hm(start)} when it is between "
-             f"{_hm(end)} and {_hm(start)} for the customer ({timezone} time when their number doesn't show a "
-             "time zone). Bulk means POS sync, imports and resends; replies to a customer's own text go at once.")
-    if end < start:
-        return (f"Overnight window: texts may go out from {_hm(start)} until {_hm(end)} the next morning. "
-                + quiet)
-    return quiet
+    return (f"Quiet hours: texts the shop starts in bulk wait until {_hm(start)} when it is between "
+            f"{_hm(end)} and {_hm(start)} for the customer ({timezone} time when neither their zip code nor their "
+            "number shows a time zone). The shop starts: POS sync, imports, resends and the Send opt-in request "
+            "button; replies to a customer's own text or form go at once. Your hours only ever narrow the window "
+            "of the customer's state, below.")
 
 
 def timezone_options(current: str = "") -> list[str]:
@@ -199,8 +210,7 @@ class QueueState:
     def sentence(self, timezone: str) -> str:
         if not self.queued:
             return "No texts are waiting for quiet hours to end."
-        local = self.next_local(timezone)
-        when = f"{local:%a %d %b at %H:%M} ({timezone} time)" if local else "when the window opens"
+        when = shop_time(self.next_at, timezone, empty="when the window opens")
         texts = "1 text is" if self.queued == 1 else f"{self.queued:,} texts are"
         return f"{texts} waiting for quiet hours to end; the next goes {when}."
 
@@ -209,3 +219,30 @@ def queue_state(session: Session, now: Optional[dt.datetime] = None) -> QueueSta
     """How many messages are queued, how many have come due, and when the next goes (SQL aggregates)."""
     now = as_utc(now)
     return QueueState(outbox.queued_count(session), outbox.due_count(session, now), outbox.next_release_at(session))
+
+
+# --- The form: problems, saving, what a release did ---------------------------------------------------------------
+
+def form_problems(session: Session, typed: dict[str, Any]) -> dict[str, str]:
+    """What is wrong with the values typed, by field, in the page's order ({} when Save may go)."""
+    found = texting.problems(session, **typed)
+    return {f: str(found[f]) for f in FIELDS if f in found}
+
+
+def fix_before_saving(problems: dict[str, str]) -> str:
+    """The line beside a disabled Save: which settings still need fixing."""
+    names = ", ".join(FIELD_LABELS.get(f, f) for f in problems)
+    return f"Fix before saving: {names}. Nothing is saved until every problem above is fixed."
+
+
+def save(session: Session, values: dict[str, Any], *, by: Optional[Actor] = None) -> dict[str, Any]:
+    """Save the typed settings as `by` (texting.InvalidSetting when one is refused, roles.NotAllowed when
+    their role may not: nothing saved); the form's values as saved."""
+    return form_values(texting.update_defaults(session, by=by, **{f: values[f] for f in FIELDS}))
+
+
+def released_sentence(summary: Any) -> str:
+    """What "Release due messages" did (an outbox.SendSummary), with why any were blocked."""
+    reasons = "; ".join(f"{reason} ({n})" for reason, n in summary.reasons.items())
+    return (f"Sent {summary.sent:,}, blocked {summary.blocked:,}, still waiting {summary.queued:,}."
+            + (f" Blocked: {reasons}." if reasons else ""))

@@ -22,7 +22,7 @@ from core.consent import customers
 from core.messaging import outbox, texting
 from core import phones
 from core.audiences.audiences import as_date, csv_chunks, no_index, phone_cell, safe_cell, source_label, utc_start_of
-from core.clock import as_utc
+from core.clock import as_utc, shop_time
 from core.db import lock_phones, run_write
 from core.models import (
     Channel,
@@ -275,7 +275,23 @@ def opt_ins_and_outs(session: Session, p: Period, *, by: str = "day") -> list[di
         b = _bucket(_local_day(h, tz), by)
         if b in totals:
             totals[b]["opt_ins" if SmsStatus(status) is SmsStatus.opted_in else "opt_outs"] += n
+    _move_to_original_dates(session, p, by, tz, totals)
     return [{by: b, "opt_ins": v["opt_ins"], "opt_outs": v["opt_outs"]} for b, v in totals.items()]
+
+
+def _move_to_original_dates(session: Session, p: Period, by: str, tz: ZoneInfo, totals: dict) -> None:
+    """Imported opt-ins count on the day the customer originally consented (the old provider's date, §11),
+    not the day of the import: out of the import's day, into the original one (index ix_consent_original)."""
+    dialect = session.get_bind().dialect.name
+    has_original = and_(E.consented_at.is_not(None), E.new_status == SmsStatus.opted_in)
+    for column, sign in ((E.occurred_at, -1), (E.consented_at, 1)):
+        hour = _hour(column, dialect)
+        q = (select(hour.label("hour"), func.count())
+             .where(has_original, column >= p.start_utc, column < p.end_utc).group_by(hour))
+        for h, n in session.execute(q):
+            b = _bucket(_local_day(h, tz), by)
+            if b in totals:
+                totals[b]["opt_ins"] += sign * n
 
 
 def by_source(session: Session, p: Period) -> list[dict[str, Any]]:
@@ -391,11 +407,10 @@ def queued_messages(session: Session, *, limit: int = 20) -> tuple[int, list[dic
 
 
 def _local_text(value: Optional[dt.datetime], tz: ZoneInfo) -> str:
-    if value is None:
-        return ""
+    """A stored time as the owner reads it: the shop's time with its zone (core.clock.shop_time)."""
     if value == dt.datetime.max:
         return "when the window opens"
-    return value.replace(tzinfo=dt.timezone.utc).astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    return shop_time(value, tz)
 
 
 # --- The Member Club report: pending double opt-in requests ---------------------------------------
@@ -456,6 +471,19 @@ def pending_requests(session: Session, *, after: Optional[Cursor] = None, limit:
     out = [_pending_row(r, now, tz, defaults.default_region) for r in rows]
     nxt = (rows[-1].status_changed_at, rows[-1].id) if more else None
     return PendingPage(rows=out, total=total, next_after=nxt)
+
+
+def member_club_table(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Member Club table: one waiting customer a row, times in the shop's time zone with its zone."""
+    return [{
+        "Name": r["name"] or "—",
+        "Phone": r["phone_display"],
+        "Requested at": r["requested_at_local"],
+        "Requests sent": r["requests_sent"],
+        "Days waiting": r["days_waiting"],
+        "Last request": r["last_request_local"],
+        "Source": r["source"],
+    } for r in rows]
 
 
 MEMBER_CLUB_HEADER = ("name", "phone", "requested_at_utc", "requests_sent", "last_request_at_utc", "days_waiting",

@@ -446,3 +446,8 @@ def views_by_day(session: Session, *, form_id: int, since: dt.date) -> list[tupl
                         .where(FormView.form_id == form_id, col(FormView.day) >= since)
                         .order_by(FormView.day)).all()
     return [(d, v) for d, v in rows]
+
+
+def rate_text(rate: Optional[float]) -> str:
+    """A conversion rate as the forms list shows it: '12%', or '—' before the first sign-up."""
+    return f"{rate:.0%}" if rate else "—"

@@ -17,7 +17,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from core.consent import customers
+from core.consent import age, customers, suppression
 from core.signups import forms, signup_limits
 from core import names, phones
 from core.messaging import texting
@@ -64,6 +64,7 @@ class Outcome(str, Enum):
     already_subscribed = "already_subscribed"  # was opted in: no text
     text_start = "text_start"              # was opted out: no text; text START to rejoin
     thank_you = "thank_you"                # no SMS consent asked (or both toggles off): no text
+    under_age = "under_age"                # the age gate refused: nothing stored but a count (§11)
 
 
 @dataclass
@@ -88,12 +89,15 @@ HEADLINES = {
     Outcome.already_subscribed: "You're already subscribed",
     Outcome.text_start: "Text START to rejoin",
     Outcome.thank_you: "Thank you!",
+    Outcome.under_age: "Sorry, we can't sign you up",
 }
 
 
-def sentence(outcome: Outcome, *, brand: str, shop_number: str = "", region: str = "US") -> str:
+def sentence(outcome: Outcome, *, brand: str, shop_number: str = "", region: str = "US", min_age: int = 0) -> str:
     number = phones.format_display(shop_number, region) if shop_number else "our number"
     return {
+        Outcome.under_age: (f"Texts from {brand} are only for customers {min_age} or older, so we can't sign you up. "
+                            "We haven't kept any of your details."),
         Outcome.check_phone: f"Almost done! We just texted you: reply Y to confirm you want texts from {brand}.",
         Outcome.already_requested: (f"We already sent you a request — reply Y to it to confirm you want texts "
                                     f"from {brand}."),
@@ -130,9 +134,11 @@ def parse_birthday(value: Any) -> Optional[dt.date]:
     return None
 
 
-def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today: dt.date) -> dict[str, Any]:
-    """The cleaned answers for the form's visible fields; InvalidSubmission lists every problem."""
-    modes = forms.field_modes(form)
+def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today: dt.date,
+             min_age: int = 0) -> dict[str, Any]:
+    """The cleaned answers for the form's visible fields; InvalidSubmission lists every problem.
+    `min_age`: the shop's age gate (§11): the birthday is then required and must be a plausible date of birth."""
+    modes = age.form_modes(forms.field_modes(form), min_age)
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for key, label in forms.FIELDS.items():
@@ -175,6 +181,12 @@ def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today
                 errors[key] = "That doesn't look like an email address (name@example.com)."
             else:
                 clean[key] = text.lower()
+        elif key == "birthday" and min_age:
+            try:
+                clean[key] = age.parse_birth_date(raw if isinstance(raw, (dt.date, dt.datetime)) else text,
+                                                  today=today)
+            except age.InvalidBirthDate as exc:
+                errors[key] = str(exc)
         elif key == "birthday":
             day = parse_birthday(raw if isinstance(raw, (dt.date, dt.datetime)) else text)
             if day is None:
@@ -228,9 +240,15 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
     form = forms.get_by_slug(session, form_slug)
     defaults = texting.get_defaults(session)
     region = defaults.default_region
-    clean = validate(form, answers or {}, region=region, today=now.date())
+    required = age.min_age(session)
+    clean = validate(form, answers or {}, region=region, today=now.date(), min_age=required)
     form_id = form.id
     e164: Optional[str] = clean.get("phone")
+    age_check = age.check(clean["birthday"], min_age=required, now=now, method="signup_form") if required else None
+    if age_check is not None and not age_check.adult:  # nothing stored but the form's count (§11)
+        run_write(session, lambda: age.count_form_refusal(session, form_id))
+        return SignupResult(outcome=Outcome.under_age, form_slug=form.slug,
+                            sentence=sentence(Outcome.under_age, brand=defaults.brand, min_age=required))
 
     def work() -> SignupResult:
         # the limits first, under their own lock: counting and recording one sign-up is one step
@@ -244,6 +262,7 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
         signup_limits.count(session, form_id=form_id, client_address=client_address, phone=e164, now=now)
         live = forms.get(session, form_id)
         session.refresh(live)
+        lifted = suppression.lift(session, e164, how="their own sign-up", now=now) if e164 else None
         if e164:
             if customer is None:
                 details = {k: clean[k] for k in ("first_name", "last_name", "email", "birthday", "zip")
@@ -253,6 +272,8 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
             else:
                 _fill_blanks(customer, clean, now)
                 session.add(customer)
+            if age_check is not None:
+                age.record_verified(session, customer, age_check)
 
         submission = FormSubmission(form_id=live.id, customer_id=customer.id if customer else None,
                                     disclosure_version=live.disclosure_version, outcome=Outcome.thank_you.value,
@@ -268,6 +289,10 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
             "submitted_at": now.isoformat(sep=" ", timespec="seconds"),
             "submission_id": submission.id,
         }
+        if age_check is not None:
+            evidence["age_check"] = age_check.evidence()
+        if lifted:
+            evidence["suppression_lifted"] = lifted
 
         outcome = Outcome.thank_you
         message: Optional[Message] = None

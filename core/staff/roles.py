@@ -48,7 +48,8 @@ ROLE_HELP = {
                 "simulator and Reports to read. No exports, imports or settings.",
 }
 
-# url path of each page -> the roles that may open it. A page missing here is the owner's alone.
+# url path of each page -> the roles that may open it. A page missing here is the owner's alone. The public
+# pages (sign-up, Stop texting me, sign-in) are not here: they need no sign-in and no role.
 PAGES: dict[str, frozenset[Role]] = {
     "personas": ALL,
     "audiences": MANAGERS,
@@ -59,7 +60,9 @@ PAGES: dict[str, frozenset[Role]] = {
     "signup-forms": MANAGERS,
     "integrations": MANAGERS,
     "import": MANAGERS,
-    "texting-provider": OWNER,
+    "texting-provider": OWNER,  # the provider and its credentials
+    "age-gate": MANAGERS,
+    "carrier-registration": MANAGERS,
     "walkthrough": MANAGERS,
     "activity": MANAGERS,
     "people": OWNER,
@@ -83,6 +86,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     # Import and POS
     "import": MANAGERS,
     "attest_import": OWNER,
+    "deactivation_import": MANAGERS,
     "pos_sources": MANAGERS,
     "pos_date": MANAGERS,
     "pos_sync": MANAGERS,
@@ -91,8 +95,11 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "resend_requests": MANAGERS,
     # every download of customer data or figures
     "export": MANAGERS,
-    # the texting provider and its credentials
+    # the texting provider and its credentials (saving, forgetting the token, a test text)
     "texting_provider": OWNER,
+    # the age gate setting; the carrier registration answers
+    "age_gate": MANAGERS,
+    "registration": MANAGERS,
     # training and the demo shop
     "training": MANAGERS,
     # people, roles, their passwords and sessions; the inactivity setting
@@ -114,6 +121,7 @@ ACTION_LABELS = {
     "change_signup_limits": "change the sign-up limits",
     "import": "import customers",
     "attest_import": "attest an import's consent",
+    "deactivation_import": "apply a deactivation file",
     "pos_sources": "change POS sources",
     "pos_date": "change a POS double opt-in date",
     "pos_sync": "run a POS sync",
@@ -121,6 +129,8 @@ ACTION_LABELS = {
     "resend_requests": "resend opt-in requests",
     "export": "export",
     "texting_provider": "change the texting provider",
+    "age_gate": "change the age gate",
+    "registration": "change the carrier registration answers",
     "training": "run the training",
     "people": "manage people and roles",
     "first_start": "choose how the shop starts",

@@ -26,7 +26,7 @@ from core import bootstrap, db
 from core.training import training
 from core.clock import as_utc
 from core.db import PROJECT_ROOT, lock_for_write, run_write
-from core.messaging.inbox import review_deadline
+from core.clock import review_deadline
 from core.models import (
     Channel,
     ConsentEvent,
@@ -98,11 +98,27 @@ def _at(now: dt.datetime, days_ago: str) -> Optional[dt.datetime]:
     return (now - dt.timedelta(days=float(days_ago))).replace(microsecond=0)
 
 
+# The demo shop is a dispensary: its age gate is on at 21 (rulebook §11). Its customers who joined by a
+# sign-up form or Text To Join gave a date of birth; imported and POS-synced ones did not, so the demo's
+# audiences show what the gate leaves out.
+DEMO_MIN_AGE = 21
+
+
+def demo_verified_birth_date(key: int, source: str, birthday: Optional[dt.date]) -> Optional[dt.date]:
+    """The date of birth a demo customer gave the age gate (data/make_demo.py writes it to customers.csv)."""
+    if source not in (Source.signup_form.value, Source.text_to_join.value):
+        return None
+    if birthday is not None and birthday.year <= 2000:
+        return birthday
+    return dt.date(1970 + key % 28, 1 + key % 12, 1 + key % 28)
+
+
 def _opt(value: str) -> Optional[str]:
     return value or None
 
 
-def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: Path = DATA_DIR) -> dict[str, int]:
+def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: Path = DATA_DIR,
+              age_gate: bool = True) -> dict[str, int]:
     """Load the demo shop into an empty database (one transaction). Returns counts per table.
 
     Raises ShopNotEmpty when the shop already has customers: the demo never mixes with real data.
@@ -138,7 +154,12 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
             "last_request_at": _at(now, r["last_request_days_ago"]),
             "created_at": _at(now, r["days_ago"]),
             "updated_at": _at(now, r["updated_days_ago"]),
+            "verified_birth_date": dt.date.fromisoformat(r["verified_birth_date"]) if r.get("verified_birth_date")
+            else None,
+            "age_verified_at": _at(now, r["days_ago"]) if r.get("verified_birth_date") else None,
         } for r in c_rows])
+        if age_gate:  # a dispensary: 21 or older (§11); the training shop teaches the flows without it
+            session.merge(Setting(key="min_age", value=str(DEMO_MIN_AGE)))
         id_by_phone = dict(session.execute(select(Customer.phone, Customer.id)).all())
         cust = {r["key"]: id_by_phone[r["phone"]] for r in c_rows}
 

@@ -136,7 +136,7 @@ def seed(engine: Engine, *, trainee: str = "", now: Optional[dt.datetime] = None
     bootstrap.init_db(engine)
     with Session(engine) as s:
         if demo.is_empty(s):
-            demo.load_demo(s, now=now)
+            demo.load_demo(s, now=now, age_gate=False)  # the walkthrough's scenarios: no age gate
         db.run_write(s, lambda: _mark_start(s, trainee, now))
 
 

@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from sqlmodel import Session, col, func, select
 
+from core.clock import shop_date, shop_time, utcnow
 from core.messaging import compliance
 from core.training import training
 from core.models import (
@@ -101,6 +102,12 @@ class ScenarioResult:
     @property
     def progress(self) -> float:
         return sum(s.done for s in self.steps) / len(self.steps)
+
+    @property
+    def heading(self) -> str:
+        """'Opt-in by text — done', or '… — 1/3 steps'."""
+        state = "done" if self.done else f"{sum(x.done for x in self.steps)}/{len(self.steps)} steps"
+        return f"{self.title} — {state}"
 
 
 # --- helpers for checks -------------------------------------------------------------------
@@ -431,6 +438,57 @@ def evaluate(session: Session) -> list[ScenarioResult]:
             results.append(StepResult(step.text, step.hint, done))
         out.append(ScenarioResult(sc.key, sc.title, sc.goal, results))
     return out
+
+
+@dataclass
+class Overview:
+    """Everything the Walkthrough page shows while a training runs."""
+
+    results: list[ScenarioResult]
+    trainee: str
+    brand: str
+    started: str  # "Training started 30 Nov 2026, 11:00 AM PST. Only what you do after that counts." ('' if unknown)
+    today: dt.date  # the shop's day: the certificate's date
+
+    @property
+    def steps_done(self) -> int:
+        return sum(s.done for r in self.results for s in r.steps)
+
+    @property
+    def steps_all(self) -> int:
+        return sum(len(r.steps) for r in self.results)
+
+    @property
+    def fraction(self) -> float:
+        return self.steps_done / self.steps_all if self.steps_all else 0.0
+
+    @property
+    def progress_text(self) -> str:
+        done = sum(r.done for r in self.results)
+        return f"{done} of {len(self.results)} scenarios done · {self.steps_done} of {self.steps_all} steps"
+
+    @property
+    def summary_lines(self) -> list[str]:
+        return [f"{r.title}: {'done' if r.done else 'not yet'}" for r in self.results]
+
+    def certificate_name(self, ext: str) -> str:
+        return f"certificate-{self.today}.{ext}"
+
+
+def overview(session: Session, *, now: Optional[dt.datetime] = None) -> Overview:
+    """The training shop's progress, its trainee, and when training started (the shop's time, with its zone)."""
+    from core.messaging import texting
+
+    defaults = texting.get_defaults(session)
+    started = training.started_at(session)
+    return Overview(
+        results=evaluate(session),
+        trainee=training.trainee(session),
+        brand=defaults.brand,
+        started=(f"Training started {shop_time(started, defaults.timezone)}. Only what you do after that counts."
+                 if started else ""),
+        today=shop_date(now or utcnow(), defaults.timezone),
+    )
 
 
 def certificate_png(*, trainee: str, results: list[ScenarioResult], when: Optional[dt.date] = None,

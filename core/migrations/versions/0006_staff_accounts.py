@@ -8,8 +8,8 @@
 The built-in owner's row is made by core.bootstrap at start (accounts.ensure_owner), not here.
 Every step checks first, like 0002's (a database made by create_all already has the tables).
 
-Revision ID: 0003_staff_accounts
-Revises: 0002_locks_and_limits
+Revision ID: 0006_staff_accounts
+Revises: 0005_consent_records
 Create Date: 2026-12-01
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 from core.migrations import has_table, index_names
 
-revision = "0003_staff_accounts"
-down_revision = "0002_locks_and_limits"
+revision = "0006_staff_accounts"
+down_revision = "0005_consent_records"
 branch_labels = None
 depends_on = None
 
