@@ -38,8 +38,9 @@ from sqlmodel import Session  # noqa: E402
 
 from bench.bigdb import OUT_DIR, build, ensure_schema  # noqa: E402
 from bench.personas_bench import timed  # noqa: E402  (median of runs after a warm-up, fresh Session each)
-from core.audiences import audiences
-from core.reports import reports  # noqa: E402
+from core.audiences import export as aud_export  # noqa: E402
+from core.audiences import query as aud_query  # noqa: E402
+from core.reports import charts, figures, member_club, period  # noqa: E402
 from core.db import make_engine  # noqa: E402
 from core.models import Customer, SQLModel  # noqa: E402
 
@@ -161,11 +162,11 @@ SERVES = {
 }
 
 
-def export_run(engine, conditions, limit_rows=None, *, member_club=False) -> tuple[int, int, float]:
+def export_run(engine, conditions, limit_rows=None, *, club=False) -> tuple[int, int, float]:
     """(rows, bytes, seconds) streaming the export to nowhere."""
     with Session(engine) as s:
         t0 = time.perf_counter()
-        chunks = reports.pending_export(s, now=NOW) if member_club else audiences.export(s, conditions, now=NOW)
+        chunks = member_club.pending_export(s, now=NOW) if club else aud_export.export_csv(s, conditions, now=NOW)
         n_bytes = n_lines = 0
         for chunk in chunks:
             n_bytes += len(chunk)
@@ -175,10 +176,10 @@ def export_run(engine, conditions, limit_rows=None, *, member_club=False) -> tup
         return n_lines - 1, n_bytes, time.perf_counter() - t0
 
 
-def export_peak(engine, conditions, *, member_club=False) -> int:
+def export_peak(engine, conditions, *, club=False) -> int:
     tracemalloc.start()
     try:
-        export_run(engine, conditions, member_club=member_club)
+        export_run(engine, conditions, club=club)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -200,12 +201,12 @@ def main() -> int:
     with Session(engine) as s:
         counts = [s.connection().exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
                   for t in ("customer", "consent_event", "message", "form_submission")]
-        today = reports.local_today(s, NOW)
-        pending_page = reports.pending_requests(s, now=NOW)
+        today = period.local_today(s, NOW)
+        pending_page = member_club.pending_requests(s, now=NOW)
         deep = pending_page
         for _ in range(999):
-            deep = reports.pending_requests(s, after=deep.next_after, now=NOW)
-        deep_cursor = deep.next_after
+            deep = member_club.pending_requests(s, after=deep.next_cursor, now=NOW)
+        deep_cursor = deep.next_cursor
         view_id = a.customers // 2 + 7
     print(f"rows: {counts[0]:,} customers, {counts[1]:,} consent events, {counts[2]:,} messages, "
           f"{counts[3]:,} form submissions")
@@ -213,57 +214,57 @@ def main() -> int:
     last30 = (today - dt.timedelta(days=29), today)
     last365 = (today - dt.timedelta(days=364), today)
     with Session(engine) as s:
-        p30 = reports.shop_period(s, *last30)
-        p90 = reports.shop_period(s, today - dt.timedelta(days=89), today)
-        p365 = reports.shop_period(s, *last365)
+        p30 = period.shop_period(s, *last30)
+        p90 = period.shop_period(s, today - dt.timedelta(days=89), today)
+        p365 = period.shop_period(s, *last365)
 
     cases: list[tuple[str, str, object]] = [
         ("baseline", "baseline: customer by primary key", lambda s: s.get(Customer, view_id)),
     ]
     for name, conds in AUDIENCES:
-        cases.append(("count", f"count: {name}", lambda s, conds=conds: audiences.count(s, conds, now=NOW)))
+        cases.append(("count", f"count: {name}", lambda s, conds=conds: aud_query.count(s, conds, now=NOW)))
     cases += [
         ("page", "preview page 1: Opt-in status is true",
-         lambda s: audiences.page(s, c("opt_in_status", "is true"), now=NOW)),
+         lambda s: aud_query.page(s, c("opt_in_status", "is true"), now=NOW)),
         ("page", "preview page 1: Birthday month is 5",
-         lambda s: audiences.page(s, c("birthday_month", "is", 5), now=NOW)),
+         lambda s: aud_query.page(s, c("birthday_month", "is", 5), now=NOW)),
         ("page", "preview page 1: Pending for more than 30 days",
-         lambda s: audiences.page(s, c("pending_for", "more than", 30), now=NOW)),
-        ("figure", "figure: status counts now", lambda s: reports.status_counts_at(s, None, now=NOW)),
+         lambda s: aud_query.page(s, c("pending_for", "more than", 30), now=NOW)),
+        ("figure", "figure: status counts now", lambda s: figures.status_counts_at(s, None, now=NOW)),
         ("figure", "figure: status counts 30 days ago (ledger rewound)",
-         lambda s: reports.status_counts_at(s, p30.start_utc, now=NOW)),
+         lambda s: figures.status_counts_at(s, p30.start_utc, now=NOW)),
         ("figure", "figure: status counts 90 days ago (ledger rewound)",
-         lambda s: reports.status_counts_at(s, p90.start_utc, now=NOW)),
+         lambda s: figures.status_counts_at(s, p90.start_utc, now=NOW)),
         ("figure", "figure: status counts 365 days ago (ledger rewound)",
-         lambda s: reports.status_counts_at(s, p365.start_utc, now=NOW)),
-        ("figure", "figure: requests sent + customers asked (30 days)", lambda s: reports.requests_sent(s, p30)),
-        ("figure", "figure: requests sent + customers asked (90 days)", lambda s: reports.requests_sent(s, p90)),
-        ("figure", "figure: requests sent + customers asked (365 days)", lambda s: reports.requests_sent(s, p365)),
+         lambda s: figures.status_counts_at(s, p365.start_utc, now=NOW)),
+        ("figure", "figure: requests sent + customers asked (30 days)", lambda s: figures.requests_sent(s, p30)),
+        ("figure", "figure: requests sent + customers asked (90 days)", lambda s: figures.requests_sent(s, p90)),
+        ("figure", "figure: requests sent + customers asked (365 days)", lambda s: figures.requests_sent(s, p365)),
         ("figure", "figure: confirmations + median time to confirm (30 days)",
-         lambda s: reports.confirmations(s, p30)),
+         lambda s: figures.confirmations(s, p30)),
         ("figure", "figure: confirmations + median time to confirm (90 days)",
-         lambda s: reports.confirmations(s, p90)),
+         lambda s: figures.confirmations(s, p90)),
         ("figure", "figure: confirmations + median time to confirm (365 days)",
-         lambda s: reports.confirmations(s, p365)),
-        ("all", "all headline figures, last 30 days", lambda s: reports.headline(s, *last30, now=NOW)),
-        ("all", "all headline figures, last 365 days", lambda s: reports.headline(s, *last365, now=NOW)),
-        ("chart", "chart: opt-ins/outs per day, 30 days", lambda s: reports.opt_ins_and_outs(s, p30)),
-        ("chart", "chart: opt-ins/outs per day, 90 days", lambda s: reports.opt_ins_and_outs(s, p90)),
+         lambda s: figures.confirmations(s, p365)),
+        ("all", "all headline figures, last 30 days", lambda s: figures.headline(s, *last30, now=NOW)),
+        ("all", "all headline figures, last 365 days", lambda s: figures.headline(s, *last365, now=NOW)),
+        ("chart", "chart: opt-ins/outs per day, 30 days", lambda s: charts.opt_ins_and_outs(s, p30)),
+        ("chart", "chart: opt-ins/outs per day, 90 days", lambda s: charts.opt_ins_and_outs(s, p90)),
         ("chart", "chart: opt-ins/outs per week, 365 days",
-         lambda s: reports.opt_ins_and_outs(s, p365, by="week")),
-        ("chart", "chart: by source, 30 days", lambda s: reports.by_source(s, p30)),
-        ("chart", "chart: by source, 90 days", lambda s: reports.by_source(s, p90)),
-        ("chart", "chart: by source, 365 days", lambda s: reports.by_source(s, p365)),
-        ("chart", "chart: double opt-in funnel, 30 days", lambda s: reports.funnel(s, p30)),
-        ("chart", "chart: double opt-in funnel, 90 days", lambda s: reports.funnel(s, p90)),
-        ("chart", "chart: double opt-in funnel, 365 days", lambda s: reports.funnel(s, p365)),
-        ("chart", "chart: form views + submissions, 30 days", lambda s: reports.form_activity(s, p30)),
+         lambda s: charts.opt_ins_and_outs(s, p365, by="week")),
+        ("chart", "chart: by source, 30 days", lambda s: charts.by_source(s, p30)),
+        ("chart", "chart: by source, 90 days", lambda s: charts.by_source(s, p90)),
+        ("chart", "chart: by source, 365 days", lambda s: charts.by_source(s, p365)),
+        ("chart", "chart: double opt-in funnel, 30 days", lambda s: charts.funnel(s, p30)),
+        ("chart", "chart: double opt-in funnel, 90 days", lambda s: charts.funnel(s, p90)),
+        ("chart", "chart: double opt-in funnel, 365 days", lambda s: charts.funnel(s, p365)),
+        ("chart", "chart: form views + submissions, 30 days", lambda s: charts.form_activity(s, p30)),
         ("chart", "chart: form views + submissions, 365 days",
-         lambda s: reports.form_activity(s, p365, by="week")),
-        ("chart", "table: queued messages (first 20)", lambda s: reports.queued_messages(s)),
-        ("page", "Member Club: first page", lambda s: reports.pending_requests(s, now=NOW)),
+         lambda s: charts.form_activity(s, p365, by="week")),
+        ("chart", "table: queued messages (first 20)", lambda s: figures.queued_messages(s)),
+        ("page", "Member Club: first page", lambda s: member_club.pending_requests(s, now=NOW)),
         ("page", "Member Club: page 1,000 (keyset)",
-         lambda s: reports.pending_requests(s, after=deep_cursor, now=NOW)),
+         lambda s: member_club.pending_requests(s, after=deep_cursor, now=NOW)),
     ]
     target = {"count": COUNT_MS, "figure": FIGURE_MS, "chart": CHART_MS, "page": FIGURE_MS}
 
@@ -286,13 +287,13 @@ def main() -> int:
     pending = c("sms_status", "is one of", ["pending"])
     for label, conds, club in (("audience: SMS status is pending", pending, False),
                                ("Member Club report (all pending)", None, True)):
-        rows, size, secs = export_run(engine, conds, member_club=club)
-        peak = export_peak(engine, conds, member_club=club)
+        rows, size, secs = export_run(engine, conds, club=club)
+        peak = export_peak(engine, conds, club=club)
         small_peak = None
         if not club:
             small = c("sms_status", "is one of", ["pending"]) + c("created", "after", "2026-08-20")
             with Session(engine) as s:
-                n_small = audiences.count(s, small, now=NOW)
+                n_small = aud_query.count(s, small, now=NOW)
             small_peak = (n_small, export_peak(engine, small))
         flag = "" if secs < EXPORT_S else f"  OVER {EXPORT_S:.0f} s"
         if flag:

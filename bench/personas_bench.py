@@ -24,7 +24,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.bigdb import DEFAULT_PATH, build  # noqa: E402
-from core.messaging import messages
+from core.messaging import messages  # noqa: E402
 from core.consent import personas  # noqa: E402
 from core.db import make_engine  # noqa: E402
 from core.models import Customer, SmsStatus, Source  # noqa: E402

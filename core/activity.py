@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import Session, col, select
 
 from core.clock import as_utc
+from core.exports import csv_chunks, safe_cell
 from core.models import Activity, Person, utcnow
 from core.staff.roles import SHOP, Actor, allow
 
@@ -145,8 +146,6 @@ def _kind_label(kind: str) -> str:
 def export(session: Session, f: Filters = Filters(), *, by: Optional[Actor] = None,
            batch: int = 2000) -> Iterator[bytes]:
     """The filtered trail as CSV (UTF-8 with BOM), every row, formula-safe; the export itself is recorded."""
-    from core.audiences.audiences import csv_chunks, safe_cell
-
     by = allow(session, by, "export")
     record(session, by, Kind.export, f"Exported the activity trail ({count(session, f):,} rows)")
     session.commit()

@@ -509,7 +509,7 @@ class SavedAudience(SQLModel, table=True):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
 
 
-# --- Indexes for audiences and reports (core/audiences.py, core/reports.py) ---------------
+# --- Indexes for audiences and reports (core/audiences/query.py, core/reports/) ---------------
 # Each lets one audience condition or one report figure read an index range instead of
 # the whole table (figures in bench/audiences_bench.py).
 from sqlalchemy import extract as _extract  # noqa: E402

@@ -16,7 +16,7 @@ ui.require_page("activity")
 
 from core import activity  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
-from core.audiences.audiences import utc_start_of  # noqa: E402
+from core.audiences.query import utc_start_of  # noqa: E402
 
 CURSORS = "activity_cursors"  # keyset cursors of the pages before the one shown (widgets.pager)
 

@@ -7,7 +7,11 @@ import datetime as dt
 import streamlit as st
 from sqlmodel import Session
 
-from core.audiences import audiences as aud
+from core import paging
+from core.audiences import conditions as aud_conditions
+from core.audiences import export as aud_export
+from core.audiences import query as aud_query
+from core.audiences import saved as aud_saved
 from core.consent import age, optouts
 from core.messaging import texting
 from core.models import SmsStatus
@@ -38,7 +42,7 @@ def _wkey(row: dict, part: str) -> str:
 def _put_values(row: dict, cond: dict) -> None:
     """Set a row's widgets to a (normalised) condition's operator and value."""
     st.session_state[_wkey(row, "op")] = cond["op"]
-    kind = aud.TRAITS[cond["trait"]].ops[cond["op"]]
+    kind = aud_conditions.TRAITS[cond["trait"]].ops[cond["op"]]
     v = cond["value"]
     vk = _wkey(row, "val") + "_" + cond["op"].replace(" ", "_")
     if kind == "date":
@@ -62,7 +66,7 @@ def _set_conditions(conditions: list[dict]) -> None:
 
 
 def _start() -> None:
-    _set_conditions([{"trait": "opt_in_status", "op": aud.IS_TRUE, "value": None}])
+    _set_conditions([{"trait": "opt_in_status", "op": aud_conditions.IS_TRUE, "value": None}])
     st.session_state[LOADED] = None
     st.session_state["aud_name"] = ""
 
@@ -84,7 +88,7 @@ def _trait_changed(row_id: int) -> None:
             new_trait = st.session_state[old]
             row["trait"] = new_trait
             st.session_state[_wkey(row, "trait")] = new_trait
-            _put_values(row, aud.blank_condition(new_trait))
+            _put_values(row, aud_conditions.blank_condition(new_trait))
 
 
 def _load() -> None:
@@ -93,10 +97,10 @@ def _load() -> None:
         return
     try:
         with ui.session() as s:
-            saved = aud.get_saved(s, picked)
-            conditions = aud.load_conditions(saved)
+            saved = aud_saved.get_saved(s, picked)
+            conditions = aud_saved.load_conditions(saved)
             name = saved.name
-    except aud.AudienceError as exc:
+    except aud_conditions.AudienceError as exc:
         st.session_state[FLASH] = ("error", str(exc))
         return
     _set_conditions(conditions)
@@ -106,13 +110,13 @@ def _load() -> None:
 
 
 def _month_name(m: int) -> str:
-    return aud.MONTHS[m - 1]
+    return aud_conditions.MONTHS[m - 1]
 
 
 def _value_widget(row: dict, op: str, kind: str | None, sources: list[str]):
     vk = _wkey(row, "val") + "_" + op.replace(" ", "_")
     if kind is None:
-        st.caption(aud.TRAITS[row["trait"]].help or " ")
+        st.caption(aud_conditions.TRAITS[row["trait"]].help or " ")
         return None
     if kind == "statuses":
         st.session_state.setdefault(vk, [SmsStatus.opted_in.value])
@@ -121,8 +125,9 @@ def _value_widget(row: dict, op: str, kind: str | None, sources: list[str]):
     if kind == "sources":
         chosen = st.session_state.get(vk, [])
         options = sources + [t for t in chosen if t not in sources]  # a deleted POS source stays visible
-        return st.multiselect("Sources", options, key=vk, label_visibility="collapsed", placeholder="Choose sources",
-                              format_func=lambda t: aud.source_token_label(t) + ("" if t in sources else " (deleted)"))
+        return st.multiselect(
+            "Sources", options, key=vk, label_visibility="collapsed", placeholder="Choose sources",
+            format_func=lambda t: aud_conditions.source_token_label(t) + ("" if t in sources else " (deleted)"))
     if kind == "date":
         st.session_state.setdefault(vk, dt.date.today())
         return st.date_input("Day", key=vk, label_visibility="collapsed", format="YYYY-MM-DD").isoformat()
@@ -161,8 +166,8 @@ st.caption("Pick customers by conditions; a customer is in the audience when **e
 widgets.flash(FLASH)
 
 with ui.session() as s:
-    saved_list = aud.list_saved(s)
-    sources = aud.source_options(s)
+    saved_list = aud_saved.list_saved(s)
+    sources = aud_conditions.source_options(s)
     defaults = texting.get_defaults(s)
     region, timezone = defaults.default_region, defaults.timezone
 
@@ -184,7 +189,7 @@ with st.container(border=True, key="aud_saved_box"):
         if st.button("Delete it", key="aud_delete", type="primary"):
             try:
                 with ui.session() as s:
-                    gone = aud.delete_saved(s, pick, by=ui.actor())
+                    gone = aud_saved.delete_saved(s, pick, by=ui.actor())
             except ui.OwnerError as exc:  # AudienceError, NotAllowed
                 ui.show_error(exc)
             else:
@@ -197,12 +202,13 @@ with st.container(border=True, key="aud_saved_box"):
 st.subheader("Conditions", anchor=False)
 conditions = []
 for row in st.session_state[ROWS]:
-    t = aud.TRAITS[row["trait"]]
+    t = aud_conditions.TRAITS[row["trait"]]
     with st.container(key=f"aud_row_{row['id']}"):
         c1, c2, c3, c4 = st.columns([3, 2, 4, 0.6], vertical_alignment="top")
         tk = _wkey(row, "trait")
         st.session_state.setdefault(tk, row["trait"])
-        c1.selectbox("Trait", list(aud.TRAITS), key=tk, format_func=lambda k: aud.TRAITS[k].label,
+        c1.selectbox("Trait", list(aud_conditions.TRAITS), key=tk,
+                     format_func=lambda k: aud_conditions.TRAITS[k].label,
                      label_visibility="collapsed", on_change=_trait_changed, args=(row["id"],))
         ok = _wkey(row, "op")
         if st.session_state.get(ok) not in t.ops:
@@ -217,8 +223,8 @@ st.button("Add condition", key="aud_add", on_click=_add_row, icon=":material/add
 
 # --- count, preview, save, export
 try:
-    clean, invalid = aud.normalize(conditions), ""
-except aud.InvalidCondition as exc:
+    clean, invalid = aud_conditions.normalize(conditions), ""
+except aud_conditions.InvalidCondition as exc:
     # no count until the row is fixed; the name typed below and every other row stay as they are
     clean, invalid, total = None, str(exc), 0
 
@@ -226,13 +232,13 @@ if invalid:
     st.warning(f"{invalid} Fix it to see the count; nothing else is lost.", icon=":material/warning:")
 else:
     with ui.session() as s:
-        for warning in aud.problems(s, clean):
+        for warning in aud_saved.problems(s, clean):
             st.warning(warning, icon=":material/warning:")
-        total = aud.count(s, clean)
-        preview = aud.page(s, clean, after_id=widgets.page_cursor(PAGES, repr(clean)))
+        total = aud_query.count(s, clean)
+        preview = aud_query.page(s, clean, after=widgets.page_cursor(PAGES, repr(clean)))
 
     st.metric("Customers in this audience", f"{total:,}")
-    st.caption(widgets.plain(aud.describe(clean)))
+    st.caption(widgets.plain(aud_conditions.describe(clean)))
     with ui.session() as s:
         required, hidden = age.min_age(s), age.unverified_count(s)
     if hidden:
@@ -243,15 +249,15 @@ if not invalid and total == 0:
     st.info("No customer matches all of these conditions. Remove a condition or widen one.",
             icon=":material/filter_alt_off:")
 elif not invalid:
-    st.dataframe(aud.display_rows(preview.rows, region, timezone), key="aud_preview", hide_index=True,
+    st.dataframe(aud_query.display_rows(preview.rows, region, timezone), key="aud_preview", hide_index=True,
                  width="stretch", height=min(38 + 35 * len(preview.rows), 560))
-    widgets.pager("aud", PAGES, page_size=aud.PAGE_SIZE, shown=len(preview.rows), total=total,
-             next_after=preview.next_after)
+    widgets.pager("aud", PAGES, page_size=paging.PAGE_SIZE, shown=len(preview.rows), total=total,
+                  next_after=preview.next_cursor)
 
 left, right = st.columns(2)
 with left.container(border=True, key="aud_save_box"):
     loaded = st.session_state.get(LOADED)
-    st.text_input("Audience name", key="aud_name", max_chars=aud.MAX_NAME, placeholder="Opted-in regulars")
+    st.text_input("Audience name", key="aud_name", max_chars=aud_saved.MAX_NAME, placeholder="Opted-in regulars")
     b1, b2 = st.columns(2)
     as_new = b1.button("Save as new", key="aud_save_new", icon=":material/save:", disabled=bool(invalid),
                        type="primary" if loaded is None else "secondary")
@@ -262,8 +268,8 @@ with left.container(border=True, key="aud_save_box"):
     if as_new or changes:
         try:
             with ui.session() as s:
-                row = aud.save(s, by=ui.actor(), name=st.session_state["aud_name"], conditions=clean,
-                               audience_id=loaded if changes else None)
+                row = aud_saved.save(s, by=ui.actor(), name=st.session_state["aud_name"], conditions=clean,
+                                     audience_id=loaded if changes else None)
         except ui.OwnerError as exc:  # AudienceError, NotAllowed
             ui.show_error(exc)
         else:
@@ -283,7 +289,7 @@ with right.container(border=True, key="aud_export_box"):
         # runs when the button is clicked, on a thread of its own: its own session. The CSV is
         # built from the streamed chunks (Streamlit sends a download as one piece).
         with Session(engine) as s:
-            return b"".join(aud.export(s, clean, by=by))
+            return b"".join(aud_export.export_csv(s, clean, by=by))
 
     widgets.download("Export CSV", _export_file, file_name="audience.csv", key="aud_export",
                      disabled=bool(invalid) or total == 0,

@@ -7,7 +7,13 @@ import phonenumbers
 import streamlit as st
 
 import widgets
-from core.importing import deactivation, importer, page_model
+from core.importing import deactivation, page_model
+from core.importing.cache import ImportCache
+from core.importing.limits import MAX_FILE_MB
+from core.importing.mapping import FIELDS, guess_mapping
+from core.importing.reading import sniff
+from core.importing.report import ImportProblem, ImportReport
+from core.importing.service import dry_run, import_csv, run_errors_csv
 from core.messaging import texting
 from pages import ui
 
@@ -26,7 +32,7 @@ def _map_key(field: str) -> str:
     return f"import_map_{field}"
 
 
-def _figures(report: importer.ImportReport, key: str) -> None:
+def _figures(report: ImportReport, key: str) -> None:
     widgets.metric_grid(page_model.figures(report, requests=False))  # an import never sends a text
     found = page_model.problems(report)
     if found is None:
@@ -42,7 +48,14 @@ def _figures(report: importer.ImportReport, key: str) -> None:
                          file_name=page_model.errors_file_name(report.file_name), key=f"{key}_download")
 
 
-def _run(action, first_words: str, upload, **options) -> importer.ImportReport:
+def _cache() -> ImportCache:
+    """This browser session's import cache: the check's work is reused by the import that follows it."""
+    if "import_cache" not in st.session_state:
+        st.session_state["import_cache"] = ImportCache()
+    return st.session_state["import_cache"]
+
+
+def _run(action, first_words: str, upload, **options) -> ImportReport:
     """Run the check or the import with a progress bar; a problem is shown (never a traceback) and the
     page stops there."""
     bar = st.progress(0.0, text=first_words)
@@ -51,7 +64,7 @@ def _run(action, first_words: str, upload, **options) -> importer.ImportReport:
         # up...) is logged and the owner reads what to do
         with ui.guard(f"importing {upload.name}", advice=INTERRUPTED):
             with ui.session() as s:
-                return action(s, upload, file_name=upload.name,
+                return action(s, upload, file_name=upload.name, cache=_cache(),
                               progress=lambda f, text: bar.progress(min(1.0, max(0.0, f)), text=text), **options)
     finally:
         bar.empty()
@@ -73,8 +86,8 @@ tab_import, tab_deactivated, tab_history = st.tabs(["Import a file", "Deactivate
 with tab_import:
     upload = st.file_uploader(
         "Customer file (CSV or Excel .xlsx)", type=["csv", "txt", "tsv", "xlsx"], key="import_file",
-        max_upload_size=importer.MAX_FILE_MB,
-        help=f"Up to {importer.MAX_FILE_MB} MB (about 2 million customers). Any encoding Excel or a provider "
+        max_upload_size=MAX_FILE_MB,
+        help=f"Up to {MAX_FILE_MB} MB (about 2 million customers). Any encoding Excel or a provider "
              "uses; comma, semicolon or tab separated.")
     if upload is None:
         for k in (INFO, DRY, FILE_ID):
@@ -90,12 +103,12 @@ with tab_import:
             st.session_state.pop(DRY, None)
             st.session_state.pop(RESULT, None)
             try:
-                info = importer.sniff(upload, file_name=upload.name)
-            except importer.ImportProblem as exc:
+                info = sniff(upload, file_name=upload.name, cache=_cache())
+            except ImportProblem as exc:
                 info = str(exc)
             st.session_state[INFO] = info
             if not isinstance(info, str):
-                for field, header in importer.guess_mapping(info.headers).items():
+                for field, header in guess_mapping(info.headers).items():
                     st.session_state[_map_key(field)] = header or NONE
                 st.session_state["import_region"] = defaults.default_region
         info = st.session_state[INFO]
@@ -113,14 +126,14 @@ with tab_import:
         st.subheader("Columns", anchor=False)
         st.caption("What each column holds. Columns not chosen here are ignored.")
         options = [NONE] + info.headers
-        fields = list(importer.FIELDS.items())
+        fields = list(FIELDS.items())
         for start in range(0, len(fields), 4):
             cols = st.columns(4)
             for col, (field, label) in zip(cols, fields[start:start + 4]):
                 if st.session_state.get(_map_key(field)) not in options:
                     st.session_state[_map_key(field)] = NONE
                 col.selectbox(label, options, key=_map_key(field))
-        mapping = page_model.mapping({f: st.session_state[_map_key(f)] for f in importer.FIELDS})
+        mapping = page_model.mapping({f: st.session_state[_map_key(f)] for f in FIELDS})
 
         st.subheader("Consent", anchor=False)
         region = st.columns([1, 2])[0].selectbox(
@@ -139,7 +152,7 @@ with tab_import:
             st.stop()
         if st.button("Check the file", key="import_check", icon=":material/fact_check:",
                      type="secondary" if st.session_state.get(DRY, (None,))[0] == settings else "primary"):
-            report = _run(importer.dry_run, "Reading the file", upload, mapping=mapping, default_region=region,
+            report = _run(dry_run, "Reading the file", upload, mapping=mapping, default_region=region,
                           attested=attested)
             st.session_state[DRY] = (settings, report)
             st.session_state.pop(RESULT, None)
@@ -160,7 +173,7 @@ with tab_import:
                 st.error("No row has a usable phone number: check the phone column above.", icon=":material/error:")
             elif st.button(f"Import {report.phones:,} customers", key="import_go", type="primary",
                            icon=":material/upload:"):
-                done = _run(importer.import_csv, "Importing", upload, mapping=mapping, default_region=region,
+                done = _run(import_csv, "Importing", upload, mapping=mapping, default_region=region,
                             attested=attested, by=ui.actor())
                 st.session_state[RESULT] = (settings, done)
                 st.rerun()
@@ -220,7 +233,7 @@ with tab_history:
 
                 def _errors_file() -> bytes:  # on the click: the download is recorded
                     with ui.Session(engine) as fresh:
-                        return importer.run_errors_csv(fresh, run_id, by=by)
+                        return run_errors_csv(fresh, run_id, by=by)
 
                 widgets.download("Download (CSV)", _errors_file,
                                  file_name=page_model.errors_file_name(chosen.file_name),

@@ -13,7 +13,7 @@ ui.require_page("inbox")
 
 from core.consent import customers, personas  # noqa: E402
 from core.messaging import inbox, inbox_view, messages, outbox  # noqa: E402
-from core import phones  # noqa: E402
+from core import paging, phones  # noqa: E402
 from core.models import Customer, Direction, MessageKind, MessageStatus  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 
@@ -237,13 +237,13 @@ def message_log(s, region: str, timezone: str) -> None:
                 "No messages yet. Texts appear here as customers text the shop and the shop replies.",
                 icon=":material/sms:")
         return
-    first = widgets.page_start(LOG_CURSORS, personas.PAGE_SIZE)
+    first = widgets.page_start(LOG_CURSORS, paging.PAGE_SIZE)
     st.markdown(f"{first:,}–{first + len(page.rows) - 1:,} of **{total:,}** messages, newest first")
     st.dataframe(messages.log_rows(page.rows, region, timezone), hide_index=True, width="stretch", key="log_table", height=640,
                  column_config={"text": st.column_config.TextColumn("text", width="large"),
                                 "reason": st.column_config.TextColumn("reason", width="medium"),
                                 "segments": st.column_config.NumberColumn("segments", width="small")})
-    widgets.pager("log", LOG_CURSORS, page_size=personas.PAGE_SIZE, shown=len(page.rows), total=total,
+    widgets.pager("log", LOG_CURSORS, page_size=paging.PAGE_SIZE, shown=len(page.rows), total=total,
                   next_after=page.next_cursor)
 
 

@@ -6,8 +6,10 @@ import pandas as pd
 import streamlit as st
 
 import widgets
-from core.importing import importer, page_model, pos
-from core.reports import reports
+from core.importing import page_model, pos
+from core.importing.limits import MAX_FILE_MB
+from core.importing.report import ImportProblem, ImportReport, NoPhoneColumn
+from core.reports import period
 from core.messaging import texting
 from pages import ui
 
@@ -23,7 +25,7 @@ def _reasons(reasons: dict[str, int], key: str) -> None:
                      hide_index=True, width="stretch", key=key)
 
 
-def _sync_result(report: importer.ImportReport, key: str) -> None:
+def _sync_result(report: ImportReport, key: str) -> None:
     widgets.metric_grid(page_model.sync_figures(report))
     _reasons(report.request_reasons, f"{key}_reasons")
     if report.invalid or report.warnings:
@@ -41,7 +43,7 @@ widgets.flash(FLASH)
 with ui.session() as s:
     tz = texting.get_defaults(s).timezone
     sources = pos.list_sources(s)
-    today = reports.local_today(s)
+    today = period.local_today(s)
 
 with st.popover("Add a POS source", icon=":material/add:"):
     new_name = st.text_input("Name", key="pos_new_name", placeholder="Dutchie",
@@ -126,7 +128,7 @@ for r in sources:
                 _reasons(reeval.reasons, f"pos_reeval_reasons_{sid}")
         with right:
             export = st.file_uploader("Upload a POS customer export (CSV or Excel)", type=["csv", "txt", "tsv", "xlsx"],
-                                      key=f"pos_file_{sid}", max_upload_size=importer.MAX_FILE_MB)
+                                      key=f"pos_file_{sid}", max_upload_size=MAX_FILE_MB)
             if st.button("Sync", key=f"pos_sync_{sid}", type="primary", disabled=export is None,
                          icon=":material/sync:"):
                 bar = st.progress(0.0, text="Reading the export")
@@ -134,12 +136,12 @@ for r in sources:
                     with ui.session() as s:
                         report = pos.sync(s, by=ui.actor(), source_id=sid, file=export, file_name=export.name,
                                           progress=lambda f, t: bar.progress(min(1.0, f), text=t))
-                except importer.NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
+                except NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
                     bar.empty()
                     st.error(widgets.plain(str(exc).replace(" Choose the phone column in the mapping.", "")) + " Rename the phone "
                              "column in the export to Phone and sync it again. Nothing was saved.",
                              icon=":material/error:")
-                except importer.ImportProblem as exc:
+                except ImportProblem as exc:
                     bar.empty()
                     ui.show_error(exc)
                 except Exception as exc:  # never a traceback on screen: logged, with its reference shown

@@ -6,7 +6,8 @@ import streamlit as st
 from sqlmodel import Session
 
 import widgets
-from core.reports import reports
+from core import paging
+from core.reports import member_club
 from core.messaging import texting
 from pages import ui
 
@@ -25,10 +26,10 @@ widgets.flash(RESULT, icon=":material/outgoing_mail:")
 with ui.session() as s:
     defaults = texting.get_defaults(s)
     after = widgets.page_cursor(PAGES)
-    page = reports.pending_requests(s, after=after)
+    page = member_club.pending_requests(s, after=after)
     if not page.rows and after is not None:  # the list shrank under us: back to the start
         widgets.first_page(PAGES)
-        page = reports.pending_requests(s)
+        page = member_club.pending_requests(s)
 
 st.metric("Waiting for a reply", f"{page.total:,}")
 if not page.total:
@@ -37,22 +38,22 @@ if not page.total:
             icon=":material/check_circle:")
     st.stop()
 
-table = reports.member_club_table(page.rows)
+table = member_club.member_club_table(page.rows)
 event = st.dataframe(table, key=f"mc_table_{st.session_state.get(TABLE_GEN, 0)}", on_select="rerun", selection_mode="multi-row", hide_index=True,
                      width="stretch", height=min(38 + 35 * len(table), 600))
 selected_rows = [i for i in event.selection.rows if i < len(page.rows)]
 selected_ids = [page.rows[i]["id"] for i in selected_rows]
 
-widgets.pager("mc", PAGES, page_size=reports.PAGE_SIZE, shown=len(page.rows), total=page.total,
-         next_after=page.next_after, note="Tick rows to choose them (the box in the header ticks the whole page).")
+widgets.pager("mc", PAGES, page_size=paging.PAGE_SIZE, shown=len(page.rows), total=page.total,
+              next_after=page.next_cursor, note="Tick rows to choose them (the box in the header ticks the whole page).")
 
 with st.container(border=True, key="mc_resend_box"):
     n = len(selected_ids)
     label = f"Resend the request to {n} customer{'s' if n != 1 else ''}" if n else "Resend the request"
     if st.button(label, key="mc_resend", type="primary", disabled=not n, icon=":material/send:"):
         with ui.session() as s:
-            summary = reports.resend(s, selected_ids, by=ui.actor())
-        widgets.set_flash(RESULT, "  \n".join(reports.summary_sentences(summary)),
+            summary = member_club.resend(s, selected_ids, by=ui.actor())
+        widgets.set_flash(RESULT, "  \n".join(member_club.summary_sentences(summary)),
                           "success" if not summary.blocked else "warning")
         st.session_state[TABLE_GEN] = st.session_state.get(TABLE_GEN, 0) + 1
         st.rerun()
@@ -68,7 +69,7 @@ def _export_file() -> bytes:
     # runs when the button is clicked, on a thread of its own: its own session. The CSV is
     # built from the streamed chunks (Streamlit sends a download as one piece).
     with Session(engine) as s:
-        return b"".join(reports.pending_export(s, by=by))
+        return b"".join(member_club.pending_export(s, by=by))
 
 
 widgets.download("Export CSV", _export_file, file_name="member-club-pending.csv", key="mc_export",

@@ -14,6 +14,7 @@ from pages import ui
 ui.require_page("personas")
 
 from core.consent import customers, deletion, optouts, personas  # noqa: E402
+from core import paging  # noqa: E402
 from core.models import OPT_OUT_CHANNELS, Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
 from core.messaging import outbox  # noqa: E402
@@ -106,7 +107,7 @@ def show_list(s, region: str, timezone: str) -> None:
                 "4 digits of the phone number.", icon=":material/search_off:")
         return
 
-    first_n = widgets.page_start(CURSORS, personas.PAGE_SIZE)
+    first_n = widgets.page_start(CURSORS, paging.PAGE_SIZE)
     noun = "customer" if total == 1 else "customers"
     shown = f"{first_n:,}–{first_n + len(page.rows) - 1:,} of **{total:,}** {noun}"
     st.markdown(shown + (" matching" if filtered else ""))
@@ -125,7 +126,7 @@ def show_list(s, region: str, timezone: str) -> None:
         cols[5].markdown(widgets.badge(row["status"]))
         cols[6].button("View", key=f"view_{row['id']}", on_click=_open, args=(row["id"],), type="tertiary")
 
-    widgets.pager("persona", CURSORS, page_size=personas.PAGE_SIZE, shown=len(page.rows), total=total,
+    widgets.pager("persona", CURSORS, page_size=paging.PAGE_SIZE, shown=len(page.rows), total=total,
                   next_after=page.next_cursor)
 
 

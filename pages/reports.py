@@ -8,7 +8,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from core.reports import reports
+from core import exports
+from core.reports import charts, figures, period
 from core.models import SmsStatus
 from pages import ui
 
@@ -21,8 +22,8 @@ st.caption("Where your customers' consent stands, for the days you pick (your sh
            "double opt-in requests, one customer a row, are in **Data Analytics › Member Club**.")
 
 with ui.session() as s:
-    today = reports.local_today(s)
-    forms = reports.form_choices(s)
+    today = period.local_today(s)
+    forms = charts.form_choices(s)
 
 c1, c2, c3 = st.columns([1, 1, 2], vertical_alignment="bottom")
 first = c1.date_input("From", value=today - dt.timedelta(days=29), key="rep_from", format="YYYY-MM-DD")
@@ -32,12 +33,12 @@ by = c3.segmented_control("Group by", ["day", "week"], default="day", key="rep_b
 
 try:
     with ui.session() as s:
-        head = reports.headline(s, first, last)
+        head = figures.headline(s, first, last)
         p = head.period
-        trend = reports.opt_ins_and_outs(s, p, by=by)
-        sources = reports.by_source(s, p)
-        funnel = reports.funnel(s, p)
-except reports.ReportError as exc:
+        trend = charts.opt_ins_and_outs(s, p, by=by)
+        sources = charts.by_source(s, p)
+        funnel = charts.funnel(s, p)
+except period.ReportError as exc:
     ui.show_error(exc)
     st.stop()
 
@@ -67,7 +68,7 @@ m[0].metric("Requests sent", f"{head.requests_sent:,}",
             help=f"Opt-in requests that went out in the range, to {head.customers_asked:,} customers.")
 m[1].metric("Confirmed", f"{head.confirmed:,}", help="Pending customers who replied Y or YES in the range.")
 m[2].metric("Confirmation rate", pct(head.confirmation_rate), help="Confirmed ÷ customers sent a request.")
-m[3].metric("Median time to confirm", reports.duration_text(head.median_time_to_confirm),
+m[3].metric("Median time to confirm", figures.duration_text(head.median_time_to_confirm),
             help="From the opt-in request to the customer's Y/YES, for the confirmations in the range.")
 
 
@@ -92,7 +93,7 @@ def _chart_body(key: str, chart, table: pd.DataFrame) -> None:
 
     def _table_file() -> bytes:  # on the click: the download is recorded
         with ui.Session(engine) as fresh:
-            return reports.export_table(fresh, table, name=f"{key} {p.start} to {p.end}", by=by)
+            return charts.export_table(fresh, table, name=f"{key} {p.start} to {p.end}", by=by)
 
     st.download_button("Download CSV", data=_table_file, file_name=f"{key}-{p.start}-{p.end}.csv",
                        mime="text/csv", key=f"rep_csv_{key}", icon=":material/download:")
@@ -147,9 +148,9 @@ with cols[1]:
     if funnel_df["Customers"].iloc[0] == 0:
         funnel_df = funnel_df.iloc[0:0]
     bars = alt.Chart(funnel_df).mark_bar().encode(
-        y=alt.Y("Stage:N", sort=list(reports.FUNNEL_STAGES), title=None),
+        y=alt.Y("Stage:N", sort=list(charts.FUNNEL_STAGES), title=None),
         x=alt.X("Customers:Q", title="Customers", axis=alt.Axis(tickMinStep=1)),
-        color=alt.Color("Stage:N", scale=alt.Scale(domain=list(reports.FUNNEL_STAGES), range=[AMBER, GREEN, RED]),
+        color=alt.Color("Stage:N", scale=alt.Scale(domain=list(charts.FUNNEL_STAGES), range=[AMBER, GREEN, RED]),
                         legend=None),
         tooltip=["Stage:N", "Customers:Q", "Share:N"],
     )
@@ -166,7 +167,7 @@ with st.container(border=True, key="rep_forms"):
     pick = t2.selectbox("Sign-up form", list(form_names), format_func=lambda i: form_names[i], key="rep_form",
                         label_visibility="collapsed")
     with ui.session() as s:
-        activity = reports.form_activity(s, p, form_id=pick, by=by)
+        activity = charts.form_activity(s, p, form_id=pick, by=by)
     form_df = pd.DataFrame([{period_name: r[by], "Views": r["views"], "Submissions": r["submissions"]}
                             for r in activity])
     if not form_df.empty and not (form_df["Views"].sum() or form_df["Submissions"].sum()):
@@ -183,7 +184,7 @@ with st.container(border=True, key="rep_forms"):
 
 with st.container(border=True, key="rep_queue_box"):
     with ui.session() as s:
-        queued_total, queued = reports.queued_messages(s)
+        queued_total, queued = figures.queued_messages(s)
     st.markdown("**Queued messages**")
     if not queued_total:
         st.caption("Nothing is waiting: every message has gone out.")

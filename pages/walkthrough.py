@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 import widgets
-from core.training import training, walkthrough
+from core.training import certificate, training, walkthrough
 from pages import ui
 
 ui.require_page("walkthrough")
@@ -86,8 +86,8 @@ for r in results:
 
 st.subheader("Completion summary")
 st.markdown("\n".join(f"- {widgets.plain(line)}" for line in view.summary_lines))
-png = walkthrough.certificate_png(trainee=trainee, results=results, when=view.today, brand=view.brand)
-pdf = walkthrough.certificate_pdf(trainee=trainee, results=results, when=view.today, brand=view.brand)
+png = certificate.png(trainee=trainee, results=results, when=view.today, brand=view.brand)
+pdf = certificate.pdf(trainee=trainee, results=results, when=view.today, brand=view.brand)
 c1, c2 = st.columns(2)
 c1.download_button("Download certificate (PDF)", pdf, file_name=view.certificate_name("pdf"),
                    mime="application/pdf", key="cert_pdf", icon=":material/picture_as_pdf:")

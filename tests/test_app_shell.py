@@ -10,7 +10,7 @@ import streamlit
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core.audiences import audiences
+from core.audiences import export as aud_export
 from core import auth, db
 from core.training import demo
 from core.models import Customer
@@ -151,7 +151,7 @@ def test_exploring_the_demo_fills_a_separate_demo_shop_and_leaves_the_real_shop_
         demo_engine.dispose()
     assert _customers(app_db) == 0
     with Session(app_db) as s:  # an "opt-in status is true" export from the real shop: nobody
-        rows = b"".join(audiences.export(s, [{"trait": "opt_in_status", "op": "is true", "value": None}]))
+        rows = b"".join(aud_export.export_csv(s, [{"trait": "opt_in_status", "op": "is true", "value": None}]))
     assert rows.decode().strip().count("\n") == 0  # the header only
     assert "You are exploring the demo shop" in _texts(app)  # the first page, Personas, has the banner
     assert "Demo shop" in "\n".join(str(e.value) for e in app.sidebar.caption)

@@ -9,14 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, select
 
-from core.audiences import audiences
+from core.audiences import export as aud_export
+from core.audiences import query as aud_query
+from core.audiences import saved as aud_saved
 from core import auth
 from core.consent import customers, personas
 from core.training import demo, training
 from core.signups import forms, signup
-from core.importing import import_reference, importer, pos
+from core.importing import pos, service
+from tests import import_reference
 from core.messaging import inbox, outbox, texting, texting_editor
-from core.reports import reports
+from core.reports import figures, member_club, period
 from core.clock import as_utc
 from core.bootstrap import init_db
 from core.db import make_engine
@@ -120,21 +123,20 @@ def release_due(s, now, tmp_path):
 
 def resend(s, now, tmp_path):
     c = _customer(s, SmsStatus.pending, when=EARLIER)
-    return vars(reports.resend(s, [c.id], now=now))
+    return vars(member_club.resend(s, [c.id], now=now))
 
 
 def reports_views(s, now, tmp_path):
     _customer(s, SmsStatus.pending, when=EARLIER)
-    h = reports.headline(s, dt.date(2026, 11, 1), dt.date(2026, 11, 30), now=now)
-    pending = reports.pending_requests(s, now=now)
-    return (h.counts, h.change, reports.local_today(s, now), reports.status_counts_at(s, EARLIER, now=now),
-            [r for r in pending.rows], b"".join(reports.pending_export(s, now=now)))
+    h = figures.headline(s, dt.date(2026, 11, 1), dt.date(2026, 11, 30), now=now)
+    pending = member_club.pending_requests(s, now=now)
+    return (h.counts, h.change, period.local_today(s, now), figures.status_counts_at(s, EARLIER, now=now),
+            [r for r in pending.rows], b"".join(member_club.pending_export(s, now=now)))
 
 
 def import_csv(s, now, tmp_path):
     path = write_csv(tmp_path, "list.csv", ["Phone,First Name,SMS Opt In", f"{PHONE},Ann,", "+14155550124,Ben,"])
-    importer._SCAN_CACHE.clear()
-    report = importer.import_csv(s, path, attested=True, now=now)
+    report = service.import_csv(s, path, attested=True, now=now)
     return report.counts()
 
 
@@ -146,7 +148,6 @@ def import_reference_file(s, now, tmp_path):
 def pos_sync(s, now, tmp_path):
     src = pos.create_source(s, name="Dutchie", now=now)
     path = write_csv(tmp_path, "d.csv", ["Mobile,First Name,Accepts SMS Marketing", f"{PHONE},Ann,"])
-    importer._SCAN_CACHE.clear()
     report = pos.sync(s, source_id=src.id, file=path, now=now)
     summary = pos.set_request_after(s, src.id, dt.date(2026, 11, 1), now=now)
     return src.created_at, report.counts(), vars(summary)
@@ -161,8 +162,8 @@ def personas_view(s, now, tmp_path):
 def audiences_count_and_save(s, now, tmp_path):
     _customer(s, SmsStatus.pending, when=NOW - dt.timedelta(days=3))
     conds = [{"trait": "pending_for", "op": "more than", "value": 2}]
-    saved = audiences.save(s, name="Waiting", conditions=conds, now=now)
-    return audiences.count(s, conds, now=now), saved.updated_at, b"".join(audiences.export(s, conds, now=now))
+    saved = aud_saved.save(s, name="Waiting", conditions=conds, now=now)
+    return aud_query.count(s, conds, now=now), saved.updated_at, b"".join(aud_export.export_csv(s, conds, now=now))
 
 
 def forms_create_and_view(s, now, tmp_path):

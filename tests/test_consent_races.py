@@ -24,9 +24,9 @@ import pytest
 from sqlmodel import Session, select
 
 from core.consent import customers
-from core.importing import importer, pos
+from core.importing import pos, service
 from core.messaging import inbox, outbox
-from core.reports import reports
+from core.reports import member_club
 from core.signups import signup, signup_limits
 from core.models import (
     Channel,
@@ -108,12 +108,12 @@ def _writer(name: str, engine, phone: str, ctx: dict, round_no: int, tmp_path, t
             elif name == "signup":
                 signup.submit(s, form_slug=None, answers={"phone": phone, "first_name": "Race"})
             elif name == "resend":
-                reports.resend(s, [cid])
+                member_club.resend(s, [cid])
             elif name == "import":
                 opt_in = "yes" if round_no % 2 == 0 else ""
                 path = write_csv(tmp_path, f"r{tag}{round_no}.csv", ["phone,first_name,sms_opt_in",
                                                                     f"{phone},Race,{opt_in}"])
-                importer.import_csv(s, path, attested=True)
+                service.import_csv(s, path, attested=True)
             elif name == "pos":
                 path = write_csv(tmp_path, f"p{tag}{round_no}.csv", ["phone,first_name", f"{phone},Race"])
                 pos.sync(s, source_id=ctx["pos_source"], file=path)

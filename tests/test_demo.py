@@ -264,12 +264,12 @@ def _customers(url: str) -> int:
 def _opted_in_export(url: str) -> str:
     from sqlmodel import Session
 
-    from core.audiences import audiences
+    from core.audiences import export as aud_export
 
     eng = db.make_engine(url)
     try:
         with Session(eng) as s:
-            return b"".join(audiences.export(s, [{"trait": "opt_in_status", "op": "is true", "value": None}])).decode()
+            return b"".join(aud_export.export_csv(s, [{"trait": "opt_in_status", "op": "is true", "value": None}])).decode()
     finally:
         eng.dispose()
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from core.audiences import audiences
+from core.audiences import saved as aud_saved
 from core.consent import customers
 from core.signups import forms, signup
-from core.importing import importer, pos
+from core.importing import pos, service
 from core.messaging import inbox, texting
 from core.consent.keywords import Keyword, classify
 from core.models import Customer, Direction, Message, SmsStatus
@@ -86,14 +86,12 @@ def test_a_name_typed_on_the_sign_up_form_is_stored_without_bidi_controls(sessio
 
 
 def test_an_imported_name_is_stored_without_bidi_controls(session, tmp_path, now):
-    importer._SCAN_CACHE.clear()
     path = write_csv(tmp_path, "list.csv", ["Phone,First Name,Last Name", f"{PHONE},{HOSTILE_NAME},\u202eLee"])
-    importer.import_csv(session, path, attested=False, now=now)
+    service.import_csv(session, path, attested=False, now=now)
     assert _stored_names(session) == [("Ada", "Lee")]
 
 
 def test_a_pos_synced_name_and_the_source_name_are_stored_without_bidi_controls(session, tmp_path, now):
-    importer._SCAN_CACHE.clear()
     src = pos.create_source(session, name="\u202eDutchie\u202c", now=now)
     assert src.name == "Dutchie"
     path = write_csv(tmp_path, "d.csv", ["Mobile,First Name", f"{PHONE},{HOSTILE_NAME}"])
@@ -105,4 +103,4 @@ def test_brand_form_and_audience_names_are_stored_without_bidi_controls(session,
     texting.update_defaults(session, brand="\u202eCorner Shop\u202c")
     assert texting.get_defaults(session).brand == "Corner Shop"
     assert forms.create(session, name="\u2066Counter\u2069", now=now).name == "Counter"
-    assert audiences.save(session, name="\u200fRegulars", conditions=[], now=NOW).name == "Regulars"
+    assert aud_saved.save(session, name="\u200fRegulars", conditions=[], now=NOW).name == "Regulars"

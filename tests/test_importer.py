@@ -12,10 +12,12 @@ import pytest
 from sqlmodel import Session, select
 
 from core.consent import customers
-from core.importing import importer, import_reference
+from core.importing import apply, service
+from core.importing.report import ImportReport, NoPhoneColumn, NoValidPhones, RowError
+from tests import import_reference
 from core.bootstrap import init_db
 from core.db import make_engine
-from core.importing.importer import RowError, import_csv
+from core.importing.service import import_csv
 from core.models import Channel, ConsentEvent, Customer, ImportRun, Message, MessageStatus, SmsStatus
 from tests.conftest import NOW
 from tests.factories import make_customer
@@ -168,7 +170,7 @@ def test_a_full_name_column_fills_first_and_last_name(session, tmp_path):
 
 def test_a_mapping_chosen_by_the_owner_is_used(session, tmp_path):
     path = write_csv(tmp_path, "custom.csv", ["Telefon,Vorname,Einwilligung", "415-555-0821,Jürgen,ja"])
-    with pytest.raises(importer.NoPhoneColumn):
+    with pytest.raises(NoPhoneColumn):
         import_csv(session, path, attested=True, now=NOW)
     report = import_csv(session, path, attested=True, now=NOW,
                         mapping={"phone": "Telefon", "first_name": "Vorname"})
@@ -220,7 +222,7 @@ def test_the_error_file_neutralises_spreadsheet_formulas(session, tmp_path):
 
 def test_a_file_without_a_single_usable_phone_is_refused_with_nothing_written(session, tmp_path):
     path = write_csv(tmp_path, "bad.csv", ["phone,name", "n/a,Ann", "123,Bob"])
-    with pytest.raises(importer.NoValidPhones, match="None of the 2 rows"):
+    with pytest.raises(NoValidPhones, match="None of the 2 rows"):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session)["customers"] == 0 and counts(session)["runs"] == 0
 
@@ -240,7 +242,7 @@ def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(sessio
     lines = ["phone,first_name,sms_opt_in"] + [f"415-555-{1000 + i},N{i},{['yes', 'no', '', 'unsubscribed'][i % 4]}"
                                              for i in range(10)]
     path = write_csv(tmp_path, "big.csv", lines)
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(apply, "CHUNK_ROWS", 3)
 
     def crash(fraction, text):
         if text.startswith("Saved"):
@@ -253,7 +255,6 @@ def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(sessio
     run = session.exec(select(ImportRun)).one()
     assert run.finished_at is None
 
-    importer._SCAN_CACHE.clear()
     report = import_csv(session, path, attested=True, now=NOW)
     assert (report.created, report.unchanged) == (7, 3)
 
@@ -323,7 +324,7 @@ def test_an_import_never_sends_a_text_and_asks_no_one(session, tmp_path):
 def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
     make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550304")
     before = snapshot(session)
-    dry = importer.dry_run(session, fixture("merge.csv"), attested=True, now=NOW)
+    dry = service.dry_run(session, fixture("merge.csv"), attested=True, now=NOW)
     assert snapshot(session) == before and counts(session)["runs"] == 0
     real = import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
     assert dry.counts() == real.counts()
@@ -332,26 +333,29 @@ def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
 
 def test_the_import_history_keeps_file_counts_attestation_and_errors(session):
     report = import_csv(session, fixture("bad_rows.csv"), attested=True, now=NOW, by="owner")
-    runs = importer.history(session)
+    runs = service.history(session)
     assert len(runs) == 1
     run = runs[0]
     assert (run.file_name, run.by, run.attested, run.origin) == ("bad_rows.csv", "owner", True, "csv_import")
     assert run.counts["created"] == 4 and run.counts["invalid"] == 4
     assert run.finished_at is not None and run.started_at == NOW
-    assert importer.run_errors_csv(session, run.id) == report.errors_csv()
+    assert service.run_errors_csv(session, run.id) == report.errors_csv()
 
 
 def test_the_history_is_paged_newest_first(session, tmp_path):
     for i in range(3):
         import_csv(session, write_csv(tmp_path, f"f{i}.csv", ["phone", f"415-555-084{i}"]), attested=False, now=NOW)
-    first = importer.history(session, limit=2)
+    first = service.history(session, limit=2)
     assert [r.file_name for r in first] == ["f2.csv", "f1.csv"]
-    assert [r.file_name for r in importer.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
+    assert [r.file_name for r in service.history(session, limit=2, before_id=first[-1].id)] == ["f0.csv"]
 
 
-def test_row_errors_sort_by_row():
-    errors = [RowError(5, "phone", "x"), RowError(2, "phone", "y")]
-    assert importer.errors_csv(sorted(errors, key=lambda e: e.row)).decode("utf-8-sig").splitlines()[1][0] == "2"
+def test_the_download_of_rows_not_imported_lists_them_in_row_order():
+    report = ImportReport(invalid=[RowError(5, "phone", "not a number", "abc")],
+                          warnings=[RowError(2, "email", "not an email address", "x@", imported=True)])
+    lines = report.errors_csv().decode("utf-8-sig").splitlines()
+    assert [line.split(",")[0] for line in lines] == ["row", "2", "5"]
+    assert lines[1].endswith("imported without this value") and lines[2].endswith("row not imported")
 
 
 # --- Issue 11: numbers that cannot be a customer's mobile, names with links -------------------------------------
@@ -390,3 +394,27 @@ def test_a_name_with_a_link_is_dropped_and_reported_but_the_row_and_its_opt_out_
     assert by_phone["+14155550101"].sms_status is SmsStatus.opted_out  # an opt-out is never lost over a name
     assert (by_phone["+14155550102"].first_name, by_phone["+14155550102"].last_name) == ("Ann", "")
     assert (by_phone["+14155550103"].first_name, by_phone["+14155550103"].last_name) == ("O'Brien", "St. John")
+
+
+# --- merged from main: the 2026 state sending rules and live texting apply to an import's requests ----------------
+
+SUNDAY_10_IN_HOUSTON = dt.datetime(2026, 12, 6, 16, 0)  # 10:00 CST, 08:00 in San Francisco
+
+
+def _requests_to(session, phone):
+    session.expire_all()
+    return session.exec(select(Message).where(Message.phone == phone, Message.kind == "opt_in_request")).all()
+
+
+def test_with_live_texting_a_pos_syncs_requests_wait_for_the_background_sender(session, tmp_path, monkeypatch):
+    from core.importing import pos
+    from core.messaging import providers
+
+    monkeypatch.setattr(providers, "is_live", lambda _session: True)
+    src = pos.create_source(session, name="Dutchie", now=NOW)
+    pos.set_request_after(session, src.id, (NOW - dt.timedelta(days=30)).date(), now=NOW)
+    path = write_csv(tmp_path, "list.csv", ["phone", "415-555-0124"])
+    report = pos.sync(session, source_id=src.id, file=path, now=NOW)
+    assert report.requests_sent == 1
+    [msg] = _requests_to(session, "+14155550124")
+    assert (msg.status, msg.sent_at) == (MessageStatus.sending, None)

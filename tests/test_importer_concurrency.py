@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 from core.consent import customers
-from core.importing import importer
+from core.importing import apply, service
 from core.messaging import inbox
 from core.models import Customer, Message, MessageKind, SmsStatus
 from tests.conftest import BACKENDS, NOW
@@ -17,7 +17,7 @@ ROWS = 60
 
 @pytest.mark.parametrize("file_engine", BACKENDS, indirect=True)
 def test_two_imports_of_one_file_and_stop_replies_at_once_end_consistent(file_engine, tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(apply, "CHUNK_ROWS", 7)
     lines = ["phone,first_name,sms_opt_in"] + [f"415-555-{3000 + i},N{i},{['yes', '', 'no'][i % 3]}"
                                              for i in range(ROWS)]
     path = write_csv(tmp_path, "shared.csv", lines)
@@ -29,7 +29,7 @@ def test_two_imports_of_one_file_and_stop_replies_at_once_end_consistent(file_en
         try:
             start.wait()
             with Session(file_engine) as s:
-                importer.import_csv(s, path, attested=True, now=NOW)
+                service.import_csv(s, path, attested=True, now=NOW)
         except BaseException as exc:  # noqa: BLE001 - any escape fails the test
             errors.append(exc)
 

@@ -4,23 +4,21 @@ is expanded, a UTF-16 file without a byte-order mark is read (or named accuratel
 from __future__ import annotations
 
 import io
+import os
 import re
+import tempfile
 import zipfile
 
 import pytest
 
-from core.importing import importer
-from core.importing.importer import import_csv, sniff
+from core.importing import limits, service
+from core.importing.report import FileTooLarge, NotASpreadsheet, TooManyColumns
+from core.importing.reading import sniff
+from core.importing.service import import_csv
 from tests.conftest import NOW
 from tests.import_helpers import counts, status_of, write_csv
 
 NOTHING = {"customers": 0, "events": 0, "messages": 0, "runs": 0, "pos_contacts": 0}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_caches():
-    importer._SCAN_CACHE.clear()
-    importer._XLSX_CACHE.clear()
 
 
 # --- a row with 10,001 columns -------------------------------------------------------------------------------------
@@ -40,7 +38,7 @@ def test_a_row_with_10001_columns_is_a_bad_row_and_the_rest_of_the_file_imports(
 def test_a_header_with_10001_columns_still_refuses_the_file(session, tmp_path):
     path = write_csv(tmp_path, "wide_header.csv", ["phone," + ",".join(f"h{i}" for i in range(10_000)),
                                                    "415-555-0611,Ann"])
-    with pytest.raises(importer.TooManyColumns, match="Row 1 has 10,001 columns"):
+    with pytest.raises(TooManyColumns, match="Row 1 has 10,001 columns"):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session) == NOTHING
 
@@ -49,7 +47,7 @@ def test_a_dry_run_and_the_preview_skip_a_wide_row(session, tmp_path):
     lines = ["phone,first_name", ",".join(["x"] * 10_001), "415-555-0101,Ann"]
     path = write_csv(tmp_path, "wide2.csv", lines)
     assert sniff(path).preview == [["415-555-0101", "Ann"]]
-    report = importer.dry_run(session, path, attested=False)
+    report = service.dry_run(session, path, attested=False)
     assert [e.row for e in report.invalid] == [2] and report.created == 1
 
 
@@ -97,7 +95,7 @@ def test_a_sheet_declaring_2000000_rows_is_refused_with_a_clear_message(session,
     assert b"2000000" in zipfile.ZipFile(io.BytesIO(xlsx)).read("xl/worksheets/sheet1.xml")
     path = tmp_path / "bomb.xlsx"
     path.write_bytes(xlsx)
-    with pytest.raises(importer.FileTooLarge, match=r"bomb.xlsx expands to 2,000,000 rows.*at most 1,048,576 rows"):
+    with pytest.raises(FileTooLarge, match=r"bomb.xlsx expands to 2,000,000 rows.*at most 1,048,576 rows"):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session) == NOTHING
 
@@ -116,19 +114,19 @@ def test_a_huge_shared_strings_part_is_refused_before_openpyxl_reads_it(session,
     path.write_bytes(bomb.getvalue())
     assert path.stat().st_size < 5 * 1024 * 1024
     _never_loaded(monkeypatch)
-    with pytest.raises(importer.FileTooLarge, match=r"expands to 300 MB in its part xl/sharedStrings.xml"):
+    with pytest.raises(FileTooLarge, match=r"expands to 300 MB in its part xl/sharedStrings.xml"):
         sniff(path)
-    with pytest.raises(importer.FileTooLarge):
+    with pytest.raises(FileTooLarge):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session) == NOTHING
 
 
 def test_a_workbook_expanding_past_the_total_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr(importer, "MAX_XLSX_TOTAL_BYTES", 4096)
+    monkeypatch.setattr(limits, "MAX_XLSX_TOTAL_BYTES", 4096)
     path = tmp_path / "big.xlsx"
     path.write_bytes(_workbook(rows=200))
     _never_loaded(monkeypatch)
-    with pytest.raises(importer.FileTooLarge, match="big.xlsx expands to"):
+    with pytest.raises(FileTooLarge, match="big.xlsx expands to"):
         sniff(path)
 
 
@@ -138,15 +136,19 @@ def test_rows_and_cells_are_capped_while_reading_whatever_the_sheet_declares(tmp
 
     path = tmp_path / "rows.xlsx"
     path.write_bytes(_rewrite(_workbook(rows=200), undeclare))
-    monkeypatch.setattr(importer, "MAX_XLSX_ROWS", 100)
-    with pytest.raises(importer.FileTooLarge, match="more than 100 rows"):
+    before = _workbook_copies()
+    monkeypatch.setattr(limits, "MAX_XLSX_ROWS", 100)
+    with pytest.raises(FileTooLarge, match="more than 100 rows"):
         sniff(path)
-    monkeypatch.setattr(importer, "MAX_XLSX_ROWS", 1_048_576)
-    monkeypatch.setattr(importer, "MAX_XLSX_CELLS", 150)
-    with pytest.raises(importer.FileTooLarge, match="more than 150 cells"):
+    monkeypatch.setattr(limits, "MAX_XLSX_ROWS", 1_048_576)
+    monkeypatch.setattr(limits, "MAX_XLSX_CELLS", 150)
+    with pytest.raises(FileTooLarge, match="more than 150 cells"):
         sniff(path)
-    leftovers = [p for p in importer._XLSX_CACHE.values()]
-    assert leftovers == []
+    assert _workbook_copies() <= before  # no temporary CSV left behind by a refused workbook
+
+
+def _workbook_copies() -> set[str]:
+    return {f for f in os.listdir(tempfile.gettempdir()) if f.startswith("optin-import-")}
 
 
 def test_a_normal_workbook_still_imports(session, tmp_path):
@@ -175,6 +177,6 @@ def test_a_utf16_file_without_a_byte_order_mark_is_read_correctly(session, tmp_p
 def test_a_broken_utf16_file_without_a_byte_order_mark_gets_an_accurate_message(session, tmp_path):
     path = tmp_path / "u16bad.csv"
     path.write_bytes("Phone,First Name\r\n415-555-0101,Ann\r\n".encode("utf-16-le") + b"\x00\xd8A\x00")
-    with pytest.raises(importer.NotASpreadsheet, match="looks like UTF-16 without a byte-order mark.*UTF-8 CSV"):
+    with pytest.raises(NotASpreadsheet, match="looks like UTF-16 without a byte-order mark.*UTF-8 CSV"):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session) == NOTHING

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
-from core.importing import importer
+from core.importing import phone_cells
 from core import phones
-from core.importing.importer import guess_mapping, read, sniff
+from core.importing.mapping import guess_mapping
+from core.importing.reading import read, sniff
 from tests.import_helpers import fixture
 
 
@@ -153,7 +154,7 @@ def test_the_us_fast_path_agrees_with_phones_normalize(region):
     for _ in range(120):
         digits = rng.choice(area) + f"{rng.randint(0, 999):03d}" + f"{rng.randint(0, 9999):04d}"
         for raw in _spellings(rng, digits):
-            cand = importer._nanp_candidate(raw, nanp)
+            cand = phone_cells.nanp_candidate(raw, nanp)
             if not cand:
                 continue
             checked += 1
@@ -161,7 +162,7 @@ def test_the_us_fast_path_agrees_with_phones_normalize(region):
                 want = phones.normalize(raw, region)
             except phones.InvalidPhone as exc:
                 want = "invalid: " + exc.reason
-            if importer._nanp_valid(cand):
+            if phone_cells.nanp_valid(cand):
                 got = "+" + str(cand)
             else:
                 try:
@@ -176,7 +177,7 @@ def test_the_us_fast_path_agrees_with_phones_normalize(region):
 def test_the_fast_path_leaves_other_spellings_to_phonenumbers():
     for raw in ["+44 20 7946 0958", "555-0123", "1.41556E+10", "abc", "", "4155550123.5", "+2 415 555 0123",
                 "٤١٥٥٥٥٠١٢٣"]:
-        assert importer._nanp_candidate(raw, True) == 0, raw
+        assert phone_cells.nanp_candidate(raw, True) == 0, raw
 
 
 def test_the_us_first_validity_check_agrees_with_phonenumbers():
@@ -184,4 +185,4 @@ def test_the_us_first_validity_check_agrees_with_phonenumbers():
     for _ in range(20_000):
         digits = f"{rng.randint(200, 999)}{rng.randint(0, 999):03d}{rng.randint(0, 9999):04d}"
         number = phones.phonenumbers.parse("+1" + digits, None)
-        assert importer._nanp_valid(int("1" + digits)) == phones.phonenumbers.is_valid_number(number), digits
+        assert phone_cells.nanp_valid(int("1" + digits)) == phones.phonenumbers.is_valid_number(number), digits

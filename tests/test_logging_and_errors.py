@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import auth, errors, phones
 from core.consent import customers
-from core.importing import importer, pos
+from core.importing import pos, report as import_report, service as import_service
 from core.messaging import inbox, outbox, texting
 from core.models import Customer, Setting, SmsStatus
 from tests.factories import make_customer
@@ -50,7 +50,7 @@ def test_a_stop_a_request_an_import_and_a_failed_sign_in_are_logged_without_numb
     customers.request_opt_in(session, customer_id=ben.id, now=now)
     path = write_csv(tmp_path, "spring list.csv", ["phone,first_name", "(415) 555-0166,Cy", "415-555-0199,Dee",
                                                     "not a phone,Eve"])
-    importer.import_csv(session, path, attested=False, now=now)
+    import_service.import_csv(session, path, attested=False, now=now)
     assert auth.sign_in(session, WRONG, client=auth.client_key("203.0.113.7"), now=now) is False
 
     lines = [r.getMessage() for r in caplog.records]
@@ -86,15 +86,15 @@ def test_a_queued_text_released_later_is_logged(session, now, caplog):
 
 
 def test_every_named_error_an_owner_can_fix_shares_one_base():
-    from core.audiences import audiences
-    from core.reports import reports
+    from core.audiences import conditions as aud_conditions
+    from core.reports import period
     from core.signups import forms, signup, signup_limits
     from core.training import demo, training
 
-    named = [customers.CustomerError, customers.InvalidDetails, signup.InvalidSubmission, importer.ImportProblem,
-             importer.MappingProblem, auth.AuthError, auth.Locked, outbox.OutboxError, inbox.InvalidMessage,
-             pos.PosError, forms.FormError, reports.ReportError, texting.InvalidSetting, texting.TemplateError,
-             signup_limits.InvalidLimits, signup_limits.TooManySignups, audiences.AudienceError,
+    named = [customers.CustomerError, customers.InvalidDetails, signup.InvalidSubmission, import_report.ImportProblem,
+             import_report.MappingProblem, auth.AuthError, auth.Locked, outbox.OutboxError, inbox.InvalidMessage,
+             pos.PosError, forms.FormError, period.ReportError, texting.InvalidSetting, texting.TemplateError,
+             signup_limits.InvalidLimits, signup_limits.TooManySignups, aud_conditions.AudienceError,
              phones.InvalidPhone, training.TrainingError, demo.DemoError]
     assert [e.__name__ for e in named if not issubclass(e, errors.OwnerError)] == []
     err = texting.InvalidSetting("brand", "Brand is too long.")
@@ -141,7 +141,7 @@ def test_an_import_that_fails_unexpectedly_says_what_to_do_and_gives_the_referen
     def broken(*_a, **_k):
         raise RuntimeError("connection reset by peer")
 
-    monkeypatch.setattr(importer, "dry_run", broken)
+    monkeypatch.setattr(import_service, "dry_run", broken)
     app = _owner_page("import_customers.py")
     app.run()
     app.file_uploader(key="import_file").set_value(("list.csv", b"phone\n4155550166\n", "text/csv"))

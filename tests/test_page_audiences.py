@@ -1,12 +1,13 @@
 """AppTest: Audiences — the help article's "Performed Event / Opt-in status is true", build, save, reload."""
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core.audiences import audiences
+from core.audiences import saved as aud_saved
 from core.models import PosSource, SmsStatus, Source
 from tests.factories import make_customer
 
@@ -77,7 +78,7 @@ def test_build_save_and_reload_an_audience(at, shop):
     assert "Saved “Dutchie, waiting”" in at.success[0].value
 
     with Session(shop) as s:
-        [saved] = audiences.list_saved(s)
+        [saved] = aud_saved.list_saved(s)
         assert saved.conditions == [{"trait": "opt_in_status", "op": "is false", "value": None},
                                     {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}]
 
@@ -101,8 +102,8 @@ def test_build_save_and_reload_an_audience(at, shop):
     assert "No customer matches" in app.info[0].value
     app.button(key="aud_save").click().run()
     with Session(shop) as s:
-        assert audiences.get_saved(s, saved.id).conditions[0]["op"] == "is true"
-        assert len(audiences.list_saved(s)) == 1
+        assert aud_saved.get_saved(s, saved.id).conditions[0]["op"] == "is true"
+        assert len(aud_saved.list_saved(s)) == 1
 
 
 def test_a_bad_value_is_explained_and_nothing_is_counted(at):
@@ -117,7 +118,7 @@ def test_a_bad_value_is_explained_and_nothing_is_counted(at):
 
 def test_a_duplicate_name_is_refused_with_a_message(at, shop):
     with Session(shop) as s:
-        audiences.save(s, name="Regulars", conditions=[])
+        aud_saved.save(s, name="Regulars", conditions=[])
     at.text_input(key="aud_name").input("regulars").run()
     at.button(key="aud_save_new").click().run()
     assert not at.exception
@@ -126,7 +127,7 @@ def test_a_duplicate_name_is_refused_with_a_message(at, shop):
 
 def test_delete_a_saved_audience(shop):
     with Session(shop) as s:
-        saved = audiences.save(s, name="Old list", conditions=[])
+        saved = aud_saved.save(s, name="Old list", conditions=[])
     app = AppTest.from_file(PAGE, default_timeout=30)
     app.session_state["owner_signed_in"] = True
     app.run()
@@ -135,12 +136,12 @@ def test_delete_a_saved_audience(shop):
     assert not app.exception
     assert "Deleted “Old list”" in app.success[0].value
     with Session(shop) as s:
-        assert audiences.list_saved(s) == []
+        assert aud_saved.list_saved(s) == []
 
 
 def test_a_saved_audience_whose_pos_source_was_deleted_still_loads_and_says_so(shop):
     with Session(shop) as s:
-        saved = audiences.save(s, name="Dutchie", conditions=[
+        saved = aud_saved.save(s, name="Dutchie", conditions=[
             {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}])
         saved_id = saved.id
         s.delete(s.get(PosSource, 1))
@@ -172,3 +173,24 @@ def test_pages_of_fifty_with_next_and_previous(app_db):
     assert "Showing 101–120 of 120" in [c.value for c in app.caption]
     app.button(key="aud_prev").click().run()
     assert "Showing 51–100 of 120" in [c.value for c in app.caption]
+
+
+def test_a_range_ending_before_it_starts_is_explained_keeps_the_name_and_blocks_save(at):
+    at.text_input(key="aud_name").input("Late autumn").run()
+    at.button(key="aud_add").click().run()
+    at.selectbox(key="aud_trait_2_opt_in_status").set_value("created").run()
+    at.selectbox(key="aud_op_2_created").set_value("between").run()
+    at.date_input(key="aud_val_2_created_between_a").set_value(dt.date(2026, 11, 20)).run()
+    at.date_input(key="aud_val_2_created_between_b").set_value(dt.date(2026, 11, 1)).run()
+    assert not at.exception
+    [warning] = [w.value for w in at.warning]
+    assert "Condition 2: The range ends (01 Nov 2026) before it starts (20 Nov 2026)." in warning
+    assert "nothing else is lost" in warning
+    # the save box stays on screen with the name as typed; saving waits for the fix
+    assert at.text_input(key="aud_name").value == "Late autumn"
+    assert at.button(key="aud_save_new").disabled
+    assert "Fix the condition above to save." in [c.value for c in at.caption]
+    at.date_input(key="aud_val_2_created_between_b").set_value(dt.date(2026, 12, 31)).run()
+    assert not at.exception and not at.warning
+    assert at.text_input(key="aud_name").value == "Late autumn"
+    assert not at.button(key="aud_save_new").disabled

@@ -6,17 +6,12 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core.importing import importer
+from core.importing import service
 from core.models import Customer, ImportRun, SmsStatus
 from tests.factories import make_customer
 from tests.import_helpers import fixture
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "import_customers.py")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 @pytest.fixture
@@ -141,7 +136,13 @@ def test_an_import_that_breaks_off_says_what_to_do_without_a_traceback(at, monke
     def broken(*args, **kwargs):
         raise RuntimeError("disk I/O error")
 
-    monkeypatch.setattr(importer, "import_csv", broken)
+    monkeypatch.setattr(service, "import_csv", broken)
     at.button(key="import_go").click().run()
     assert not at.exception
     assert "finishes where it stopped when you import the same file again" in at.error[0].value
+
+
+def test_a_small_file_shows_its_size_in_bytes_not_0_kb(at):
+    upload(at, "tiny.csv", b"phone,name\n4155550101,Ann\n")
+    line = "\n".join(m.value for m in at.markdown)
+    assert "26 bytes" in line and "0 KB" not in line

@@ -279,3 +279,20 @@ def test_queued_messages_show_their_send_time_and_release_reports_how_many_went(
     at.button(key="log_release").click().run()
     assert "Released 1 due message: 1 sent, 0 blocked." in at.success[0].value
     assert "No messages are queued" in captions(at)
+
+
+def test_a_phone_that_is_not_a_phone_is_named_once_and_the_typed_text_is_kept(app_db):
+    at = app(inbox_mode="phone")
+    at.text_input(key="inbox_phone").set_value("hello there").run()
+    at.text_input(key="inbox_message").set_value("YES")
+    at.button(key="inbox_send").click().run()
+    assert not at.exception
+    msg = at.error[0].value
+    assert msg.startswith("That is not a phone number: “hello there”.")
+    assert "not a phone number: not a phone number" not in msg
+    at.text_input(key="inbox_phone").set_value("123").run()
+    at.button(key="inbox_send").click().run()
+    assert at.error[0].value.startswith("That is not a phone number (too few digits): “123”.")
+    assert at.text_input(key="inbox_message").value == "YES"  # nothing lost
+    with Session(app_db) as s:
+        assert s.exec(select(func.count()).select_from(Message)).one() == 0

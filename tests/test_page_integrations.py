@@ -4,21 +4,17 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core.importing import importer, pos
-from core.models import Customer, Message, PosSource, SmsStatus
+from core.importing import pos
+from core.models import Customer, ImportRun, Message, PosSource, SmsStatus
+from core.reports import period
 from tests.factories import make_customer
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "integrations.py")
 LABEL = ("Send an SMS double opt-in request if a contact with a phone number is synced from this source after:")
 EXPORT = b"Mobile,First Name,Accepts SMS Marketing\n415-555-0101,Ann,yes\n415-555-0102,Bob,\nnope,Cy,\n"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 @pytest.fixture
@@ -125,3 +121,38 @@ def test_a_source_is_deleted_after_confirmation(at, app_db):
     with Session(app_db) as s:
         assert s.exec(select(PosSource)).all() == []
     assert pos.LABEL == LABEL
+
+
+def open_page() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=60)
+    app.session_state["owner_signed_in"] = True
+    app.run()
+    assert not app.exception
+    return app
+
+
+def test_a_pos_export_without_a_phone_column_says_what_to_do_on_this_page_and_writes_nothing(app_db):
+    sid = with_source(app_db)
+    at = open_page()
+    at.file_uploader(key=f"pos_file_{sid}").set_value(("export.csv", b"name,email\nAnn,a@x.com\n", "text/csv"))
+    at.run()
+    at.button(key=f"pos_sync_{sid}").click().run()
+    assert not at.exception
+    msg = at.error[0].value
+    assert msg.startswith("No phone column in export.csv.")
+    assert "mapping" not in msg and "Rename the phone column" in msg and "Nothing was saved" in msg
+    with Session(app_db) as s:
+        assert s.exec(select(func.count()).select_from(Customer)).one() == 0
+        assert s.exec(select(func.count()).select_from(ImportRun)).one() == 0
+        assert s.get(PosSource, sid).last_sync_at is None
+
+
+def test_a_date_that_has_not_started_in_the_shops_time_zone_is_pointed_out(app_db):
+    with Session(app_db) as s:
+        today = period.local_today(s)
+    sid = with_source(app_db, request_after=today + dt.timedelta(days=1), request_round=1)
+    assert any("has not started yet in your shop's time zone" in w.value for w in open_page().warning)
+    with Session(app_db) as s:
+        s.get(PosSource, sid).request_after = today
+        s.commit()
+    assert not any("has not started yet" in w.value for w in open_page().warning)

@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
 from core.training import demo
@@ -294,3 +294,53 @@ def test_add_a_customer_refuses_a_premium_rate_number_and_a_name_with_a_link(sho
                                            "First name can't contain a web address or link: type just the name."]
     with Session(app_db) as s:
         assert s.exec(select(Customer).where(Customer.phone == "+19005550123")).first() is None
+
+
+# --- Add a customer: bad input gets a clear message and loses nothing ------------------------------------------------
+
+def customer_count(engine) -> int:
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(Customer)).one()
+
+
+def test_adding_a_customer_shows_every_problem_at_once_and_keeps_what_was_typed(app_db):
+    at = app()
+    long_name = "<b>x</b>" + "N" * 5000
+    at.text_input(key="persona_add_phone").set_value("555-CALL-NOW")
+    at.text_input(key="persona_add_first").set_value(long_name)
+    at.text_input(key="persona_add_email").set_value("bad@")
+    at.button(key="persona_add_submit").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("phone number can't be used" in e for e in errors)
+    assert any("First name is too long" in e for e in errors)
+    assert any("Email" in e for e in errors)
+    assert customer_count(app_db) == 0
+    assert at.text_input(key="persona_add_phone").value == "555-CALL-NOW"
+    assert at.text_input(key="persona_add_first").value == long_name
+
+
+def test_adding_a_customer_without_a_phone_asks_for_one(app_db):
+    at = app()
+    at.text_input(key="persona_add_first").set_value("Walk")
+    at.button(key="persona_add_submit").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Type the customer's mobile phone number."]
+    assert customer_count(app_db) == 0
+
+
+def test_a_name_with_markup_is_refused_when_adding_and_nothing_is_added(app_db):
+    at = app()
+    at.text_input(key="persona_add_phone").set_value("415 555 0199")
+    at.text_input(key="persona_add_first").set_value("*Star*")
+    at.button(key="persona_add_submit").click().run()
+    assert not at.exception and not at.success
+    assert any("First name" in e.value for e in at.error)
+    assert customer_count(app_db) == 0
+
+
+def test_an_opted_in_customer_says_plainly_why_no_request_can_be_sent(app_db):
+    with Session(app_db) as s:
+        cid = make_customer(s, first_name="Ada", status=SmsStatus.opted_in).id
+    at = app(customer_id=cid)
+    assert "Can't send. Already opted in: no opt-in request needed." in [c.value for c in at.caption]

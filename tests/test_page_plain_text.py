@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from core.importing import importer, pos
+from core.importing import pos
 from core.messaging import texting
 from widgets import plain
 
@@ -17,11 +17,6 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 EVIL = "**Bold** [x](http://e.x) :red[hi] $x$"
 # what the markdown source must hold: every markup character escaped, so it renders as typed
 SHOWN = r"\*\*Bold\*\* \[x\](http\://e.x) \:red\[hi\] \$x\$"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 def page(name: str, *, signed_in: bool = True) -> AppTest:

@@ -195,3 +195,12 @@ def test_a_limit_out_of_range_is_refused_beside_its_field_and_nothing_is_saved(a
         "Sign-ups per phone number per hour: enter a whole number from 1 to 20.",
         "Sign-ups per form per hour: enter a whole number from 1 to 10,000."]
     assert _limits(app_db).per_phone == 3 and _limits(app_db).per_form == 100
+
+
+def test_a_new_form_named_with_markdown_is_announced_as_text(at, app_db):
+    at.text_input(key="sf_new_name").input("*Tablet* <script>").run()
+    at.button(key="sf_create").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Created “\\*Tablet\\* \\<script\\>”.")
+    with Session(app_db) as s:
+        assert s.exec(select(SignupForm).where(SignupForm.name == "*Tablet* <script>")).one()

@@ -243,6 +243,19 @@ def test_a_help_contact_with_an_offer_a_regulated_word_and_a_shortener_is_refuse
     assert saved(app_db)["help_contact"] == texting.DEFAULT_HELP_CONTACT
 
 
+def test_a_2000_character_template_is_refused_with_its_length_and_nothing_is_saved(app_db):
+    with Session(app_db) as s:
+        before = texting.get_defaults(s).opt_in_confirmation
+    at = open_page()
+    at.text_area(key="td_opt_in_confirmation").input("X" * 2000).run()
+    assert not at.exception
+    assert any("it has 2,000" in m.value for m in at.markdown)
+    assert at.button(key="save").disabled
+    assert at.text_area(key="td_opt_in_confirmation").value == "X" * 2000  # what was typed stays
+    with Session(app_db) as s:
+        assert texting.get_defaults(s).opt_in_confirmation == before
+
+
 # --- Rulebook §9–§10 (issue 14) -------------------------------------------------------------------------------
 
 def test_the_page_says_which_window_applies_to_the_shops_own_area_and_why(app_db):

@@ -1,9 +1,10 @@
-"""Personas search, keyset pages, counts and the customer view (core/personas.py)."""
+"""Personas search, keyset pages, counts and the customer view (core/consent/personas.py)."""
 
 import datetime as dt
 
 import pytest
 
+from core import paging
 from core.consent import customers, personas
 from core.messaging import inbox
 from core.models import Customer, MessageKind, SmsStatus, Source
@@ -13,7 +14,7 @@ T0 = dt.datetime(2026, 11, 1, 18, 0)
 
 
 def ids(page_or_rows):
-    rows = page_or_rows.rows if isinstance(page_or_rows, personas.Page) else page_or_rows
+    rows = page_or_rows.rows if isinstance(page_or_rows, paging.Page) else page_or_rows
     return [c.id for c in rows]
 
 

@@ -7,7 +7,9 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
-from core.importing import importer, pos
+from core.importing import context, pos, sql
+from core.importing.requests import bulk_requests
+from core.importing.report import EmptyFile
 from core.messaging import outbox
 from core.bootstrap import init_db
 from core.db import make_engine
@@ -18,11 +20,6 @@ from tests.import_helpers import counts, snapshot, status_of, write_csv
 
 DAY = dt.timedelta(days=1)
 NIGHT = dt.datetime(2026, 12, 1, 9, 0)  # 01:00 in San Francisco
-
-
-@pytest.fixture(autouse=True)
-def _fresh_scan_cache():
-    importer._SCAN_CACHE.clear()
 
 
 def export(tmp_path, name, phones, opt_in=""):
@@ -226,7 +223,7 @@ def test_a_sync_of_a_bad_file_writes_nothing(session, tmp_path):
     src = source(session)
     path = tmp_path / "export.csv"
     path.write_bytes(b"")
-    with pytest.raises(importer.EmptyFile):
+    with pytest.raises(EmptyFile):
         pos.sync(session, source_id=src.id, file=path, now=NOW)
     session.rollback()
     assert pos.get_source(session, src.id).last_sync_at is None
@@ -260,22 +257,22 @@ def _shop(session):
 @pytest.mark.parametrize("when", [NOW, NIGHT])
 def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
     shop = _shop(session)
-    target = importer.PosTarget(source_id=1, name="Dutchie", cutoff=None, round=1)
+    target = context.PosTarget(source_id=1, name="Dutchie", cutoff=None, round=1)
     from core.db import run_write
-    from core.importing.import_reference import customers as ref_customers
+    from tests.import_reference import customers as ref_customers
 
-    wanted = [(c.phone, importer._Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
+    wanted = [(c.phone, context.Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
                                          c.first_name, None, ref_customers.source_key(c.source, c.source_detail),
                                          c.queued_requests))
               for c in shop if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending)]
     versions = {c.id: c.version for c in shop}
 
     def work():
-        ctx = importer._Context(session=session, opened=None, columns=None, attested=False, origin="pos_sync",
+        ctx = context.ImportContext(session=session, opened=None, columns=None, attested=False, origin="pos_sync",
                                 now=when, write=True, send_requests=False, pos=target, report=None)
-        ctx.sql = importer._Sql(session)
+        ctx.sql = sql.Sql(session)
         ctx.sql.versions.update(versions)  # as _existing reads them
-        return importer._bulk_requests(ctx, wanted)
+        return bulk_requests(ctx, wanted)
 
     run_write(session, work)
     bulk = snapshot(session)
@@ -286,7 +283,7 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
         for c in _shop(s):
             if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending):
                 was = c.sms_status
-                key = importer.request_key("pos_sync", "", c.phone, target)
+                key = context.request_key("pos_sync", "", c.phone, target)
                 msg = outbox.send(s, customer=c, kind=MessageKind.opt_in_request, now=when, bulk=True,
                                   dedupe_key=key)
                 if msg.status is not MessageStatus.blocked and was is SmsStatus.not_opted_in:
@@ -296,3 +293,21 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
                 s.commit()
         assert snapshot(s) == bulk
     other.dispose()
+
+
+def test_the_date_settings_requests_follow_the_state_of_the_customers_zip_code(session, tmp_path):
+    # merged from main (§9): the POS query reads the customer's zip; Houston's Sunday rule holds the request
+    from core.messaging import texting
+
+    texting.update_defaults(session, window_start=dt.time(7), window_end=dt.time(22))
+    sunday_10_in_houston = dt.datetime(2026, 12, 6, 16, 0)
+    src = source(session)
+    pos.sync(session, source_id=src.id, file=export(tmp_path, "d.csv", ["415-555-0125"]), now=sunday_10_in_houston - DAY)
+    customer = session.exec(select(Customer).where(Customer.phone == "+14155550125")).one()
+    customer.zip = "77001"
+    session.add(customer)
+    session.commit()
+    done = pos.set_request_after(session, src.id, (sunday_10_in_houston - 3 * DAY).date(), now=sunday_10_in_houston)
+    assert (done.sent, done.queued) == (0, 1)
+    [msg] = requests_to(session, "+14155550125")
+    assert (msg.status, msg.reason) == (MessageStatus.queued, "Texas: not before 12:00 on Sundays")

@@ -4,15 +4,7 @@ import pytest
 
 from core.signups import forms
 from core import qr
-
-cv2 = pytest.importorskip("cv2", reason="opencv-python-headless (the test extra) decodes the QR codes")
-np = pytest.importorskip("numpy")
-
-
-def decode(png: bytes) -> str:
-    image = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)
-    text, _points, _ = cv2.QRCodeDetector().detectAndDecode(image)
-    return text
+from tests.qr_decode import decode_qr as decode
 
 
 def test_the_qr_code_is_a_png_that_decodes_back_to_the_forms_url():

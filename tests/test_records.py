@@ -10,13 +10,15 @@ import io
 import pytest
 from sqlmodel import func, select
 
-from core.audiences import audiences
+from core.audiences import export as aud_export
+from core.audiences import query as aud_query
 from core.consent import age, customers, deletion, optouts, suppression
-from core.importing import deactivation, import_reference, importer
+from core.importing import deactivation, service as importer
+from tests import import_reference
 from core.messaging import inbox, registration, texting
 from core.models import (Channel, ConsentEvent, Customer, FormSubmission, Message, MessageKind, Setting, SignupForm,
                          SmsStatus, Suppression)
-from core.reports import reports
+from core.reports import charts, period
 from core.signups import signup
 from tests.factories import make_customer
 from tests.import_helpers import write_csv
@@ -174,13 +176,13 @@ def test_audiences_and_exports_leave_out_customers_whose_age_is_not_verified(ses
     session.add(young)
     session.commit()
     everyone = [{"trait": "opt_in_status", "op": "is true", "value": None}]
-    assert audiences.count(session, everyone, now=NOW) == 3
+    assert aud_query.count(session, everyone, now=NOW) == 3
     age.set_min_age(session, 18)
-    assert audiences.count(session, everyone, now=NOW) == 2
+    assert aud_query.count(session, everyone, now=NOW) == 2
     age.set_min_age(session, 21)
-    assert audiences.count(session, everyone, now=NOW) == 1
-    assert [r["first_name"] for r in audiences.page(session, everyone, now=NOW).rows] == ["Vera"]
-    exported = b"".join(audiences.export(session, everyone, now=NOW)).decode("utf-8-sig")
+    assert aud_query.count(session, everyone, now=NOW) == 1
+    assert [r["first_name"] for r in aud_query.page(session, everyone, now=NOW).rows] == ["Vera"]
+    exported = b"".join(aud_export.export_csv(session, everyone, now=NOW)).decode("utf-8-sig")
     assert "Vera" in exported and "Imported" not in exported and "Young" not in exported
     assert age.unverified_count(session, NOW.date()) == 2
 
@@ -227,7 +229,6 @@ def test_an_import_or_pos_sync_cannot_bring_a_deleted_customer_back(session, tmp
     assert [(e.row, "deleted at their request" in e.reason) for e in report.invalid] == [(2, True)]
     assert _customer(session) is None
     src = pos.create_source(session, name="Dutchie", now=NOW)
-    importer._SCAN_CACHE.clear()
     pos.sync(session, source_id=src.id, file=str(path), now=NOW)
     assert _customer(session) is None
     counts = import_reference.import_file(session, path, attested=True, now=NOW)
@@ -282,9 +283,9 @@ def test_an_import_keeps_the_original_consent_date_and_source_as_evidence_and_re
     assert event.evidence["original_consent_at"] == "2025-03-14 00:00:00"
     assert event.evidence["original_source"] == "Klaviyo web form"
     assert "originally consented 2025-03-14 (Klaviyo web form)" in customers.describe_evidence(event)
-    march = reports.opt_ins_and_outs(session, reports.period(dt.date(2025, 3, 1), dt.date(2025, 3, 31)))
+    march = charts.opt_ins_and_outs(session, period.period(dt.date(2025, 3, 1), dt.date(2025, 3, 31)))
     assert sum(r["opt_ins"] for r in march) == 1
-    november = reports.opt_ins_and_outs(session, reports.period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)))
+    november = charts.opt_ins_and_outs(session, period.period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)))
     assert sum(r["opt_ins"] for r in november) == 0 and sum(r["opt_outs"] for r in november) == 1
 
 

@@ -18,9 +18,10 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import activity, auth
-from core.audiences import audiences
+from core.audiences import export as aud_export
+from core.audiences import saved as aud_saved
 from core.consent import age, customers, deletion, optouts
-from core.importing import deactivation, importer, pos
+from core.importing import deactivation, pos, service
 from core.messaging import inbox, providers, registration, texting
 from core.models import (
     Activity,
@@ -37,7 +38,7 @@ from core.models import (
     SignupForm,
     StaffSession,
 )
-from core.reports import reports
+from core.reports import charts, member_club
 from core.signups import forms, signup_limits
 from core.staff import accounts, roles
 from core.staff.roles import NotAllowed, Role
@@ -130,7 +131,7 @@ def _stored_token(s: Session) -> None:
 
 
 def _imported_run(s: Session) -> int:
-    return importer.import_csv(s, io.BytesIO(b"phone\n+14155550100\nnot a phone\n"), file_name="bad.csv",
+    return service.import_csv(s, io.BytesIO(b"phone\n+14155550100\nnot a phone\n"), file_name="bad.csv",
                                attested=False, now=NOW).import_run_id
 
 
@@ -162,11 +163,11 @@ CASES = {
         s, form_id=f.id, by=by))(forms.create(s, name=f"To delete {uuid.uuid4().hex[:6]}"))),
     "signup_limits.save_limits": ("change_signup_limits", lambda s: lambda s, by: signup_limits.save_limits(
         s, by=by, per_client=uuid.uuid4().int % 50 + 1, per_phone=3, per_form=100)),
-    "importer.import_csv": ("import", lambda s: lambda s, by: importer.import_csv(
+    "service.import_csv": ("import", lambda s: lambda s, by: service.import_csv(
         s, _csv(phone()), file_name="list.csv", attested=False, now=NOW, by=by)),
-    "importer.import_csv (attested)": ("attest_import", lambda s: lambda s, by: importer.import_csv(
+    "service.import_csv (attested)": ("attest_import", lambda s: lambda s, by: service.import_csv(
         s, _csv(phone()), file_name="consented.csv", attested=True, now=NOW, by=by)),
-    "importer.run_errors_csv": ("export", lambda s: (lambda rid: lambda s, by: importer.run_errors_csv(
+    "service.run_errors_csv": ("export", lambda s: (lambda rid: lambda s, by: service.run_errors_csv(
         s, rid, by=by))(_imported_run(s))),
     "pos.create_source": ("pos_sources", lambda s: lambda s, by: pos.create_source(
         s, name=f"Dutchie {uuid.uuid4().hex[:6]}", by=by)),
@@ -178,15 +179,15 @@ CASES = {
         s, src.id, dt.date(2026, 11, 1), now=NOW, by=by))(_source(s))),
     "pos.sync": ("pos_sync", lambda s: (lambda src: lambda s, by: pos.sync(
         s, source_id=src.id, file=_csv(phone()), file_name="dutchie.csv", now=NOW, by=by))(_source(s))),
-    "audiences.save": ("save_audience", lambda s: lambda s, by: audiences.save(
+    "saved.save": ("save_audience", lambda s: lambda s, by: aud_saved.save(
         s, name=f"Aud {uuid.uuid4().hex[:6]}", conditions=[], by=by)),
-    "audiences.delete_saved": ("save_audience", lambda s: (lambda a: lambda s, by: audiences.delete_saved(
-        s, a.id, by=by))(audiences.save(s, name=f"Gone {uuid.uuid4().hex[:6]}", conditions=[]))),
-    "audiences.export": ("export", lambda s: lambda s, by: b"".join(audiences.export(s, [], by=by))),
-    "reports.pending_export": ("export", lambda s: lambda s, by: b"".join(reports.pending_export(s, by=by))),
-    "reports.export_table": ("export", lambda s: lambda s, by: reports.export_table(
+    "saved.delete_saved": ("save_audience", lambda s: (lambda a: lambda s, by: aud_saved.delete_saved(
+        s, a.id, by=by))(aud_saved.save(s, name=f"Gone {uuid.uuid4().hex[:6]}", conditions=[]))),
+    "export.export_csv": ("export", lambda s: lambda s, by: b"".join(aud_export.export_csv(s, [], by=by))),
+    "member_club.pending_export": ("export", lambda s: lambda s, by: b"".join(member_club.pending_export(s, by=by))),
+    "charts.export_table": ("export", lambda s: lambda s, by: charts.export_table(
         s, [{"day": dt.date(2026, 11, 1), "opt_ins": 3}], name="opt-ins", by=by)),
-    "reports.resend": ("resend_requests", lambda s: (lambda c: lambda s, by: reports.resend(
+    "member_club.resend": ("resend_requests", lambda s: (lambda c: lambda s, by: member_club.resend(
         s, [c.id], now=NOW, by=by))(make_customer(s))),
     "activity.export": ("export", lambda s: lambda s, by: b"".join(activity.export(s, by=by))),
     "accounts.add_person": ("people", lambda s: lambda s, by: accounts.add_person(

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import csv
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -15,6 +13,7 @@ from sqlmodel import Session, col, select
 from core import names, phones
 from core.clock import as_utc, business_deadline, local_date, shop_time
 from core.db import lock_phones, run_write
+from core.exports import csv_bytes, phone_cell, safe_cell, utc_cell
 from core.models import (
     OPT_OUT_CHANNELS,
     Channel,
@@ -27,6 +26,7 @@ from core.models import (
     Source,
     utcnow,
 )
+from core.text import MAX_EMAIL, valid_email
 from core.text import clean_text as _clean_text
 from core.errors import OwnerError
 from core.phones import redact
@@ -36,7 +36,6 @@ from core.staff.roles import Actor, allow
 log = logging.getLogger(__name__)
 
 MAX_NAME = 100
-MAX_EMAIL = 254
 
 
 class CustomerError(OwnerError):
@@ -77,8 +76,7 @@ def validate_details(*, first_name: Any = None, last_name: Any = None, email: An
     if email is not None:
         text = _clean_text(email)
         if text:
-            local, _, domain = text.partition("@")
-            if len(text) > MAX_EMAIL or not local or "." not in domain or " " in text or domain.startswith("."):
+            if not valid_email(text):
                 errors["email"] = "Email doesn't look like an address (name@example.com)."
         out["email"] = text.lower()
     if birthday is not None:
@@ -307,38 +305,25 @@ def who(label_customer: Customer) -> str:
 def proof_of_consent_csv(session: Session, customer_id: int, *, by: Optional[Actor] = None) -> bytes:
     """The ledger for one customer as CSV (oldest first), for a carrier or an auditor. The `by` column
     names the person behind each manual change (a dashboard action, a review decision, an import)."""
-    from core.audiences.audiences import phone_cell  # the exports' one formula-safe phone cell (audiences imports us)
-
     by = allow(session, by, "export")
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
     activity.record(session, by, activity.Kind.export, f"Downloaded the proof of consent of {who(customer)}",
                     customer_id=customer.id)
     session.commit()
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["phone", "name", "when_utc", "old_status", "new_status", "channel", "by", "evidence",
-                "evidence_json"])
-    for e in events:
-        w.writerow([
-            phone_cell(customer.phone),
-            _safe_cell(customer.name),
-            e.occurred_at.isoformat(sep=" ", timespec="seconds"),
-            e.old_status.value if e.old_status else "",
-            e.new_status.value,
-            e.channel.value if hasattr(e.channel, "value") else e.channel,
-            _safe_cell(str((e.evidence or {}).get("by", ""))),
-            _safe_cell(describe_evidence(e)),
-            _safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
-        ])
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def _safe_cell(value: str) -> str:
-    """OWASP CSV-injection rule: a cell starting with = + - @ tab or CR is neutralised."""
-    if value and value[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    header = ["phone", "name", "when_utc", "old_status", "new_status", "channel", "by", "evidence",
+              "evidence_json"]
+    return csv_bytes(header, ([
+        phone_cell(customer.phone),
+        safe_cell(customer.name),
+        utc_cell(e.occurred_at),
+        e.old_status.value if e.old_status else "",
+        e.new_status.value,
+        e.channel.value if hasattr(e.channel, "value") else e.channel,
+        safe_cell(str((e.evidence or {}).get("by", ""))),
+        safe_cell(describe_evidence(e)),
+        safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
+    ] for e in events))
 
 
 # --- Dashboard actions (the shop owner) ------------------------------------------------

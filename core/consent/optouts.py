@@ -12,8 +12,9 @@ from typing import Iterator, Optional
 
 from sqlmodel import Session, func, select
 
-from core.audiences.audiences import csv_chunks, keyset_rows, phone_cell, safe_cell, source_label
-from core import activity
+from core import activity, paging
+from core.audiences.conditions import source_label
+from core.exports import csv_chunks, phone_cell, safe_cell
 from core.models import Channel, ConsentEvent, Customer, SmsStatus
 from core.staff.roles import Actor, allow
 
@@ -66,7 +67,7 @@ def export(session: Session, *, batch: int = 2000, by: Optional[Actor] = None) -
          .where(C.sms_status == SmsStatus.opted_out))
 
     def rows():
-        for r in keyset_rows(session, q, key=C.id, batch=batch):
+        for r in paging.keyset_rows(session, q, paging.Keyset((C.id,)), batch=batch):
             m = r._mapping
             when = m["occurred_at"] or m["status_changed_at"]
             yield (phone_cell(m["phone"]), when.isoformat(sep=" ", timespec="seconds") if when else "",

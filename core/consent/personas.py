@@ -22,25 +22,24 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
-from sqlalchemy import and_, case, false, func, literal_column, or_, tuple_
+from sqlalchemy import and_, case, false, func, literal_column, or_
 from sqlmodel import Session, col, select
 
+from core import paging, phones
 from core.consent import customers
 from core.messaging import inbox
-from core import phones
 from core.clock import shop_time
 from core.models import Channel, ConsentEvent, Customer, Message, MessageStatus, SmsStatus, Source
 from core.text import clean_text
 from core.errors import OwnerError
 from core.staff.roles import Actor
 
-PAGE_SIZE = 50
 MAX_QUERY = 100
 MIN_PHONE_DIGITS = 4  # a partial phone: at least the last 4 digits
 MIN_PREFIX_DIGITS = 6  # digits that may also be the start of a number (area code + exchange)
 SPARSE = 5000  # up to this many matches are collected and sorted; more: walk the newest-first index
 
-Cursor = tuple[dt.datetime, int]  # the last row's (created_at, id)
+NEWEST_FIRST = paging.Keyset((Customer.created_at, Customer.id), descending=True)  # cursor: (created_at, id)
 
 # The expressions the indexes in core/models.py are built on: a query must use them verbatim.
 FIRST_LOWER = func.lower(Customer.first_name)
@@ -65,12 +64,6 @@ class Query:
         return not (self.text or self.phone or self.digits or self.hint)
 
 
-@dataclass
-class Page:
-    rows: list[Customer]
-    next_cursor: Optional[Cursor]  # pass as `after` for the next page; None on the last page
-    has_more: bool
-    hint: str = ""
 
 
 def parse_query(query: Optional[str], region: str = "US") -> Query:
@@ -221,13 +214,9 @@ def _timezone(session: Session) -> str:
     return get_defaults(session).timezone
 
 
-def _newest_first():
-    return (col(Customer.created_at).desc(), col(Customer.id).desc())
-
-
 def search(session: Session, *, query: str = "", statuses: Optional[Sequence[Any]] = None,
-           sources: Optional[Sequence[Any]] = None, after: Optional[Cursor] = None, limit: int = PAGE_SIZE,
-           region: Optional[str] = None) -> Page:
+           sources: Optional[Sequence[Any]] = None, after: Optional[paging.Cursor] = None,
+           limit: int = paging.PAGE_SIZE, region: Optional[str] = None) -> paging.Page:
     """One page of matching customers, newest first. `after` is the previous page's next_cursor.
 
     Without a search or filter: the created_at index, read newest first from the cursor on.
@@ -235,31 +224,28 @@ def search(session: Session, *, query: str = "", statuses: Optional[Sequence[Any
     and sorted (a name, a phone, a rare status); past that, matches are dense enough that
     walking the created_at index and testing each row finds a page within a few thousand rows.
     """
-    limit = max(1, min(int(limit), 500))
+    limit = paging.clamp(limit)
     where = _where(session, query=query, statuses=statuses, sources=sources, region=region)
     keyset = []
     if after is not None:
         created, last_id = after
-        after = (created, int(last_id))
-        keyset.append(tuple_(Customer.created_at, Customer.id) < tuple_(*after))
+        keyset.append(NEWEST_FIRST.after((created, int(last_id))))
+    newest_first = NEWEST_FIRST.order_by()
     rows: Optional[list[Customer]] = None
     if where.match is None and not where.filters:
-        stmt = select(Customer).where(*keyset).order_by(*_newest_first()).limit(limit + 1)
+        stmt = select(Customer).where(*keyset).order_by(*newest_first).limit(limit + 1)
         rows = list(session.exec(stmt).all())
     else:
         # ids only: answered from the search's indexes without reading the rows
         hits = session.exec(select(Customer.id).where(*where.conditions()).limit(SPARSE + 1)).all()
         if len(hits) <= SPARSE:
             stmt = select(Customer).where(col(Customer.id).in_(list(hits)), *keyset) \
-                .order_by(*_newest_first()).limit(limit + 1)
+                .order_by(*newest_first).limit(limit + 1)
         else:
             stmt = (select(Customer).where(*where.conditions(walk_newest=True), *keyset)
-                    .order_by(*_newest_first()).limit(limit + 1))
+                    .order_by(*newest_first).limit(limit + 1))
         rows = list(session.exec(stmt).all()) if hits else []
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = (rows[-1].created_at, rows[-1].id) if has_more and rows else None
-    return Page(rows=rows, next_cursor=cursor, has_more=has_more, hint=where.query.hint)
+    return paging.page_of(rows, limit=limit, keyset=NEWEST_FIRST, hint=where.query.hint)
 
 
 def count(session: Session, *, query: str = "", statuses: Optional[Sequence[Any]] = None,

@@ -1,8 +1,10 @@
-"""Rulebook §3 as data: what an inbound keyword does to a status. Pure, no I/O."""
+"""The consent rules as data and pure functions: what an inbound keyword does to a status (§3), and what a
+customer list says about a phone does to it (§7, §8). No I/O."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Literal, Optional
 
 from core.consent.keywords import Keyword
@@ -76,3 +78,41 @@ def decide(status: Optional[SmsStatus], keyword: Keyword, number: Number = "main
     if keyword is Keyword.NONE:
         return _JOIN_OTHER[status] if number == "join" else _MAIN_OTHER
     return TABLE[(keyword, status)]
+
+
+# --- What a list says about a phone (rulebook §1, §7, §8) ------------------------------------------------
+
+class ListOutcome(str, Enum):
+    """How a customer list's statement about a phone (an import row, a POS contact) was applied."""
+
+    no_status = "no_status"  # blank, or "no": the status stays as it is
+    opted_in = "opted_in"  # says opted in, with the owner's attestation
+    opted_out = "opted_out"  # says opted out: always applied
+    not_attested = "not_attested"  # says opted in, imported as not opted in (no attestation, or POS data)
+    kept_opted_out = "kept_opted_out"  # says opted in, but an opt-out (here or elsewhere in the file) wins
+
+
+def list_statement(says: Optional[SmsStatus], status: Optional[SmsStatus], *, attested: bool,
+                   file_also_says_in: bool = False) -> tuple[ListOutcome, Optional[SmsStatus]]:
+    """(outcome, new status or None for no change) when a list says `says` about a phone whose customer has
+    `status` (None: not a customer yet, i.e. not opted in). `says` None (or not_opted_in) is a blank or "no".
+
+      says opted out               -> opted_out, always (no change when it already is)
+      says opted in, opted out     -> stays opted out: opt-out wins
+      says opted in, not attested  -> no change: POS data and unattested lists never opt anyone in
+      says opted in, attested      -> opted_in from not_opted_in or pending
+      blank or "no"                -> no change
+    `file_also_says_in`: the phone's rows say both opted out and opted in; it becomes opted out, and the
+    outcome is kept_opted_out (opt-out wins in the file too)."""
+    current = NOT_IN if status is None else SmsStatus(status)
+    says = None if says is None else SmsStatus(says)
+    if says is OUT:
+        return (ListOutcome.kept_opted_out if file_also_says_in else ListOutcome.opted_out,
+                None if current is OUT else OUT)
+    if says is IN:
+        if current is OUT:
+            return ListOutcome.kept_opted_out, None
+        if not attested:
+            return ListOutcome.not_attested, None
+        return ListOutcome.opted_in, (IN if current in (NOT_IN, PENDING) else None)
+    return ListOutcome.no_status, None

@@ -120,7 +120,7 @@ def skip_in_plan(session: Session, plan, report, phone_header: str) -> int:
     Returns how many were dropped."""
     if not plan.phones or not any_suppressed(session):
         return 0
-    from core.importing.importer import RowError
+    from core.importing.report import RowError
 
     hit = suppressed(session, ("+" + str(p) for p in plan.phones))
     if not hit:

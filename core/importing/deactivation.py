@@ -29,7 +29,9 @@ from core import activity, phones
 from core.clock import as_utc
 from core.consent import customers, suppression
 from core.db import lock_phones, run_write
-from core.importing import importer
+from core.importing.mapping import guess_mapping
+from core.importing.reading import read, sniff
+from core.importing.report import ImportProblem
 from core.models import Channel, ConsentEvent, Customer, SmsStatus, utcnow
 from core.staff.roles import Actor, allow
 from core.text import clean_text
@@ -39,7 +41,7 @@ DATE_NAMES = ("deactivationdate", "deactivatedon", "deactivated", "deactivatedat
 CHUNK = 500
 
 
-class DeactivationProblem(importer.ImportProblem):
+class DeactivationProblem(ImportProblem):
     """A deactivation file that cannot be used at all; the message says why."""
 
 
@@ -57,7 +59,7 @@ class DeactivationReport:
 
     def problems_csv(self) -> bytes:
         """The rows not applied (unknown phones, bad rows), formula-safe, for the owner to check."""
-        from core.audiences.audiences import safe_cell
+        from core.exports import safe_cell
 
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -77,7 +79,7 @@ PHONE_NAMES = ("mdn", "number", "phonenumber", "telephonenumber", "tn", "ctn", "
 
 
 def _columns(headers: list[str]) -> tuple[str, str]:
-    phone = importer.guess_mapping(headers).get("phone")
+    phone = guess_mapping(headers).get("phone")
     if phone is None:
         phone = next((h for name in PHONE_NAMES for h in headers if _compact(h) == name), None)
     if phone is None:
@@ -136,11 +138,11 @@ def import_deactivations(session: Session, source, *, file_name: Optional[str] =
     by = allow(session, by if isinstance(by, Actor) else None, "deactivation_import")
     given_now = None if now is None else as_utc(now)
     today = (given_now or utcnow()).date()
-    info = importer.sniff(source, file_name=file_name)
+    info = sniff(source, file_name=file_name)
     phone_col, date_col = _columns(info.headers)
     report = DeactivationReport(file_name=info.name)
     rows: list[tuple[int, str, dt.date]] = []
-    for rownum, rec in importer.read(source, file_name=file_name):
+    for rownum, rec in read(source, file_name=file_name):
         report.rows += 1
         raw_phone, raw_date = rec.get(phone_col, ""), rec.get(date_col, "")
         try:

@@ -29,7 +29,7 @@ def plural(n: int, word: str) -> str:
 # --- The file, before anything is imported -----------------------------------------------------------------------
 
 def file_details(info: Any) -> str:
-    """'12 KB · UTF-8, comma-separated · 5 columns' (an importer.FileInfo)."""
+    """'12 KB · UTF-8, comma-separated · 5 columns' (a reading.FileInfo)."""
     kind = "Excel workbook" if info.kind == "xlsx" else f"{info.encoding}, {info.delimiter_name}-separated"
     size = (f"{info.size / 1024 / 1024:,.1f} MB" if info.size >= 1024 * 1024
             else f"{info.size / 1024:,.0f} KB" if info.size >= 1024 else plural(info.size, "byte"))
@@ -45,9 +45,9 @@ def mapping(chosen: dict[str, str]) -> dict[str, Optional[str]]:
 
 def figures(report: Any, *, requests: bool) -> list[Any]:
     """The figures to show, in order: customers, consent, and the opt-in requests when asked for."""
-    from core.importing import importer
+    from core.importing.report import summary
 
-    groups = importer.summary(report)
+    groups = summary(report)
     return [f for name in ("customers", "consent") + (("requests",) if requests else ()) for f in groups[name]]
 
 

@@ -1,8 +1,8 @@
 """POS sources and their syncs (rulebook §7).
 
 A POS source is a point-of-sale system whose customer export the shop uploads (Settings > Integrations).
-A sync runs the export through core.importer with origin pos_sync: contacts are upserted by phone, POS
-data never opts anyone in and never lifts an opt-out (a row that says opted out is recorded, as any
+A sync runs the export through core.importing.service.import_pos_file with origin pos_sync: contacts are
+upserted by phone, POS data never opts anyone in and never lifts an opt-out (a row that says opted out is recorded, as any
 opt-out is), and each contact is remembered per source (PosContact) with the time of its FIRST sync.
 
 The setting "Send an SMS double opt-in request if a contact with a phone number is synced from this
@@ -28,7 +28,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core.importing import importer
+from core.importing.context import PosTarget
+from core.importing.report import ImportReport, Progress
+from core.importing.requests import RequestTally, request_for_pos_contacts
+from core.importing.service import import_pos_file
 from core.messaging import texting
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
@@ -67,7 +70,7 @@ class SourceSummary:
 
 
 @dataclass
-class RequestSummary(importer.RequestTally):
+class RequestSummary(RequestTally):
     """What saving the date did: contacts evaluated, requests sent now, queued for quiet hours, refused
     (and why), already asked in this round; whether a new round started."""
 
@@ -163,8 +166,8 @@ def cutoff(session: Session, date: Optional[dt.date]) -> Optional[dt.datetime]:
     return start.astimezone(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _target(session: Session, src: PosSource) -> importer.PosTarget:
-    return importer.PosTarget(source_id=src.id, name=src.name, cutoff=cutoff(session, src.request_after),
+def _target(session: Session, src: PosSource) -> PosTarget:
+    return PosTarget(source_id=src.id, name=src.name, cutoff=cutoff(session, src.request_after),
                               round=src.request_round or 0)
 
 
@@ -208,7 +211,7 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
     target = _target(session, src)
     last_id = 0
     while True:
-        tally, seen = run_write(session, lambda: importer.request_for_pos_contacts(
+        tally, seen = run_write(session, lambda: request_for_pos_contacts(
             session, target=target, now=given_now, after_id=last_id, limit=REEVALUATE_BATCH))
         summary.evaluated += seen[0]
         summary.merge(tally)
@@ -220,11 +223,11 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
 
 def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] = None,
          file_name: Optional[str] = None, mapping: Optional[dict[str, Optional[str]]] = None,
-         progress: Optional[importer.Progress] = None, by: Optional[Actor] = None) -> importer.ImportReport:
+         progress: Optional[Progress] = None, by: Optional[Actor] = None) -> ImportReport:
     """Sync a POS customer export (a path or an uploaded file) into this source.
 
     Returns the importer's report: contacts created/updated, invalid rows, and the opt-in requests the
-    date setting sent, queued or refused (with the reasons). Raises importer.ImportProblem for a file
+    date setting sent, queued or refused (with the reasons). Raises ImportProblem for a file
     that cannot be read (nothing written)."""
     by = allow(session, by, "pos_sync")
     given_now = None if now is None else as_utc(now)
@@ -232,7 +235,7 @@ def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] =
     src = get_source(session, source_id)
     target = _target(session, src)
     region = texting.get_defaults(session).default_region
-    report = importer.import_pos_file(session, file, target=target, default_region=region, mapping=mapping,
+    report = import_pos_file(session, file, target=target, default_region=region, mapping=mapping,
                                       now=given_now, file_name=file_name, progress=progress, by=by)
 
     def record():

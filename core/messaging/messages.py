@@ -7,16 +7,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
-from sqlalchemy import func, tuple_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from core import phones
+from core import paging, phones
 from core.clock import shop_time
-from core.models import Direction, Message, MessageKind, MessageStatus
-from core.consent.personas import PAGE_SIZE, Cursor, Page
 from core.errors import OwnerError
+from core.models import Direction, Message, MessageKind, MessageStatus
 
 MIN_PHONE_DIGITS = 4
+NEWEST_FIRST = paging.Keyset((Message.created_at, Message.id), descending=True)  # cursor: (created_at, id)
 
 
 class InvalidFilter(OwnerError):
@@ -82,21 +82,17 @@ def _conditions(session: Session, *, direction, kinds, statuses, phone, region):
 
 
 def page(session: Session, *, direction: Optional[Any] = None, kinds: Optional[Sequence[Any]] = None,
-         statuses: Optional[Sequence[Any]] = None, phone: str = "", after: Optional[Cursor] = None,
-         limit: int = PAGE_SIZE, region: Optional[str] = None) -> Page:
+         statuses: Optional[Sequence[Any]] = None, phone: str = "", after: Optional[paging.Cursor] = None,
+         limit: int = paging.PAGE_SIZE, region: Optional[str] = None) -> paging.Page:
     """One page of the log, newest first; InvalidFilter when the phone filter is not usable."""
-    limit = max(1, min(int(limit), 500))
+    limit = paging.clamp(limit)
     conds = _conditions(session, direction=direction, kinds=kinds, statuses=statuses, phone=phone, region=region)
     stmt = select(Message).where(*conds)
     if after is not None:
         created, last_id = after
-        stmt = stmt.where(tuple_(Message.created_at, Message.id) < tuple_(created, int(last_id)))
-    stmt = stmt.order_by(col(Message.created_at).desc(), col(Message.id).desc()).limit(limit + 1)
-    rows = list(session.exec(stmt).all())
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    cursor = (rows[-1].created_at, rows[-1].id) if has_more and rows else None
-    return Page(rows=rows, next_cursor=cursor, has_more=has_more)
+        stmt = stmt.where(NEWEST_FIRST.after((created, int(last_id))))
+    rows = list(session.exec(stmt.order_by(*NEWEST_FIRST.order_by()).limit(limit + 1)).all())
+    return paging.page_of(rows, limit=limit, keyset=NEWEST_FIRST)
 
 
 def count(session: Session, *, direction: Optional[Any] = None, kinds: Optional[Sequence[Any]] = None,

@@ -36,21 +36,19 @@ from core.models import (
     Source,
     utcnow,
 )
-from core.text import clean_text
+from core.text import MAX_EMAIL, clean_text, valid_email
 from core.errors import OwnerError
 
 MAX_LENGTHS = {
     "first_name": customers.MAX_NAME,
     "last_name": customers.MAX_NAME,
     "phone": phones.MAX_INPUT_LENGTH,
-    "email": customers.MAX_EMAIL,
+    "email": MAX_EMAIL,
     "birthday": 20,
     "zip": 10,
     "signature": 200,
 }
 _PHONE_CHARS = re.compile(r"^[0-9+().\-\s]*$")
-_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*"
-                    r"[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
 _MARKUP = re.compile(r"[<>]")
 _DATE_FORMATS = ("%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d", "%m/%d/%y", "%m.%d.%Y")
 
@@ -177,7 +175,7 @@ def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today
             except phones.InvalidPhone as exc:
                 errors[key] = f"That isn't a mobile number we can text: {exc.reason}."
         elif key == "email":
-            if not _EMAIL.match(text):
+            if not valid_email(text):
                 errors[key] = "That doesn't look like an email address (name@example.com)."
             else:
                 clean[key] = text.lower()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -489,65 +488,3 @@ def overview(session: Session, *, now: Optional[dt.datetime] = None) -> Overview
                  if started else ""),
         today=shop_date(now or utcnow(), defaults.timezone),
     )
-
-
-def certificate_png(*, trainee: str, results: list[ScenarioResult], when: Optional[dt.date] = None,
-                    brand: str = "") -> bytes:
-    """A one-page completion certificate (PNG)."""
-    return _certificate(trainee=trainee, results=results, when=when, brand=brand, fmt="PNG")
-
-
-def certificate_pdf(*, trainee: str, results: list[ScenarioResult], when: Optional[dt.date] = None,
-                    brand: str = "") -> bytes:
-    """The same certificate as a one-page PDF."""
-    return _certificate(trainee=trainee, results=results, when=when, brand=brand, fmt="PDF")
-
-
-def _font(size: int):
-    from PIL import ImageFont
-
-    for name in ("DejaVuSans.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "Arial.ttf"):
-        try:
-            return ImageFont.truetype(name, size)
-        except OSError:
-            continue
-    return ImageFont.load_default(size=size)
-
-
-def _certificate(*, trainee: str, results: list[ScenarioResult], when: Optional[dt.date], brand: str,
-                 fmt: str) -> bytes:
-    from PIL import Image, ImageDraw
-
-    when = when or dt.date.today()
-    trainee = (trainee or "").strip() or "Trainee"
-    w, h = 1654, 1169  # A4 landscape at 140 dpi
-    img = Image.new("RGB", (w, h), "white")
-    d = ImageDraw.Draw(img)
-    d.rectangle([30, 30, w - 30, h - 30], outline=(22, 101, 52), width=8)
-    d.rectangle([48, 48, w - 48, h - 48], outline=(134, 239, 172), width=2)
-
-    def center(y: int, text: str, size: int, fill=(17, 24, 39)):
-        font = _font(size)
-        tw = d.textlength(text, font=font)
-        d.text(((w - tw) / 2, y), text, font=font, fill=fill)
-
-    center(110, "Certificate of completion", 64, (22, 101, 52))
-    center(200, "SMS consent compliance training" + (f" · {brand}" if brand else ""), 32, (75, 85, 99))
-    center(290, "This certifies that", 30, (75, 85, 99))
-    center(340, trainee[:60], 60)
-    done = [r for r in results if r.done]
-    center(440, f"completed {len(done)} of {len(results)} scenarios on {when.strftime('%d %B %Y').lstrip('0')}",
-           30, (75, 85, 99))
-    y = 520
-    font = _font(28)
-    for r in results:
-        mark = "✓" if r.done else "✕"
-        color = (22, 101, 52) if r.done else (185, 28, 28)
-        d.text((420, y), mark, font=font, fill=color)
-        d.text((470, y), r.title, font=font, fill=(17, 24, 39))
-        y += 48
-    center(h - 130, "Opt-In Desk · double opt-in, STOP/START/HELP, quiet hours, opt-out wins", 22,
-           (107, 114, 128))
-    buf = io.BytesIO()
-    img.save(buf, fmt, resolution=140.0) if fmt == "PDF" else img.save(buf, fmt)
-    return buf.getvalue()

@@ -1,9 +1,11 @@
 """Browser tests: the real app (`streamlit run app.py`) in Debian's headless Chromium via Playwright.
 
 Fixtures
-- `app_server` (module): starts the app on a free port against a fresh temporary SQLite file
-  (no OPTIN_DESK_PASSWORD, so the first start asks for a password); yields the base URL.
-- `browser` (module) and `browser_page` (test): a Chromium page, 1280x900.
+- `app_server` (each test): starts the app on a free port against a fresh temporary SQLite file
+  (no OPTIN_DESK_PASSWORD, so the first start asks for a password); yields the base URL. Every
+  test has a shop of its own: no test depends on what another did before it, in any order.
+- `browser` (module: only the browser process is shared) and `browser_page` (each test: a new
+  browser context, so no cookies or session carry over): a Chromium page, 1280x900.
 
 Helpers (tests/e2e/helpers.py, re-exported here: `from tests.e2e.helpers import sign_in_fresh, shot`)
 - `wait_for_app(page)`: until Streamlit is connected and its script has finished running.
@@ -93,9 +95,10 @@ def _healthy(base_url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def app_server(request):
-    """`streamlit run app.py` on a free port with a fresh SQLite database; yields the base URL."""
+    """`streamlit run app.py` on a free port with a fresh SQLite database, for this test alone;
+    yields the base URL."""
     why = _missing()
     if why:
         if _required():
@@ -108,7 +111,7 @@ def app_server(request):
     env["DATABASE_URL"] = f"sqlite:///{Path(tmp.name) / 'shop.db'}"
     env["PYTHONUNBUFFERED"] = "1"
     ARTIFACTS.mkdir(exist_ok=True)
-    log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+    log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}-{request.node.name}.log"
     log = open(log_path, "w", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",

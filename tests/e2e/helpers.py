@@ -63,6 +63,19 @@ def click(page, key: str) -> None:
     wait_for_app(page)
 
 
+def expand_nav(page) -> None:
+    """Unfold the sidebar navigation ("View more") when Streamlit has folded it."""
+    more = page.locator('[data-testid="stSidebarNavViewButton"]')
+    if more.count() and "more" in more.inner_text().lower():
+        more.click()
+
+
+def nav_click(page, title: str) -> None:
+    """Open a page by its title in the sidebar navigation (unfolded first when needed)."""
+    expand_nav(page)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+
+
 def nav_links(page) -> list[str]:
     """Titles of the pages in the sidebar navigation (after "View more" when it is folded)."""
     more = page.locator('[data-testid="stSidebarNavViewButton"]')

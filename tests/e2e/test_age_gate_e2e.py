@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
 
 pytestmark = pytest.mark.e2e
 
@@ -14,7 +14,7 @@ PASSWORD = "green-leaf-age-gate-e2e"
 
 def _go(page, title: str) -> None:
     nav_links(page)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, nav_links, shot, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def choose(page, key: str, option: str) -> None:
 def go(page, title: str) -> None:
     """Open an owner page through the sidebar (a new address would start a new, signed-out session)."""
     nav_links(page)  # unfolds "View more"
-    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
     page.get_by_role("heading", name=title).first.wait_for()
 

@@ -12,7 +12,7 @@ import io
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, nav_links, shot, sign_in, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
 from tests.import_helpers import fixture
 
 pytestmark = pytest.mark.e2e
@@ -22,19 +22,13 @@ LABEL = "Send an SMS double opt-in request if a contact with a phone number is s
 
 
 def enter(page, base_url: str) -> None:
-    """The first test of this module starts the shop (password, demo shop); later ones sign in."""
-    page.goto(base_url)
-    wait_for_app(page)
-    if by_key(page, "new_password").count():
-        sign_in_fresh(page, base_url, PASSWORD)
-    else:
-        sign_in(page, None, PASSWORD)
-        by_key(page, "sign_out").wait_for()
+    """Each test starts its own shop (app_server): choose the password, sign in, explore the demo shop."""
+    sign_in_fresh(page, base_url, PASSWORD)
 
 
 def go(page, title: str) -> None:
     nav_links(page)
-    page.locator('[data-testid="stSidebarNavLink"]').filter(has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
     page.get_by_role("heading", name=title).first.wait_for()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ def a_pending_demo_customer() -> dict:
 
 def go(page, title: str) -> None:
     nav_links(page)  # unfolds "View more" when needed
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
     page.locator('[data-testid="stHeading"]', has_text=title).first.wait_for()
 

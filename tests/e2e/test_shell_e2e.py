@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, fill, nav_links, shot, sign_in, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, fill, nav_links, set_password, shot, sign_in, sign_in_fresh, wait_for_app, nav_click
 
 pytestmark = pytest.mark.e2e
 
@@ -55,9 +55,10 @@ def test_first_start_demo_shop_owner_pages_then_sign_out_hides_them(app_server, 
 
 
 def test_a_wrong_password_is_refused_and_the_right_one_opens_the_shop(app_server, browser_page):
-    page = browser_page  # the password from the first test is set; the demo shop exists beside the shop
-    page.goto(app_server)
-    wait_for_app(page)
+    page = browser_page
+    sign_in_fresh(page, app_server, PASSWORD)  # a shop of its own: first start, the demo shop explored
+    click(page, "sign_out")
+    by_key(page, "password").wait_for()
     fill(page, "password", "not-the-password")
     click(page, "sign_in")
     assert page.get_by_text("That password isn't right").is_visible()
@@ -73,7 +74,9 @@ def test_a_wrong_password_is_refused_and_the_right_one_opens_the_shop(app_server
 
 def test_the_sidebar_opens_the_demo_shop_and_remove_deletes_it_after_asking(app_server, browser_page):
     page = browser_page
-    sign_in(page, app_server, PASSWORD)
+    set_password(page, app_server, PASSWORD)  # a shop of its own, started empty: the demo is a click away
+    sign_in(page, None, PASSWORD)
+    click(page, "start_empty")
     by_key(page, "sign_out").wait_for()
     click(page, "explore_demo_sidebar")
     by_key(page, "demo_banner").wait_for(timeout=60_000)
@@ -82,10 +85,10 @@ def test_the_sidebar_opens_the_demo_shop_and_remove_deletes_it_after_asking(app_
     assert "SQLite file shop.demo.db" in page.locator('[data-testid="stSidebar"]').inner_text()
     shot(page, "shell-06-demo-from-the-sidebar")
     if (ROOT / "pages" / "signup.py").exists():  # the public page has no banner of its own: app.py warns
-        page.locator('[data-testid="stSidebarNavLink"]', has_text="Sign up").first.click()
+        nav_click(page, "Sign up")
         wait_for_app(page)
         assert "sign-ups on this page go to the demo shop" in main.inner_text()
-        page.locator('[data-testid="stSidebarNavLink"]', has_text="Personas").first.click()
+        nav_click(page, "Personas")
         wait_for_app(page)
 
     click(page, "remove_demo")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import (RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, sign_in_fresh,
+from tests.e2e.helpers import (RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, nav_click, sign_in_fresh,
                                wait_for_app)
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +23,7 @@ def _phone_context(browser):
 def _go(page, title: str) -> None:
     """Open an owner page from the sidebar (a new address would start a new, signed-out session)."""
     nav_links(page)  # unfolds "View more" when the list is folded
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
 
 

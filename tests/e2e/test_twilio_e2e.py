@@ -20,7 +20,7 @@ from core.bootstrap import init_db
 from core.db import make_engine
 from core.models import SmsStatus
 from tests.e2e.conftest import _healthy, _missing, free_port
-from tests.e2e.helpers import ARTIFACTS, by_key, fill, shot, sign_in, wait_for_app
+from tests.e2e.helpers import ARTIFACTS, by_key, fill, shot, sign_in, wait_for_app, nav_click
 from tests.factories import make_customer
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, inbound_form, signed
 
@@ -89,7 +89,7 @@ def test_a_signed_stop_to_the_webhook_shows_on_personas_with_the_confirmation_se
 
     page = browser_page
     sign_in(page, base, PASSWORD)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text="Personas").first.click()
+    nav_click(page, "Personas")
     wait_for_app(page)
     fill(page, "persona_search", "Rosa")
     by_key(page, "persona_search").locator("input").press("Enter")

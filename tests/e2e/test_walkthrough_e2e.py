@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app
+from tests.e2e.helpers import by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
 
 pytestmark = pytest.mark.e2e
 
@@ -15,7 +15,7 @@ PHONE = "(415) 555-0166"  # not in the demo shop
 
 def go(page, title: str) -> None:
     nav_links(page)
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=title).first.click()
+    nav_click(page, title)
     wait_for_app(page)
 
 

@@ -1,9 +1,9 @@
 """The import rules one customer at a time, through customers.set_status and outbox.send.
 
-This is the slow, obviously-right version of core.importer: the tests run both on the same files and
-check they end in the same state (customers, consent events, messages), and bench/import_bench.py
-times it as the naive row-by-row ORM importer. It holds the whole file in memory and commits after
-every customer: do not use it for real imports.
+The slow, obviously-right version of core.importing (a test oracle, not product code): the tests run both
+on the same files and check they end in the same state (customers, consent events, messages), and
+bench/import_bench.py times it as the naive row-by-row ORM importer. It holds the whole file in memory and
+commits after every customer.
 """
 
 from __future__ import annotations
@@ -13,19 +13,24 @@ from typing import Any, Optional
 
 from sqlmodel import Session, select
 
-from core.consent import customers, suppression
-from core.importing import importer
 from core import phones
 from core.clock import as_utc
-from core.models import Channel, ConsentEvent, Customer, SmsStatus, utcnow
+from core.consent import customers, suppression
+from core.importing import values
+from core.importing.cache import ImportCache
+from core.importing.context import key_prefix, request_key
+from core.importing.mapping import guess_mapping
+from core.importing.reading import open_source, read, sniff
+from core.messaging import outbox
+from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus
 
-_CLEAN_CUT = importer.MAX_NAME
+_CLEAN_CUT = values.MAX_NAME
 
 
 def _verdict(row: dict[str, str], mapping: dict[str, Optional[str]]) -> Optional[int]:
-    """What a row says (importer.V_*), None when a status value is unreadable."""
+    """What a row says (values.V_*), None when a status value is unreadable."""
     cell = lambda f: row.get(mapping[f], "") if mapping.get(f) else ""  # noqa: E731
-    v = importer.row_verdict(cell("opt_in"), cell("opt_out"))
+    v = values.row_verdict(cell("opt_in"), cell("opt_out"))
     return None if v < 0 else v
 
 
@@ -54,15 +59,16 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
     """Import `source` one customer at a time (ORM objects, a commit per customer). Returns counts.
     Never sends a text (§11)."""
     now = as_utc(now)
-    info = importer.sniff(source, file_name=file_name)
-    mapping = mapping or importer.guess_mapping(info.headers)
-    opened = importer._open(source, file_name)
+    info = sniff(source, file_name=file_name)
+    mapping = mapping or guess_mapping(info.headers)
+    with ImportCache() as cache:
+        opened = open_source(source, file_name, cache)
     channel = Channel(origin)
     may_opt_in = attested and channel is Channel.csv_import
 
     # every row, in file order: (row, phone, verdict, details)
     rows: list[tuple[int, str, int, dict[str, Any]]] = []
-    for n, (rownum, row) in enumerate(importer.read(source, file_name=file_name)):
+    for n, (rownum, row) in enumerate(read(source, file_name=file_name)):
         if limit is not None and n >= limit:
             break
         try:
@@ -78,7 +84,7 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
     best: dict[str, tuple[int, int, dict[str, str]]] = {}
     says_in: set[str] = set()
     for rownum, phone, v, row in rows:
-        if v == importer.V_IN:
+        if v == values.V_IN:
             says_in.add(phone)
         if phone not in best or v > best[phone][1]:
             best[phone] = (rownum, v, row)
@@ -88,8 +94,8 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
         if phone in held:
             counts["suppressed"] += 1
             continue
-        if v == importer.V_OUT and phone in says_in:
-            v = importer.V_OUT_OVER_IN
+        if v == values.V_OUT and phone in says_in:
+            v = values.V_OUT_OVER_IN
         details = _details(row, mapping)
         customer = session.exec(select(Customer).where(Customer.phone == phone)).first()
         changed = False
@@ -105,12 +111,12 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
                     customer.updated_at = now
                     changed = True
         target = None
-        if v in (importer.V_OUT, importer.V_OUT_OVER_IN):
+        if v in (values.V_OUT, values.V_OUT_OVER_IN):
             target = SmsStatus.opted_out
-        elif v == importer.V_IN and may_opt_in and customer.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending):
+        elif v == values.V_IN and may_opt_in and customer.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending):
             target = SmsStatus.opted_in
         if target is not None and customer.sms_status is not target:
-            key = f"{importer._key_prefix(origin, opened.file_hash, None)}{phone}:{target.value}"
+            key = f"{key_prefix(origin, opened.file_hash, None)}{phone}:{target.value}"
             if session.exec(select(ConsentEvent.id).where(ConsentEvent.dedupe_key == key)).first() is None:
                 try:
                     customers.set_status(session, customer, target, channel=channel, now=now, dedupe_key=key,
