@@ -88,12 +88,17 @@ class Locked(AuthError):
     `shop_wide` when the pause comes from the shop-wide ceiling, not this client's own tries.
     """
 
-    def __init__(self, seconds: int, *, after_failure: bool = False, shop_wide: bool = False):
+    def __init__(self, seconds: int, *, after_failure: bool = False, shop_wide: bool = False,
+                 account: bool = False):
         self.seconds = seconds
         self.after_failure = after_failure
         self.shop_wide = shop_wide
+        self.account = account
         lead = "Wrong password. " if after_failure else ""
-        if shop_wide:
+        if account:
+            text = (f"{lead}Sign-in with this sign-in name is paused for {_duration(seconds)} after too many "
+                    "wrong passwords. Try again after the pause.")
+        elif shop_wide:
             text = (f"Sign-in paused for {_duration(seconds)}: there have been many wrong passwords for "
                     "this shop lately. Try again after the pause.")
         else:
@@ -294,12 +299,20 @@ def _refusal(row: Optional[SignInThrottle], shop: Optional[SignInThrottle], now:
 class _Reservation:
     key: str  # the client's hashed key
     pause: int  # seconds sign-in pauses if this attempt's password is wrong
+    account_key: Optional[str] = None  # the account's hashed key, when a sign-in name was given
+    account_paused: bool = False  # the pause comes from the account's count, not the client's
 
 
-def _reserve(session: Session, client: str, now: dt.datetime) -> _Reservation:
-    """Count one attempt for `client` (and shop-wide) before its password is checked.
+def account_key(sign_in_name: str) -> str:
+    """The throttle's name for an account (a sign-in name, known or not: unknown names pause alike,
+    so the pause says nothing about which names exist)."""
+    return "account:" + str(sign_in_name).strip().lower()[:100]
 
-    Raises Locked, counting nothing, while the client is paused.
+
+def _reserve(session: Session, client: str, now: dt.datetime, account: Optional[str] = None) -> _Reservation:
+    """Count one attempt for `client` (and for `account`, and shop-wide) before its password is checked.
+
+    Raises Locked, counting nothing, while the client or the account is paused.
     """
 
     def work() -> _Reservation:
@@ -313,15 +326,26 @@ def _reserve(session: Session, client: str, now: dt.datetime) -> _Reservation:
         shop = _row(session, SHOP_ROW, now, create=True)
         _shop_row_fresh(shop, now)
         refusal = _refusal(row, shop, now)
+        acct = _row(session, _hashed(salt, account), now, create=True) if account else None
+        if refusal is None and acct is not None and _seconds_left(acct.locked_until, now):
+            refusal = Locked(_seconds_left(acct.locked_until, now), account=True)
         if refusal:
             log.warning("sign-in refused: client %s paused for %s s%s", _log_key(key), refusal.seconds,
-                        " (shop-wide)" if refusal.shop_wide else "")
+                        " (shop-wide)" if refusal.shop_wide else " (account)" if refusal.account else "")
             raise refusal  # run_write rolls back: nothing counted
         row.failures += 1
         row.updated_at = now
         pause = pause_after(row.failures)
         if pause:
             row.locked_until = now + dt.timedelta(seconds=pause)
+        account_pause = 0
+        if acct is not None:
+            acct.failures += 1
+            acct.updated_at = now
+            account_pause = pause_after(acct.failures)
+            if account_pause:
+                acct.locked_until = now + dt.timedelta(seconds=account_pause)
+            session.add(acct)
         shop.failures += 1
         shop.updated_at = now
         shop_pause = pause_after(shop.failures, free=GLOBAL_FREE_ATTEMPTS)
@@ -329,17 +353,22 @@ def _reserve(session: Session, client: str, now: dt.datetime) -> _Reservation:
             shop.locked_until = now + dt.timedelta(seconds=shop_pause)
         session.add_all([row, shop])
         session.flush()
-        return _Reservation(key, pause)
+        return _Reservation(key, max(pause, account_pause), _hashed(salt, account) if account else None,
+                            account_pause > pause)
 
     return run_write(session, work)
 
 
-def _release(session: Session, key: str, now: dt.datetime) -> None:
-    """The password was right: clear the client's count, take the attempt off the shop-wide
-    count, remember the client as trusted, and forget clients unseen for TRUSTED_FOR."""
+def _release(session: Session, key: str, now: dt.datetime, account_key: Optional[str] = None) -> None:
+    """The password was right: clear the client's (and the account's) count, take the attempt off the
+    shop-wide count, remember the client as trusted, and forget clients unseen for TRUSTED_FOR."""
 
     def work() -> None:
         lock_for_write(session, THROTTLE_LOCK)
+        if account_key:
+            acct = _row(session, account_key, now, create=False)
+            if acct is not None:
+                session.delete(acct)
         row = _row(session, key, now, create=True)
         row.failures = 0
         row.locked_until = None
@@ -391,15 +420,13 @@ def _log_key(key: str) -> str:
     return f"c-{key[:4]}-{key[4:8]}"
 
 
-def sign_in(session: Session, password: Optional[str], *, client: str, now: Optional[dt.datetime] = None) -> bool:
-    """Check the owner password for `client` (see client_key), counting the attempt first.
-
-    True when right (the client's count is cleared and an old hash upgraded to Argon2id); False
-    when wrong. Raises Locked while the client is paused, or when this wrong password pauses it.
-    """
+def attempt(session: Session, password: Optional[str], *, client: str, stored: Optional[str],
+            account: Optional[str] = None, now: Optional[dt.datetime] = None) -> bool:
+    """Check `password` against the `stored` hash for `client` (and the `account`'s sign-in name),
+    counting the attempt first. True when right (the counts are cleared); False when wrong. Raises
+    Locked while the client or the account is paused, or when this wrong password pauses it."""
     now = as_utc(now)
-    reservation = _reserve(session, client, now)
-    stored = _get(session, PASSWORD_KEY)
+    reservation = _reserve(session, client, now, account_key(account) if account else None)
     ok = (bool(stored) and password is not None and len(str(password)) <= MAX_LENGTH
           and check_hash(str(password), stored))
     if not ok:
@@ -407,9 +434,22 @@ def sign_in(session: Session, password: Optional[str], *, client: str, now: Opti
         log.warning("sign-in failed: wrong password from client %s%s", _log_key(reservation.key),
                     f"; sign-in paused {reservation.pause} s" if reservation.pause else "")
         if reservation.pause:
-            raise Locked(reservation.pause, after_failure=True)
+            raise Locked(reservation.pause, after_failure=True, account=reservation.account_paused)
         return False
-    _release(session, reservation.key, now)
+    _release(session, reservation.key, now, reservation.account_key)
+    return True
+
+
+def sign_in(session: Session, password: Optional[str], *, client: str, now: Optional[dt.datetime] = None,
+            account: Optional[str] = None) -> bool:
+    """Check the owner password for `client` (see client_key), counting the attempt first.
+
+    True when right (the client's count is cleared and an old hash upgraded to Argon2id); False
+    when wrong. Raises Locked while the client is paused, or when this wrong password pauses it.
+    """
+    stored = _get(session, PASSWORD_KEY)
+    if not attempt(session, password, client=client, stored=stored, account=account, now=now):
+        return False
     _upgrade_hash(session, str(password), stored)
     return True
 
@@ -420,7 +460,10 @@ def first_start_done(session: Session) -> bool:
     return bool(_get(session, FIRST_START_KEY))
 
 
-def mark_first_start(session: Session, choice: str) -> None:
+def mark_first_start(session: Session, choice: str, *, by=None) -> None:
+    from core.staff.roles import allow
+
+    allow(session, by, "first_start")
     if choice not in FIRST_START_CHOICES:
         raise AuthError(f"First start is 'demo' or 'empty', not {choice!r}.")
     run_write(session, lambda: _put(session, FIRST_START_KEY, choice))

@@ -13,14 +13,16 @@ from sqlmodel import Session
 from core import db
 from core.messaging import texting
 from core.signups import forms
+from core.staff import accounts
 
 
 def init_db(engine: Engine) -> None:
-    """Bring the schema to the newest revision and make sure texting defaults and the main sign-up
-    form exist."""
+    """Bring the schema to the newest revision and make sure texting defaults, the main sign-up
+    form and the built-in owner's account exist."""
     with db.start_transaction(engine) as conn:
         db.migrate(conn)
         with Session(bind=conn) as session:
             texting.ensure_defaults(session)
             forms.ensure_main_form(session)
+            accounts.ensure_owner(session)
             session.flush()

@@ -557,3 +557,67 @@ Index("ix_customer_last_lower", _func.lower(_customer.c.last_name).label("last_l
 Index("ix_customer_email_lower", _func.lower(_customer.c.email).label("email_lower"),
       postgresql_ops={"email_lower": "text_pattern_ops"})
 Index("ix_customer_phone_last4", _func.substr(_customer.c.phone, _func.length(_customer.c.phone) - _literal_column("3")))
+
+
+# --- Staff accounts, roles and the activity trail (core/staff/, core/activity.py) -------------
+
+class Person(SQLModel, table=True):
+    """Someone who signs in to the dashboard: the owner, a manager, a budtender (core/staff/accounts.py).
+
+    The built-in owner (`builtin`) is the shop's original owner: their password stays where it always
+    was (core/auth.py, the Setting "owner_password"), so the console reset and the first-start setup
+    keep working; everyone else's Argon2id hash is in `password_hash`. A disabled person cannot sign
+    in; their rows in the ledger and the activity trail stay, under their name."""
+
+    __tablename__ = "person"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    sign_in_name: str = Field(unique=True, index=True, max_length=60)  # stored lower-case
+    role: str = Field(max_length=20)  # core.staff.roles.Role
+    builtin: bool = False
+    password_hash: str = Field(default="", max_length=255)
+    disabled_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    last_seen_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+
+
+class StaffSession(SQLModel, table=True):
+    """One signed-in browser session. Ended by sign-out, inactivity, "sign out everywhere", a disabled
+    account or a new password; only a hash of its token is stored."""
+
+    __tablename__ = "staff_session"
+    __table_args__ = (Index("ix_staff_session_person", "person_id", "ended_at"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id")
+    token_hash: str = Field(unique=True, max_length=64)
+    started_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    last_seen_at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    ended_at: Optional[dt.datetime] = Field(default=None, sa_type=DateTime())
+    end_reason: str = Field(default="", max_length=40)
+
+
+class Activity(SQLModel, table=True):
+    """Who did what: one row per action a signed-in person took (core/activity.py). Append-only.
+
+    `person_name` and `person_role` are as they were at the time (a renamed or disabled person's
+    history keeps reading right); `person_id` is None for actions from outside the dashboard (console)."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_at", "at", "id"),
+        Index("ix_activity_person_at", "person_id", "at", "id"),
+        Index("ix_activity_kind_at", "kind", "at", "id"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, sa_type=DateTime())
+    # no foreign key: a demo or training shop's trail names people of the real shop
+    person_id: Optional[int] = None
+    person_name: str = Field(max_length=100)
+    person_role: str = Field(default="", max_length=20)
+    kind: str = Field(max_length=20)  # core.activity.Kind
+    summary: str = Field(sa_column=Column(Text, nullable=False))
+    customer_id: Optional[int] = Field(default=None, index=True)  # no foreign key: a deleted customer's trail stays

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages import ui
 
-ui.require_owner()
+ui.require_page("age-gate")
 
 from core.consent import age  # noqa: E402
 
@@ -25,8 +25,8 @@ with ui.session() as s:
                                   selection_mode="single", required=True)
     if st.button("Save", key="age_save", type="primary", icon=":material/save:", disabled=choice == current):
         try:
-            age.set_min_age(s, choice)
-        except age.AgeError as exc:
+            age.set_min_age(s, choice, by=ui.actor())
+        except (age.AgeError, ui.OwnerError) as exc:  # OwnerError: NotAllowed
             ui.show_error(exc)
         else:
             st.session_state["age_flash"] = ("Age gate off: forms and Text To Join take consent without a date of "

@@ -18,7 +18,7 @@ from core.models import SmsStatus
 from pages import ui
 import widgets
 
-ui.require_owner()
+ui.require_page("audiences")
 
 ROWS = "aud_rows"  # the condition rows on screen: [{"id": n, "trait": key}, ...]
 NEXT_ID = "aud_next_id"
@@ -189,8 +189,8 @@ with st.container(border=True, key="aud_saved_box"):
         if st.button("Delete it", key="aud_delete", type="primary"):
             try:
                 with ui.session() as s:
-                    gone = aud_saved.delete_saved(s, pick)
-            except aud_conditions.AudienceError as exc:
+                    gone = aud_saved.delete_saved(s, pick, by=ui.actor())
+            except ui.OwnerError as exc:  # AudienceError, NotAllowed
                 ui.show_error(exc)
             else:
                 if st.session_state.get(LOADED) == pick:
@@ -268,9 +268,9 @@ with left.container(border=True, key="aud_save_box"):
     if as_new or changes:
         try:
             with ui.session() as s:
-                row = aud_saved.save(s, name=st.session_state["aud_name"], conditions=clean,
-                               audience_id=loaded if changes else None)
-        except aud_conditions.AudienceError as exc:
+                row = aud_saved.save(s, by=ui.actor(), name=st.session_state["aud_name"], conditions=clean,
+                                     audience_id=loaded if changes else None)
+        except ui.OwnerError as exc:  # AudienceError, NotAllowed
             ui.show_error(exc)
         else:
             st.session_state[LOADED] = row.id
@@ -283,13 +283,13 @@ with left.container(border=True, key="aud_save_box"):
         st.caption(f"Editing “{widgets.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it.")
 
 with right.container(border=True, key="aud_export_box"):
-    engine = ui.engine()
+    engine, by = ui.engine(), ui.actor()
 
     def _export_file() -> bytes:
         # runs when the button is clicked, on a thread of its own: its own session. The CSV is
         # built from the streamed chunks (Streamlit sends a download as one piece).
         with Session(engine) as s:
-            return b"".join(aud_export.export_csv(s, clean))
+            return b"".join(aud_export.export_csv(s, clean, by=by))
 
     widgets.download("Export CSV", _export_file, file_name="audience.csv", key="aud_export",
                      disabled=bool(invalid) or total == 0,
@@ -301,7 +301,7 @@ with right.container(border=True, key="aud_export_box"):
 
     def _opt_out_file() -> bytes:
         with Session(engine) as s:
-            return b"".join(optouts.export(s))
+            return b"".join(optouts.export(s, by=by))
 
     widgets.download("Export the opt-out list", _opt_out_file, file_name="opt-out-list.csv", key="aud_optouts",
                      caption="Every opted-out phone with when, how and where they came from, for your other texting "

@@ -17,7 +17,7 @@ from core.importing.service import dry_run, import_csv, run_errors_csv
 from core.messaging import texting
 from pages import ui
 
-ui.require_owner()
+ui.require_page("import")
 
 NONE = page_model.NONE
 INFO, DRY, RESULT, FILE_ID = "import_info", "import_dry", "import_result", "import_file_id"
@@ -139,10 +139,12 @@ with tab_import:
         region = st.columns([1, 2])[0].selectbox(
             "Country of phone numbers written without a country code", REGIONS, key="import_region",
             format_func=lambda r: f"{r} (+{phonenumbers.country_code_for_region(r)})")
+        may_attest = ui.can("attest_import")  # the owner's alone
         attested = st.checkbox(f"These customers agreed to receive marketing texts from {widgets.plain(brand)}",
-                               key="import_attested",
+                               key="import_attested", disabled=not may_attest,
                                help="Tick only if you can show their consent. Without it, rows that say opted in "
-                                    "import as not opted in. Rows that say opted out are always recorded.")
+                                    "import as not opted in. Rows that say opted out are always recorded."
+                               + ("" if may_attest else " Only the shop's owner can attest consent.")) and may_attest
         settings = (upload.file_id, tuple(mapping.items()), region, attested)
 
         if mapping["phone"] is None:
@@ -172,7 +174,7 @@ with tab_import:
             elif st.button(f"Import {report.phones:,} customers", key="import_go", type="primary",
                            icon=":material/upload:"):
                 done = _run(import_csv, "Importing", upload, mapping=mapping, default_region=region,
-                            attested=attested)
+                            attested=attested, by=ui.actor())
                 st.session_state[RESULT] = (settings, done)
                 st.rerun()
         elif dry is not None:
@@ -190,8 +192,8 @@ with tab_deactivated:
         try:
             with ui.session() as s:
                 st.session_state["deact_report"] = deactivation.import_deactivations(
-                    s, deact, file_name=deact.name, region=defaults.default_region)
-        except ImportProblem as exc:
+                    s, deact, file_name=deact.name, region=defaults.default_region, by=ui.actor())
+        except ui.OwnerError as exc:  # ImportProblem, NotAllowed
             ui.show_error(exc)
     dr = st.session_state.get("deact_report")
     if dr is not None:
@@ -227,6 +229,12 @@ with tab_history:
                 c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
                 chosen = c1.selectbox("Rows an import could not take", with_errors, key="import_history_run",
                                       format_func=lambda r: page_model.run_label(r, tz))
-                widgets.download("Download (CSV)", run_errors_csv(s, chosen.id),
+                engine, by, run_id = ui.engine(), ui.actor(), chosen.id
+
+                def _errors_file() -> bytes:  # on the click: the download is recorded
+                    with ui.Session(engine) as fresh:
+                        return run_errors_csv(fresh, run_id, by=by)
+
+                widgets.download("Download (CSV)", _errors_file,
                                  file_name=page_model.errors_file_name(chosen.file_name),
                                  key="import_history_download", container=c2)

@@ -9,7 +9,7 @@ import streamlit as st
 import widgets
 from pages import ui
 
-ui.require_owner()
+ui.require_page("inbox")
 
 from core.consent import customers, personas  # noqa: E402
 from core.messaging import inbox, inbox_view, messages, outbox  # noqa: E402
@@ -44,11 +44,11 @@ def _send(body: str | None = None) -> None:
         d = get_defaults(s)
         to = d.join_number if st.session_state.get("inbox_to", "main") == "join" else d.main_number
         try:
-            out = inbox.receive(s, phone=phone, body=text, to=to)
+            out = inbox.receive(s, phone=phone, body=text, to=to, by=ui.actor())
         except phones.InvalidPhone as exc:
             st.session_state["inbox_error"] = widgets.plain(inbox_view.not_a_phone(phone, exc.reason))
             return
-        except inbox.InvalidMessage as exc:
+        except ui.OwnerError as exc:  # InvalidMessage, NotAllowed
             st.session_state["inbox_error"] = str(exc)
             return
     st.session_state["inbox_last"] = inbox_view.delivered_sentence(len(out))
@@ -148,11 +148,12 @@ def _decide(review_id: int, confirm: bool, override: bool = False) -> None:
     reason = st.session_state.get(f"review_reason_{review_id}", "")
     with ui.session() as s:
         try:
-            inbox.decide_review(s, review_id=review_id, confirm=confirm, reason=reason, override=override)
+            inbox.decide_review(s, review_id=review_id, confirm=confirm, reason=reason, override=override,
+                                by=ui.actor())
         except inbox.NewerConsent as exc:
             st.session_state[f"review_ask_again_{review_id}"] = str(exc)
             return
-        except (inbox.InvalidMessage, customers.CustomerError) as exc:
+        except ui.OwnerError as exc:  # InvalidMessage, CustomerError, NotAllowed
             st.session_state[f"review_error_{review_id}"] = str(exc)
             return
     st.session_state["review_flash"] = ("Opt-out confirmed: the customer is opted out." if confirm
@@ -250,10 +251,13 @@ st.title("Inbox")
 with ui.session() as s:
     d = get_defaults(s)
     region = d.default_region
-    sim_tab, review_tab, log_tab = st.tabs(["Simulator", "Possible opt-outs", "Message log"], key="inbox_tab")
+    if ui.can("decide_review"):
+        sim_tab, review_tab, log_tab = st.tabs(["Simulator", "Possible opt-outs", "Message log"], key="inbox_tab")
+        with review_tab:
+            reviews(s)
+    else:  # deciding a possible opt-out is a manager's or the owner's
+        sim_tab, log_tab = st.tabs(["Simulator", "Message log"], key="inbox_tab")
     with sim_tab:
         simulator(s, d)
-    with review_tab:
-        reviews(s)
     with log_tab:
         message_log(s, region, d.timezone)

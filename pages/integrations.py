@@ -13,7 +13,7 @@ from core.reports import period
 from core.messaging import texting
 from pages import ui
 
-ui.require_owner()
+ui.require_page("integrations")
 
 FLASH = "pos_flash"
 CONFIRM_DELETE = "pos_confirm_delete"
@@ -51,7 +51,7 @@ with st.popover("Add a POS source", icon=":material/add:"):
     if st.button("Add source", key="pos_add", type="primary"):
         try:
             with ui.session() as s:
-                created = pos.create_source(s, name=new_name)
+                created = pos.create_source(s, name=new_name, by=ui.actor())
         except pos.PosError as exc:
             ui.show_error(exc)
         else:
@@ -83,7 +83,7 @@ for r in sources:
             y, n, _ = st.columns([1, 1, 3])
             if y.button("Yes, delete", key=f"pos_delete_yes_{sid}", type="primary"):
                 with ui.session() as s:
-                    pos.delete_source(s, source_id=sid)
+                    pos.delete_source(s, source_id=sid, by=ui.actor())
                 st.session_state.pop(CONFIRM_DELETE, None)
                 st.session_state[FLASH] = f"Deleted {widgets.plain(src.name)}."
                 st.rerun()
@@ -112,13 +112,13 @@ for r in sources:
             if buttons.button("Save date", key=f"pos_date_save_{sid}", type="primary", disabled=chosen is None
                          or chosen == src.request_after):
                 with ui.session() as s:
-                    done = pos.set_request_after(s, sid, chosen)
+                    done = pos.set_request_after(s, sid, chosen, by=ui.actor())
                 st.session_state[f"pos_reeval_{sid}"] = done
                 st.session_state[FLASH] = widgets.plain(page_model.date_saved_sentence(src.name, chosen, done))
                 st.rerun()
             if buttons.button("Turn off", key=f"pos_date_off_{sid}", disabled=src.request_after is None):
                 with ui.session() as s:
-                    pos.set_request_after(s, sid, None)
+                    pos.set_request_after(s, sid, None, by=ui.actor())
                 st.session_state.pop(date_key, None)
                 st.session_state[FLASH] = f"Turned off: syncs of {widgets.plain(src.name)} send no opt-in requests."
                 st.rerun()
@@ -134,7 +134,7 @@ for r in sources:
                 bar = st.progress(0.0, text="Reading the export")
                 try:
                     with ui.session() as s:
-                        report = pos.sync(s, source_id=sid, file=export, file_name=export.name,
+                        report = pos.sync(s, by=ui.actor(), source_id=sid, file=export, file_name=export.name,
                                           progress=lambda f, t: bar.progress(min(1.0, f), text=t))
                 except NoPhoneColumn as exc:  # this page has no column mapping: say what to do here
                     bar.empty()

@@ -11,7 +11,7 @@ from core.reports import member_club
 from core.messaging import texting
 from pages import ui
 
-ui.require_owner()
+ui.require_page("member-club")
 
 PAGES = "mc_pages"  # keyset cursors of the pages before the one shown
 RESULT = "mc_result"  # what the last resend did, shown after the rerun
@@ -52,7 +52,7 @@ with st.container(border=True, key="mc_resend_box"):
     label = f"Resend the request to {n} customer{'s' if n != 1 else ''}" if n else "Resend the request"
     if st.button(label, key="mc_resend", type="primary", disabled=not n, icon=":material/send:"):
         with ui.session() as s:
-            summary = member_club.resend(s, selected_ids)
+            summary = member_club.resend(s, selected_ids, by=ui.actor())
         widgets.set_flash(RESULT, "  \n".join(member_club.summary_sentences(summary)),
                           "success" if not summary.blocked else "warning")
         st.session_state[TABLE_GEN] = st.session_state.get(TABLE_GEN, 0) + 1
@@ -62,14 +62,14 @@ with st.container(border=True, key="mc_resend_box"):
                f"In quiet hours (outside {defaults.window_start:%H:%M}–{defaults.window_end:%H:%M} in the "
                "customer's time) a request waits in the queue and goes out when the window opens.")
 
-engine = ui.engine()
+engine, by = ui.engine(), ui.actor()
 
 
 def _export_file() -> bytes:
     # runs when the button is clicked, on a thread of its own: its own session. The CSV is
     # built from the streamed chunks (Streamlit sends a download as one piece).
     with Session(engine) as s:
-        return b"".join(member_club.pending_export(s))
+        return b"".join(member_club.pending_export(s, by=by))
 
 
 widgets.download("Export CSV", _export_file, file_name="member-club-pending.csv", key="mc_export",

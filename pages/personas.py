@@ -11,7 +11,7 @@ import widgets
 from core.clock import shop_time
 from pages import ui
 
-ui.require_owner()
+ui.require_page("personas")
 
 from core.consent import customers, deletion, optouts, personas  # noqa: E402
 from core import paging  # noqa: E402
@@ -45,8 +45,8 @@ def _add_customer(s) -> None:
             email = c4.text_input("Email (optional)", key="persona_add_email")
             if st.form_submit_button("Add customer", key="persona_add_submit", icon=":material/add:"):
                 try:  # every problem at once (phone and details), so the owner fixes them in one go
-                    c = personas.add(s, phone=phone, first_name=first, last_name=last, email=email)
-                except customers.CustomerError as exc:  # InvalidDetails: one line per field
+                    c = personas.add(s, phone=phone, first_name=first, last_name=last, email=email, by=ui.actor())
+                except ui.OwnerError as exc:  # InvalidDetails: one line per field; NotAllowed
                     ui.show_error(exc)
                 else:
                     st.session_state[FLASH] = f"Added {widgets.plain(c.name) or 'the customer'}: not opted in yet."
@@ -59,8 +59,17 @@ def _opt_out_list(s) -> None:
         n = optouts.count(s)
         st.caption(f"{n:,} opted-out phone{'s' if n != 1 else ''}, with when, how and where they came from, for "
                    "your other texting tools. Phones are written tel:+1..., safe to open in a spreadsheet.")
-        widgets.download("Download the opt-out list (CSV)", b"".join(optouts.export(s)), file_name="opt-out-list.csv",
-                         key="persona_optouts", disabled=n == 0)
+        if ui.can("export"):  # staff don't export
+            engine, by = ui.engine(), ui.actor()
+
+            def _file() -> bytes:  # on the click: the download is recorded in the activity trail
+                with ui.Session(engine) as fresh:
+                    return b"".join(optouts.export(fresh, by=by))
+
+            widgets.download("Download the opt-out list (CSV)", _file, file_name="opt-out-list.csv",
+                             key="persona_optouts", disabled=n == 0)
+        else:
+            st.caption("Downloading it is for a manager or the owner.")
         held = optouts.suppressed_count(s)
         if held:
             st.caption(f"Not listed: {held:,} deleted customer{'s' if held != 1 else ''}, whose numbers were erased; "
@@ -125,7 +134,7 @@ def show_list(s, region: str, timezone: str) -> None:
 
 def _request(customer_id: int) -> None:
     with ui.session() as s:
-        done = personas.request_opt_in(s, customer_id)
+        done = personas.request_opt_in(s, customer_id, by=ui.actor())
     st.session_state[FLASH if done.ok else "persona_action_error"] = done.sentence
 
 
@@ -146,12 +155,13 @@ def _opt_out(customer_id: int, tz: str) -> None:
         try:
             done = customers.record_revocation(
                 s, customer_id=customer_id, channel=state.get(f"persona_optout_channel_{customer_id}"),
-                received_at=_received_utc(customer_id, tz), by=state.get(f"persona_optout_by_{customer_id}", ""),
+                received_at=_received_utc(customer_id, tz), by=ui.actor(),
+                taken_by=state.get(f"persona_optout_by_{customer_id}", ""),
                 reason=state.get(f"persona_optout_reason_{customer_id}", ""))
         except customers.InvalidOptOut as exc:
             st.session_state[OPT_OUT_ERROR] = (exc.field, str(exc))
             return
-        except customers.CustomerError as exc:
+        except ui.OwnerError as exc:  # CustomerError, NotAllowed
             st.session_state["persona_action_error"] = str(exc)
             return
         parts = ["Opt-out recorded. Nothing but a text of START from the customer can change it."]
@@ -175,9 +185,9 @@ def _opt_out(customer_id: int, tz: str) -> None:
 def _delete(customer_id: int) -> None:
     with ui.session() as s:
         try:
-            done = deletion.delete_customer_data(s, customer_id=customer_id,
+            done = deletion.delete_customer_data(s, customer_id=customer_id, by=ui.actor(),
                                                  reason=st.session_state.get(f"persona_delete_reason_{customer_id}", ""))
-        except customers.CustomerError as exc:  # AlreadyDeleted says when
+        except ui.OwnerError as exc:  # AlreadyDeleted says when; NotAllowed
             st.session_state["persona_action_error"] = str(exc)
             return
     st.session_state[FLASH] = (f"Deleted: the customer's details, {done.messages:,} text{'s' if done.messages != 1 else ''} "
@@ -214,11 +224,15 @@ def _details_form(s, v) -> None:
         st.text_input("Mobile phone", value=v.phone_display, key=f"persona_phone_{c.id}", disabled=True,
                       help="The phone can't be changed: a new number is a new customer without consent. "
                            "Add it with **Add a customer** and send it an opt-in request.")
-        if st.form_submit_button("Save details", key=f"persona_save_{c.id}", icon=":material/save:"):
+        may_edit = ui.can("edit_customer")
+        if not may_edit:
+            st.caption("Your role can't change a customer's details: ask a manager or the owner.")
+        if st.form_submit_button("Save details", key=f"persona_save_{c.id}", icon=":material/save:",
+                                 disabled=not may_edit):
             try:
                 customers.update_details(s, customer_id=c.id, first_name=first, last_name=last, email=email,
-                                         birthday=birthday, zip=zip_code)
-            except customers.CustomerError as exc:  # InvalidDetails: one line per field
+                                         birthday=birthday, zip=zip_code, by=ui.actor())
+            except ui.OwnerError as exc:  # InvalidDetails: one line per field; NotAllowed
                 ui.show_error(exc)
             else:
                 st.session_state[FLASH] = "Details saved."
@@ -243,7 +257,10 @@ def _optout_inputs(c, tz: str) -> None:
                  key=f"persona_optout_time_{c.id}")
     st.caption(f"Your shop's time ({tz}). The 10-business-day deadline counts from here.")
     _optout_error("received_at")
-    st.text_input("Recorded by", key=f"persona_optout_by_{c.id}", placeholder="Your name", max_chars=100)
+    me = ui.actor().name
+    st.text_input("Taken by", key=f"persona_optout_by_{c.id}", placeholder=f"You ({me})", max_chars=100,
+                  help="Who received the opt-out, if it wasn't you (e.g. a colleague who took the call). The "
+                       "activity trail names you as the one who entered it.")
     _optout_error("by")
     st.text_input("Note", key=f"persona_optout_reason_{c.id}",
                   placeholder="e.g. called to say no more texts", max_chars=500)
@@ -271,13 +288,21 @@ def _actions(s, v) -> None:
                   disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id, tz), width="stretch")
         if v.opt_out_refusal:
             st.caption(widgets.plain(v.opt_out_refusal))
-        st.divider()
-        st.download_button("Download proof of consent (CSV)", key="persona_proof", icon=":material/download:",
-                           data=customers.proof_of_consent_csv(s, c.id), mime="text/csv", width="stretch",
-                           file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
-        st.caption("Every consent change with its evidence, for a carrier or an auditor.")
-        st.divider()
-        _delete_section(c)
+        if ui.can("export"):
+            st.divider()
+            engine, by = ui.engine(), ui.actor()
+
+            def _proof() -> bytes:  # runs on the click: the download is recorded in the activity trail
+                with ui.Session(engine) as fresh:
+                    return customers.proof_of_consent_csv(fresh, c.id, by=by)
+
+            st.download_button("Download proof of consent (CSV)", key="persona_proof", icon=":material/download:",
+                               data=_proof, mime="text/csv", width="stretch",
+                               file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
+            st.caption("Every consent change with its evidence and who made it, for a carrier or an auditor.")
+        if ui.can("delete_customer_data"):
+            st.divider()
+            _delete_section(c)
 
 
 def _ledger(v) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages import ui
 
-ui.require_owner()
+ui.require_page("carrier-registration")
 
 from core.messaging import registration, texting  # noqa: E402
 from core.signups import forms  # noqa: E402
@@ -44,9 +44,9 @@ with ui.session() as s:
                                                   max_chars=registration.MAX_PRIVACY)
         if st.form_submit_button("Save answers", key="reg_save", icon=":material/save:", type="primary"):
             try:
-                registration.save_answers(s, **values)
-            except registration.RegistrationError as exc:
-                st.error(exc.message, icon=":material/error:")
+                registration.save_answers(s, by=ui.actor(), **values)
+            except (registration.RegistrationError, ui.OwnerError) as exc:  # OwnerError: NotAllowed
+                st.error(ui.plain(str(exc)), icon=":material/error:")
             else:
                 st.session_state["reg_flash"] = "Saved your answers."
                 st.rerun()

@@ -13,7 +13,7 @@ from core.reports import charts, figures, period
 from core.models import SmsStatus
 from pages import ui
 
-ui.require_owner()
+ui.require_page("reports")
 
 GREEN, RED, AMBER, GREY, BLUE = "#2e7d32", "#c62828", "#ef8f00", "#9e9e9e", "#1565c0"
 
@@ -87,7 +87,15 @@ def _chart_body(key: str, chart, table: pd.DataFrame) -> None:
     st.altair_chart(chart, width="stretch")
     with st.expander("Table", icon=":material/table:"):
         st.dataframe(table, hide_index=True, width="stretch", key=f"rep_table_{key}")
-    st.download_button("Download CSV", data=exports.table_csv(table), file_name=f"{key}-{p.start}-{p.end}.csv",
+    if not ui.can("export"):  # staff read the reports; downloads are exports
+        return
+    engine, by = ui.engine(), ui.actor()
+
+    def _table_file() -> bytes:  # on the click: the download is recorded
+        with ui.Session(engine) as fresh:
+            return charts.export_table(fresh, table, name=f"{key} {p.start} to {p.end}", by=by)
+
+    st.download_button("Download CSV", data=_table_file, file_name=f"{key}-{p.start}-{p.end}.csv",
                        mime="text/csv", key=f"rep_csv_{key}", icon=":material/download:")
 
 

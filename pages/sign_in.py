@@ -1,4 +1,7 @@
-"""Sign in: choose the owner password on the first start, sign in, then (once) explore the demo or start empty."""
+"""Sign in: choose the owner password on the first start, sign in, then (once) explore the demo or start empty.
+
+Once the owner has added people (Settings › People), the form asks for a sign-in name too; a shop of one
+signs in with the owner password alone, as before."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import auth
+from core.staff import accounts
 from core.training import demo
 from core.messaging import texting
 import widgets
@@ -32,12 +36,13 @@ def _preset_password() -> str | None:
         return None
 
 
-def _enter(s: Session) -> None:
-    """The password was right: on a first start with an empty shop, ask demo or empty; else in."""
-    if demo.is_empty(s) and not auth.first_start_done(s):
-        st.session_state[VERIFIED_KEY] = True
+def _enter(s: Session, done: accounts.SignedIn) -> None:
+    """The password was right: on a first start with an empty shop, the owner chooses demo or empty; else in."""
+    pending = {"id": done.person.id, "token": done.token, "builtin_owner": done.person.builtin}
+    if done.person.builtin and demo.is_empty(s) and not auth.first_start_done(s):
+        st.session_state[VERIFIED_KEY] = pending
     else:
-        st.session_state[ui.OWNER_KEY] = True
+        ui.signed_in(pending["id"], pending["token"], builtin_owner=pending.get("builtin_owner", False))
     st.rerun()
 
 
@@ -86,26 +91,35 @@ def _sign_in_form(s: Session) -> None:
     st.markdown("##### Sign in")
     if st.session_state.pop(SETUP_DONE_KEY, False):
         st.success("Password saved. Sign in with it to open your shop.", icon=":material/check_circle:")
+    if notice := st.session_state.get(ui.SIGNED_OUT_KEY):
+        st.info(notice, icon=":material/logout:")
+    named = accounts.others_exist(s)  # a shop of one: the owner password alone
     client = _client()
     pause = auth.paused(s, client=client)
     with st.form("sign_in_form", border=True, clear_on_submit=True):
-        password = st.text_input("Owner password", type="password", key="password",
+        name = st.text_input("Sign-in name", key="sign_in_name", autocomplete="username",
+                             help="The name the owner gave you in Settings › People") if named else ""
+        password = st.text_input("Password" if named else "Owner password", type="password", key="password",
                                  autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", key="sign_in", type="primary", use_container_width=True)
-    if submitted and not password:
-        st.error("Type the owner password, then press Sign in.", icon=":material/error:")
+    what = "sign-in name or password" if named else "password"
+    if submitted and named and not (name or "").strip():
+        st.error("Type your sign-in name and password, then press Sign in.", icon=":material/error:")
+    elif submitted and not password:
+        st.error("Type the owner password, then press Sign in." if not named else
+                 "Type your password, then press Sign in.", icon=":material/error:")
     elif submitted:
         try:
-            ok = auth.sign_in(s, password, client=client)
+            done = accounts.sign_in(s, name, password, client=client)
         except auth.Locked as exc:
             st.error(str(exc), icon=":material/timer:")
             return
-        if ok:
-            _enter(s)
+        if done is not None:
+            _enter(s, done)
         tries = auth.attempts_left(s, client=client)
         more = (f" {tries} more {'try' if tries == 1 else 'tries'} before sign-in pauses."
                 if tries else "")
-        st.error(f"That password isn't right. Check it (and Caps Lock) and try again.{more}",
+        st.error(f"That {what} isn't right. Check it (and Caps Lock) and try again.{more}",
                  icon=":material/error:")
     elif pause:
         st.warning(str(pause), icon=":material/timer:")
@@ -136,8 +150,11 @@ def _first_start(s: Session) -> None:
 
 
 def _signed_in() -> None:
-    st.session_state.pop(VERIFIED_KEY, None)
-    st.session_state[ui.OWNER_KEY] = True
+    pending = st.session_state.pop(VERIFIED_KEY, None)
+    if isinstance(pending, dict):
+        ui.signed_in(pending["id"], pending["token"], builtin_owner=pending.get("builtin_owner", False))
+    else:  # (an earlier version kept True here)
+        st.session_state[ui.OWNER_KEY] = True
     st.rerun()
 
 

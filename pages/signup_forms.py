@@ -10,7 +10,7 @@ from core.messaging import texting
 import widgets
 from pages import ui
 
-ui.require_owner()
+ui.require_page("signup-forms")
 
 SELECTED = "sf_selected"
 CONFIRM_DELETE = "sf_confirm_delete"
@@ -63,7 +63,7 @@ with ui.session() as s:
                                      help="Only you see the name; the web address is made from it.")
             if st.button("Create form", key="sf_create", type="primary"):
                 try:
-                    created = forms.create(s, name=new_name)
+                    created = forms.create(s, name=new_name, by=ui.actor())
                 except forms.FormError as exc:
                     ui.show_error(exc)
                 else:
@@ -86,14 +86,14 @@ with ui.session() as s:
                     st.session_state.pop(CONFIRM_DELETE, None)
                     st.rerun()
                 if actions.button("Duplicate", key=f"sf_dup_{f.id}", icon=":material/content_copy:"):
-                    copy = forms.duplicate(s, form_id=f.id)
+                    copy = forms.duplicate(s, form_id=f.id, by=ui.actor())
                     st.session_state[SELECTED] = copy.id
                     _flash(f"Duplicated as “{widgets.plain(copy.name)}” at /signup?form={copy.slug}.")
                     st.rerun()
                 if actions.button("Delete", key=f"sf_del_{f.id}", icon=":material/delete:"):
                     if f.is_main:
                         try:
-                            forms.delete(s, form_id=f.id)  # core refuses, saying why
+                            forms.delete(s, form_id=f.id, by=ui.actor())  # core refuses, saying why
                         except forms.FormError as exc:
                             ui.show_error(exc)
                     else:
@@ -104,7 +104,7 @@ with ui.session() as s:
                                f"their consent history stay.", icon=":material/warning:")
                     y, n, _ = st.columns([1, 1, 3])
                     if y.button("Yes, delete", key=f"sf_del_yes_{f.id}", type="primary"):
-                        name = forms.delete(s, form_id=f.id)
+                        name = forms.delete(s, form_id=f.id, by=ui.actor())
                         st.session_state.pop(CONFIRM_DELETE, None)
                         st.session_state[SELECTED] = ids[0]
                         _flash(f"Deleted “{widgets.plain(name)}”.")
@@ -173,7 +173,7 @@ with ui.session() as s:
 
         if st.button("Save sign-up form", key=k + "save", type="primary", icon=":material/save:"):
             try:
-                saved = forms.update(s, form_id=fid, name=name, slug=slug, fields=modes, collects_sms=collects,
+                saved = forms.update(s, by=ui.actor(), form_id=fid, name=name, slug=slug, fields=modes, collects_sms=collects,
                                      double_opt_in=double, auto_opt_in=auto, disclosure=disclosure)
             except forms.FormError as exc:
                 ui.show_error(exc)
@@ -223,7 +223,7 @@ with ui.session() as s:
                                   placeholder=detected)
             if st.button("Save address", key="sf_base_url_save"):
                 try:
-                    texting.update_defaults(s, base_url=typed)
+                    texting.update_defaults(s, base_url=typed, by=ui.actor())
                 except texting.InvalidSetting as exc:
                     ui.show_error(exc)
                 else:
@@ -252,7 +252,7 @@ with ui.session() as s:
                                f"{signup_limits.MAXIMUMS[field]:,}.")
         if st.button("Save limits", key="sf_limits_save", type="primary", icon=":material/save:"):
             try:
-                saved_limits = signup_limits.save_limits(s, **typed_limits)
+                saved_limits = signup_limits.save_limits(s, by=ui.actor(), **typed_limits)
             except signup_limits.InvalidLimits as exc:
                 st.session_state[LIMIT_ERRORS] = exc.errors
             else:

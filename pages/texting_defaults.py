@@ -15,7 +15,7 @@ from core.models import MessageKind
 import widgets
 from pages import ui
 
-ui.require_owner()
+ui.require_page("texting-defaults")
 
 TEMPLATES = [kind.value for kind in MessageKind if kind.templated]
 LABELS = editor.FIELD_LABELS
@@ -60,7 +60,7 @@ def save() -> None:
     values = {field: st.session_state[key(field)] for field in editor.FIELDS}
     try:
         with ui.session() as s:
-            fresh = editor.save(s, values)
+            fresh = editor.save(s, values, by=ui.actor())
     except texting.InvalidSetting as exc:
         st.session_state["td_save_error"] = f"Nothing was saved. {exc}"
         return

@@ -8,7 +8,7 @@ from core.messaging import providers, texting
 from core import phones
 from pages import ui
 
-ui.require_owner()
+ui.require_page("texting-provider")
 
 st.title("Texting provider", anchor=False)
 st.caption("Where your texts really go. Until you connect Twilio, every text is simulated: logged here, "
@@ -83,9 +83,11 @@ if submitted:
     try:
         with ui.session() as s:
             saved = providers.save(s, provider=choice, account_sid=sid, auth_token=token, public_url=public_url,
-                                   rate=rate)
+                                   rate=rate, by=ui.actor())
     except providers.ProviderSettingsError as exc:
         st.session_state["tp_errors"] = exc.errors
+    except ui.OwnerError as exc:  # NotAllowed: the role changed or the session ended since the page loaded
+        st.session_state["tp_errors"] = {"provider": str(exc)}
     else:
         st.session_state.pop("tp_errors", None)
         st.session_state.pop("tp_token", None)  # the typed token is not kept, not even in the browser session
@@ -117,8 +119,8 @@ with st.form("tp_test_form", border=True):
 if test:
     try:
         with ui.session() as s:
-            result = providers.send_test(s, phone=to)
-    except providers.TestTextError as exc:
+            result = providers.send_test(s, phone=to, by=ui.actor())
+    except (providers.TestTextError, ui.OwnerError) as exc:  # OwnerError: NotAllowed
         ui.show_error(exc)
     else:
         if config.live:

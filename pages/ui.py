@@ -18,6 +18,8 @@ from sqlmodel import Session
 
 from core import bootstrap, db
 from core.errors import OwnerError
+from core.staff import accounts, roles
+from core.staff.roles import Actor
 from widgets import plain
 
 log = logging.getLogger("pages")
@@ -51,7 +53,9 @@ def configure_logging() -> None:
 
 configure_logging()
 
-OWNER_KEY = "owner_signed_in"
+OWNER_KEY = "owner_signed_in"  # True alone (tests, earlier sessions): signed in as the built-in owner
+PERSON_KEY = "signed_in_person"  # {"id": person id, "token": the session's token} (core/staff/accounts.py)
+SIGNED_OUT_KEY = "signed_out_notice"  # why the last session ended, shown once on the sign-in page
 TRAINING_KEY = "training_db_url"  # set while this browser session works in the training shop
 DEMO_KEY = "demo_db_url"  # set while this browser session explores the demo shop (core/demo.py)
 REMOVE_DEMO_KEY = "demo_remove_asked"  # "Remove the demo shop" was pressed: confirm or cancel
@@ -95,14 +99,69 @@ def in_demo() -> bool:
     return bool(st.session_state.get(DEMO_KEY)) and not in_training()
 
 
+def current_actor() -> Optional[Actor]:
+    """Who is signed in in this browser session, read fresh from the real shop's database (a changed role
+    applies at once; an ended session signs out here and says why), or None."""
+    info = st.session_state.get(PERSON_KEY)
+    if info:
+        try:
+            with Session(main_engine()) as s:
+                return accounts.check_session(s, person_id=info["id"], token=info["token"])
+        except accounts.SessionEnded as exc:
+            sign_out(notice=str(exc))
+            return None
+    if st.session_state.get(OWNER_KEY):
+        with Session(main_engine()) as s:
+            return accounts.owner_actor(s)
+    return None
+
+
 def is_signed_in() -> bool:
-    return bool(st.session_state.get(OWNER_KEY))
+    return current_actor() is not None
 
 
-def require_owner() -> None:
-    """Every owner page calls this first: a signed-out visitor sees nothing of it."""
-    if not is_signed_in():
+def actor() -> Actor:
+    """The signed-in person, checked now: pass it as `by=` to every core call (callbacks run before the
+    page's require_page, so this checks the session itself). After the session ended it is roles.NOBODY,
+    which core refuses (NotAllowed), never the shop acting unchecked."""
+    who = current_actor()
+    return who if who is not None else roles.NOBODY
+
+
+def signed_in(person_id: int, token: str, *, builtin_owner: bool = False) -> None:
+    """Remember a new sign-in in this browser session (core made the session row). OWNER_KEY keeps its
+    meaning: True when the shop's built-in owner is signed in."""
+    st.session_state.pop(SIGNED_OUT_KEY, None)
+    st.session_state[PERSON_KEY] = {"id": person_id, "token": token}
+    if builtin_owner:
+        st.session_state[OWNER_KEY] = True
+
+
+def sign_out(*, notice: str = "") -> None:
+    """End this browser session's sign-in (its row too) and forget everything it held."""
+    info = st.session_state.get(PERSON_KEY)
+    if info:
+        try:
+            with Session(main_engine()) as s:
+                accounts.sign_out(s, token=info["token"])
+        except Exception:  # the browser session is cleared anyway; the row times out
+            log.exception("could not end the session row at sign-out")
+    st.session_state.clear()
+    if notice:
+        st.session_state[SIGNED_OUT_KEY] = notice
+
+
+def require_page(page: str) -> Actor:
+    """Every signed-in page calls this first with its url path: a signed-out visitor sees nothing of it; a
+    person whose role may not open it (core/staff/roles.PAGES) reads a calm line saying so. Returns who is
+    signed in."""
+    who = current_actor()
+    if who is None:
         st.error("Sign in to see this page.")
+        st.stop()
+    if not roles.may_open(who.role, page):
+        st.info(f"This page is not available for your role ({who.role.label}). The pages in the menu are "
+                "the ones you can use; ask the shop's owner if you need this one.", icon=":material/lock:")
         st.stop()
     if in_training():
         training_banner()
@@ -111,6 +170,18 @@ def require_owner() -> None:
     elif notice := st.session_state.pop(DEMO_NOTICE_KEY, None):
         st.success(notice, icon=":material/check_circle:")
     _release_due()
+    return who
+
+
+def require_owner() -> Actor:
+    """A page for the owner alone (a page not yet in the roles table)."""
+    return require_page("")
+
+
+def can(action: str) -> bool:
+    """The signed-in person's role may do this (core/staff/roles.ACTIONS): to hide a button they can't use."""
+    who = current_actor()
+    return who is not None and roles.can(who.role, action)
 
 
 def training_banner() -> None:
@@ -238,12 +309,15 @@ def sidebar() -> None:
             st.caption(":orange[Training shop]")
         elif in_demo():
             st.caption(":orange[Demo shop — nothing here is real]")
-        elif st.button("Explore the demo shop", key="explore_demo_sidebar", icon=":material/storefront:",
+        elif can("training") and st.button("Explore the demo shop", key="explore_demo_sidebar", icon=":material/storefront:",
                        help="A separate shop of made-up customers to look around in; your real shop is not touched"):
             if explore_demo():
                 st.rerun()
+        who = current_actor()
+        if who is not None:
+            st.caption(f"Signed in as **{plain(who.name)}** · {who.role.label}")
         if st.button("Sign out", key="sign_out", icon=":material/logout:"):
-            st.session_state.clear()
+            sign_out()
             st.rerun()
 
 

@@ -10,7 +10,7 @@ import widgets
 from core.training import certificate, training, walkthrough
 from pages import ui
 
-ui.require_owner()
+ui.require_page("walkthrough")
 
 st.title("Walkthrough")
 

@@ -9,10 +9,12 @@ from sqlalchemy import func
 from sqlmodel import Session
 from sqlmodel import select as sm_select
 
+from core import activity
 from core.audiences.conditions import POS_PREFIX, AudienceError, InvalidCondition, normalize
 from core.clock import as_utc
 from core.db import run_write
 from core.models import PosSource, SavedAudience
+from core.staff.roles import Actor, allow
 from core.text import clean_text
 
 MAX_NAME = 100
@@ -47,8 +49,9 @@ def _clean_name(name: Any) -> str:
 
 
 def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id: Optional[int] = None,
-         now: Optional[dt.datetime] = None) -> SavedAudience:
+         now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> SavedAudience:
     """Save a new audience, or replace the name and conditions of `audience_id`."""
+    by = allow(session, by, "save_audience")
     name = _clean_name(name)
     conds = normalize(conditions)
     now = as_utc(now)
@@ -64,16 +67,21 @@ def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id:
             row.name, row.conditions, row.updated_at = name, conds, now
         session.add(row)
         session.flush()
+        activity.record(session, by, activity.Kind.audience,
+                        f"{'Saved' if audience_id is None else 'Changed'} the audience “{name}”", now=now)
         return row.id
 
     new_id = run_write(session, work)
     return get_saved(session, new_id)
 
 
-def delete_saved(session: Session, audience_id: int) -> str:
+def delete_saved(session: Session, audience_id: int, *, by: Optional[Actor] = None) -> str:
+    by = allow(session, by, "save_audience")
+
     def work() -> str:
         row = get_saved(session, audience_id)
         session.delete(row)
+        activity.record(session, by, activity.Kind.audience, f"Deleted the audience “{row.name}”")
         return row.name
 
     return run_write(session, work)

@@ -29,9 +29,11 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, func, select
 
+from core import activity
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
 from core.models import Customer, Direction, Message, MessageKind, MessageStatus, Setting, SignupForm, utcnow
+from core.staff.roles import Actor, allow
 from core.text import clean_text
 
 SETTING_KEY = "min_age"
@@ -165,8 +167,9 @@ def min_age(session: Session) -> int:
     return value if value in CHOICES else 0
 
 
-def set_min_age(session: Session, value: Any) -> int:
-    """Turn the age gate off (0) or require 18 or 21. Commits."""
+def set_min_age(session: Session, value: Any, *, by: Optional[Actor] = None) -> int:
+    """Turn the age gate off (0) or require 18 or 21, as `by` (roles: "age_gate"). Commits."""
+    by = allow(session, by, "age_gate")
     try:
         value = int(value or 0)
     except (TypeError, ValueError):
@@ -177,11 +180,15 @@ def set_min_age(session: Session, value: Any) -> int:
     def work() -> int:
         lock_for_write(session, "setting-min-age")
         row = session.get(Setting, SETTING_KEY)
+        before = row.value if row is not None else "0"
         if row is None:
             session.add(Setting(key=SETTING_KEY, value=str(value)))
         else:
             row.value = str(value)
             session.add(row)
+        if str(before or "0") != str(value):
+            activity.record(session, by, activity.Kind.settings,
+                            f"Set the age gate to {f'{value} or older' if value else 'off'}")
         return value
 
     return run_write(session, work)

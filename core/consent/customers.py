@@ -30,6 +30,8 @@ from core.text import MAX_EMAIL, valid_email
 from core.text import clean_text as _clean_text
 from core.errors import OwnerError
 from core.phones import redact
+from core import activity
+from core.staff.roles import Actor, allow
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +223,8 @@ def describe_evidence(event: ConsentEvent) -> str:
         parts.append(f"reason: {ev['reason']}")
     if ev.get("by"):
         parts.append(f"recorded by {ev['by']}" if ev.get("received_at") else f"by {ev['by']}")
+    if ev.get("entered_by"):
+        parts.append(f"entered by {ev['entered_by']}")
     if ev.get("deadline"):
         parts.append(f"honour by {ev['deadline']}" + (" (recorded after that deadline)" if ev.get("late") else ""))
     return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
@@ -293,11 +297,22 @@ def status_sentence(customer: Customer, last_event: Optional[ConsentEvent], time
     return sentence + "."
 
 
-def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
-    """The ledger for one customer as CSV (oldest first), for a carrier or an auditor."""
+def who(label_customer: Customer) -> str:
+    """How the activity trail names a customer: their name, else the phone's last 4 digits."""
+    return label_customer.name or redact(label_customer.phone)
+
+
+def proof_of_consent_csv(session: Session, customer_id: int, *, by: Optional[Actor] = None) -> bytes:
+    """The ledger for one customer as CSV (oldest first), for a carrier or an auditor. The `by` column
+    names the person behind each manual change (a dashboard action, a review decision, an import)."""
+    by = allow(session, by, "export")
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
-    header = ["phone", "name", "when_utc", "old_status", "new_status", "channel", "evidence", "evidence_json"]
+    activity.record(session, by, activity.Kind.export, f"Downloaded the proof of consent of {who(customer)}",
+                    customer_id=customer.id)
+    session.commit()
+    header = ["phone", "name", "when_utc", "old_status", "new_status", "channel", "by", "evidence",
+              "evidence_json"]
     return csv_bytes(header, ([
         phone_cell(customer.phone),
         safe_cell(customer.name),
@@ -305,6 +320,7 @@ def proof_of_consent_csv(session: Session, customer_id: int) -> bytes:
         e.old_status.value if e.old_status else "",
         e.new_status.value,
         e.channel.value if hasattr(e.channel, "value") else e.channel,
+        safe_cell(str((e.evidence or {}).get("by", ""))),
         safe_cell(describe_evidence(e)),
         safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
     ] for e in events))
@@ -331,8 +347,10 @@ def send_opt_in_request(session: Session, customer: Customer, *, channel: Channe
     return msg
 
 
-def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None):
+def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None,
+                   by: Optional[Actor] = None):
     """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
+    by = allow(session, by, "request_opt_in")
     given_now = None if now is None else as_utc(now)
 
     def work():
@@ -341,7 +359,11 @@ def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datet
             raise NotFound(f"No customer with id {customer_id}")
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
         msg = send_opt_in_request(session, customer, channel=Channel.dashboard, now=now,
-                                  evidence={"by": "owner", "action": "sent an opt-in request"})
+                                  evidence={**by.evidence, "action": "sent an opt-in request"})
+        outcome = "Sent" if msg.status is MessageStatus.sent else (
+            "Queued" if msg.status is MessageStatus.queued else "Tried to send (blocked)")
+        activity.record(session, by, activity.Kind.consent, f"{outcome} an opt-in request to {who(customer)}",
+                        customer_id=customer.id, now=now)
         session.flush()
         return msg
 
@@ -377,10 +399,16 @@ MAX_BY = 100
 
 
 def record_revocation(session: Session, *, customer_id: int, channel: Channel | str = Channel.dashboard,
-                      received_at: Optional[dt.datetime] = None, by: str = "owner", reason: str = "",
-                      confirm: Optional[bool] = None, now: Optional[dt.datetime] = None) -> OptOutRecorded:
+                      received_at: Optional[dt.datetime] = None, by: Optional[Actor | str] = None,
+                      reason: str = "", confirm: Optional[bool] = None, taken_by: str = "",
+                      now: Optional[dt.datetime] = None) -> OptOutRecorded:
     """The shop records an opt-out it received by any reasonable means (rulebook §10, extending §2): a
     phone call, an email, in person, a letter, a web page (or, as before, the dashboard with a reason).
+
+    `by`: the signed-in person recording it (the role check "record_opt_out"; their name and id go into the
+    evidence and the activity trail); a plain name (earlier callers, the console) is the shop itself under that
+    name. `taken_by`: who received it when that was someone else (typed on Personas); it becomes the
+    evidence's "by", with the person who entered it as "entered_by".
 
     The ledger's event keeps the channel, who recorded it (`by`) and when it was received (`received_at`,
     which may be earlier than now, never later), with the 10-business-day deadline counted from receipt
@@ -392,12 +420,13 @@ def record_revocation(session: Session, *, customer_id: int, channel: Channel | 
 
     channel = Channel(channel)
     reason = _clean_text(reason)
-    by = _clean_text(by) or "owner"
+    name = _clean_text(taken_by) or (_clean_text(by) if isinstance(by, str) else "")
+    by = allow(session, by if isinstance(by, Actor) else None, "record_opt_out")
     if channel is Channel.dashboard and not reason:
         raise InvalidOptOut("reason", "Say why: a reason is required to record an opt-out.")
     if len(reason) > 500:
         raise InvalidOptOut("reason", "Keep the reason under 500 characters.")
-    if len(by) > MAX_BY:
+    if len(name) > MAX_BY:
         raise InvalidOptOut("by", f"Keep the name of who recorded it under {MAX_BY} characters.")
     if channel not in OPT_OUT_CHANNELS and channel is not Channel.dashboard:
         raise InvalidOptOut("channel", "Pick how the customer asked: phone call, in person, email, letter or web page.")
@@ -418,7 +447,11 @@ def record_revocation(session: Session, *, customer_id: int, channel: Channel | 
         received = min(given_received or now, now)
         deadline = business_deadline(received, defaults.timezone)
         late = local_date(now, defaults.timezone) > deadline
-        evidence: dict[str, Any] = {"by": by}
+        evidence: dict[str, Any] = dict(by.evidence)
+        if name and name != by.name:
+            evidence["by"] = name
+            if by.id is not None:
+                evidence["entered_by"] = by.name
         if reason:
             evidence["reason"] = reason
         if channel is not Channel.dashboard:
@@ -427,6 +460,11 @@ def record_revocation(session: Session, *, customer_id: int, channel: Channel | 
             if late:
                 evidence["late"] = True
         event = set_status(session, customer, SmsStatus.opted_out, channel=channel, evidence=evidence, now=now)
+        how = [] if channel is Channel.dashboard else [channel.label.lower()]
+        how += [f"reason: {reason}"] if reason else []
+        how += [f"taken by {evidence['by']}"] if evidence.get("entered_by") else []
+        activity.record(session, by, activity.Kind.consent, f"Recorded an opt-out for {who(customer)}"
+                        + (f" ({', '.join(how)})" if how else ""), customer_id=customer.id, now=now)
         message = None
         if defaults.confirm_recorded_opt_outs if confirm is None else confirm:
             message = outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
@@ -437,7 +475,7 @@ def record_revocation(session: Session, *, customer_id: int, channel: Channel | 
     return run_write(session, work)
 
 
-def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str = "owner",
+def record_opt_out(session: Session, *, customer_id: int, reason: str, by: Optional[Actor | str] = None,
                    now: Optional[dt.datetime] = None, confirm: Optional[bool] = False) -> ConsentEvent:
     """The owner records an opt-out from the dashboard (e.g. asked in store). A reason is required.
     No confirmation text unless `confirm` (see record_revocation for the §10 form with channel and receipt)."""
@@ -445,8 +483,9 @@ def record_opt_out(session: Session, *, customer_id: int, reason: str, by: str =
                              channel=Channel.dashboard, confirm=confirm).event
 
 
-def update_details(session: Session, *, customer_id: int, **details: Any) -> Customer:
+def update_details(session: Session, *, customer_id: int, by: Optional[Actor] = None, **details: Any) -> Customer:
     """Edit name, email, birthday, zip. The phone is not editable: a new number has no consent."""
+    by = allow(session, by, "edit_customer")
     if "phone" in details:
         raise CustomerError("A changed phone is a new number without consent: add it as a new customer.")
     clean = validate_details(**details)
@@ -455,19 +494,25 @@ def update_details(session: Session, *, customer_id: int, **details: Any) -> Cus
         customer = locked(session, customer_id=customer_id)
         if customer is None:
             raise NotFound(f"No customer with id {customer_id}")
+        changed = [k for k, v in clean.items() if getattr(customer, k) != v]
         for k, v in clean.items():
             setattr(customer, k, v)
         customer.updated_at = utcnow()
         session.add(customer)
+        if changed:
+            activity.record(session, by, activity.Kind.customer, f"Edited {who(customer)}'s details ("
+                            + ", ".join(k.replace("_", " ") for k in changed) + ")", customer_id=customer.id)
         return customer
 
     return run_write(session, work)
 
 
-def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, **details: Any) -> Customer:
-    """The owner adds a customer by hand (source: dashboard), not opted in."""
+def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
+                 **details: Any) -> Customer:
+    """The shop adds a customer by hand (source: dashboard), not opted in."""
     from core.messaging.texting import get_defaults
 
+    by = allow(session, by, "add_customer")
     region = get_defaults(session).default_region
     e164 = phones.normalize_mobile(phone, region)  # NotAMobile for premium-rate, toll-free, ...
     validate_details(**details)  # every problem shown before anything is written
@@ -475,6 +520,9 @@ def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = N
     def work():
         if locked(session, phone=e164) is not None:
             raise CustomerError(f"{phones.format_display(e164, region)} is already a customer.")
-        return create(session, phone=e164, source=Source.dashboard, now=now, region=region, **details)
+        customer = create(session, phone=e164, source=Source.dashboard, now=now, region=region, **details)
+        activity.record(session, by, activity.Kind.customer, f"Added {who(customer)} as a customer",
+                        customer_id=customer.id, now=now)
+        return customer
 
     return run_write(session, work)

@@ -24,10 +24,12 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, or_, select
 
+from core import activity
 from core.clock import as_utc
 from core.consent import customers, suppression
 from core.db import run_write
 from core.models import (
+    Activity,
     ConsentEvent,
     Customer,
     FormSubmission,
@@ -39,9 +41,11 @@ from core.models import (
     Suppression,
     utcnow,
 )
+from core.staff.roles import Actor, allow
 from core.text import clean_text
 
 DEFAULT_REASON = "The customer asked for their data to be deleted."
+SCRUBBED = "About a customer whose data was later deleted (details removed)."
 
 
 class AlreadyDeleted(customers.NotFound):
@@ -63,11 +67,17 @@ def _already(session: Session, customer_id: int) -> Optional[Suppression]:
     return session.exec(select(Suppression).where(Suppression.customer_id == customer_id)).first()
 
 
-def delete_customer_data(session: Session, *, customer_id: int, reason: str = "", by: str = "owner",
-                         now: Optional[dt.datetime] = None) -> Deleted:
-    """Delete everything about one customer but the suppression record (commits).
+def delete_customer_data(session: Session, *, customer_id: int, reason: str = "",
+                         by: Optional[Actor | str] = None, now: Optional[dt.datetime] = None) -> Deleted:
+    """Delete everything about one customer but the suppression record (commits), as `by` (the owner's
+    alone: roles.NotAllowed otherwise, nothing deleted; a plain name is the shop itself, e.g. the console).
 
+    The activity trail keeps who did what and when about them, its sentences emptied of their name, phone
+    and texts; the deletion itself is recorded there (without them either).
     Raises AlreadyDeleted when it was done before (with the date), customers.NotFound for an unknown id."""
+    name = clean_text(by) if isinstance(by, str) else ""
+    by = allow(session, by if isinstance(by, Actor) else None, "delete_customer_data")
+    name = name or by.name
     reason = clean_text(reason) or DEFAULT_REASON
     if len(reason) > 500:
         raise customers.CustomerError("Keep the reason under 500 characters.")
@@ -100,7 +110,11 @@ def delete_customer_data(session: Session, *, customer_id: int, reason: str = ""
         session.execute(sa_delete(SignupAttempt).where(col(SignupAttempt.phone_key) == signup_limits._key("phone", phone)))
         session.delete(customer)
         session.flush()
-        suppression.record(session, phone, reason=reason, by=by, customer_id=cid, last_status=status.value, now=now)
+        session.execute(sa_update(Activity).where(col(Activity.customer_id) == cid)
+                        .values(summary=SCRUBBED))
+        suppression.record(session, phone, reason=reason, by=name, customer_id=cid, last_status=status.value, now=now)
+        activity.record(session, by, activity.Kind.customer, f"Deleted a customer's data (reason: {reason})",
+                        customer_id=cid, now=now)
         session.flush()
         return Deleted(messages=messages, events=events, submissions=submissions, status=status, at=now)
 

@@ -8,14 +8,15 @@ how many such suppressions exist.
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Iterator, Optional
 
 from sqlmodel import Session, func, select
 
-from core import paging
+from core import activity, paging
 from core.audiences.conditions import source_label
 from core.exports import csv_chunks, phone_cell, safe_cell
 from core.models import Channel, ConsentEvent, Customer, SmsStatus
+from core.staff.roles import Actor, allow
 
 HEADER = ("phone", "opted_out_at_utc", "how", "source")
 
@@ -50,8 +51,12 @@ def count(session: Session) -> int:
                             .where(Customer.sms_status == SmsStatus.opted_out)).one())
 
 
-def export(session: Session, *, batch: int = 2000) -> Iterator[bytes]:
-    """The opt-out list as CSV chunks, oldest customer first."""
+def export(session: Session, *, batch: int = 2000, by: Optional[Actor] = None) -> Iterator[bytes]:
+    """The opt-out list as CSV chunks, oldest customer first. An export (roles: not staff); recorded in the
+    activity trail."""
+    by = allow(session, by, "export")
+    activity.record(session, by, activity.Kind.export, f"Exported the opt-out list ({count(session):,} customers)")
+    session.commit()
     C = Customer.__table__.c
     E = ConsentEvent.__table__.c
     last_out = (select(func.max(E.id)).where(E.customer_id == C.id, E.new_status == SmsStatus.opted_out)

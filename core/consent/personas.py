@@ -31,6 +31,8 @@ from core.messaging import inbox
 from core.clock import shop_time
 from core.models import Channel, ConsentEvent, Customer, Message, MessageStatus, SmsStatus, Source
 from core.text import clean_text
+from core.errors import OwnerError
+from core.staff.roles import Actor
 
 MAX_QUERY = 100
 MIN_PHONE_DIGITS = 4  # a partial phone: at least the last 4 digits
@@ -377,12 +379,13 @@ def add_problems(session: Session, *, phone: str, **details: Any) -> dict[str, s
     return problems
 
 
-def add(session: Session, *, phone: str, **details: Any) -> Customer:
-    """Add a customer (not opted in); customers.InvalidDetails naming every problem at once."""
+def add(session: Session, *, phone: str, by: Optional[Actor] = None, **details: Any) -> Customer:
+    """Add a customer (not opted in) as `by`; customers.InvalidDetails naming every problem at once,
+    roles.NotAllowed when their role may not."""
     problems = add_problems(session, phone=phone, **details)
     if problems:
         raise customers.InvalidDetails(problems)
-    return customers.add_customer(session, phone=phone, **details)
+    return customers.add_customer(session, phone=phone, by=by, **details)
 
 
 @dataclass
@@ -393,12 +396,13 @@ class Outcome:
     sentence: str
 
 
-def request_opt_in(session: Session, customer_id: int, *, now: Optional[dt.datetime] = None) -> Outcome:
-    """"Send opt-in request" on the customer's page: sent, queued for quiet hours (with when, in shop time)
-    or refused (with why)."""
+def request_opt_in(session: Session, customer_id: int, *, now: Optional[dt.datetime] = None,
+                   by: Optional[Actor] = None) -> Outcome:
+    """"Send opt-in request" on the customer's page, as `by`: sent, queued for quiet hours (with when, in
+    shop time) or refused (with why, the role's refusal too)."""
     try:
-        msg = customers.request_opt_in(session, customer_id=customer_id, now=now)
-    except customers.CustomerError as exc:
+        msg = customers.request_opt_in(session, customer_id=customer_id, now=now, by=by)
+    except OwnerError as exc:  # CustomerError, roles.NotAllowed
         return Outcome(False, str(exc))
     if msg.status is MessageStatus.blocked:
         return Outcome(False, f"Not sent: {msg.reason}.")

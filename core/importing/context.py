@@ -19,6 +19,7 @@ from core.importing.mapping import Columns
 from core.importing.reading import Opened
 from core.importing.report import ImportReport
 from core.models import Channel
+from core.staff.roles import SHOP, Actor
 
 
 class Row(NamedTuple):
@@ -58,7 +59,7 @@ class ImportContext:
     report: Optional[ImportReport]
     defaults: Any = None
     sql: Any = None
-    by: str = "owner"
+    by: Actor = SHOP
     check_event_keys: bool = True  # False when no event of this file existed when the import started
     check_request_keys: bool = True
     live_clock: bool = False  # no `now` given: each chunk reads the clock under its lock (the ledger's order)
@@ -82,6 +83,8 @@ class ImportContext:
 
     def evidence(self, row: int, **extra) -> dict[str, Any]:
         ev: dict[str, Any] = {"file": self.opened.name, "row": row, "attested": bool(self.may_opt_in)}
+        if self.by.id is not None:  # a person signed in to the dashboard ran it
+            ev.update(self.by.evidence)
         if self.pos is not None:
             ev["pos_source"] = self.pos.name
         ev.update(extra)

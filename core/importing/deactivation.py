@@ -25,7 +25,7 @@ from typing import Any, Optional
 
 from sqlmodel import Session, col, select
 
-from core import phones
+from core import activity, phones
 from core.clock import as_utc
 from core.consent import customers, suppression
 from core.db import lock_phones, run_write
@@ -33,6 +33,7 @@ from core.importing.mapping import guess_mapping
 from core.importing.reading import read, sniff
 from core.importing.report import ImportProblem
 from core.models import Channel, ConsentEvent, Customer, SmsStatus, utcnow
+from core.staff.roles import Actor, allow
 from core.text import clean_text
 
 DATE_NAMES = ("deactivationdate", "deactivatedon", "deactivated", "deactivatedat", "deactivation",
@@ -130,9 +131,11 @@ def consent_given_at(session: Session, customer: Customer) -> Optional[dt.dateti
 
 
 def import_deactivations(session: Session, source, *, file_name: Optional[str] = None, region: str = "US",
-                         now: Optional[dt.datetime] = None, by: str = "owner") -> DeactivationReport:
-    """Apply a carrier deactivation file (commits chunk by chunk). Raises DeactivationProblem (or the
-    importer's ImportProblem for an unreadable file) before anything is written."""
+                         now: Optional[dt.datetime] = None, by: Optional[Actor | str] = None) -> DeactivationReport:
+    """Apply a carrier deactivation file (commits chunk by chunk) as `by` (roles: "deactivation_import", not
+    staff; a plain name is the shop itself). Raises DeactivationProblem (or the importer's ImportProblem for
+    an unreadable file) before anything is written. Recorded in the activity trail."""
+    by = allow(session, by if isinstance(by, Actor) else None, "deactivation_import")
     given_now = None if now is None else as_utc(now)
     today = (given_now or utcnow()).date()
     info = sniff(source, file_name=file_name)
@@ -161,12 +164,19 @@ def import_deactivations(session: Session, source, *, file_name: Optional[str] =
         for k in ("voided", "kept_later", "nothing_to_void", "already", "suppressions_lifted"):
             setattr(report, k, getattr(report, k) + counts[k])
         report.unknown.extend(counts["unknown"])
+
+    def trail() -> None:
+        activity.record(session, by, activity.Kind.import_,
+                        f"Applied the deactivation file {report.file_name} ({report.rows:,} rows: "
+                        f"{report.voided:,} consents voided, {report.kept_later:,} kept)", now=given_now)
+
+    run_write(session, trail)
     session.expire_all()
     return report
 
 
 def _apply(session: Session, chunk: list[tuple[int, str, dt.date]], file_name: str,
-           given_now: Optional[dt.datetime], by: str) -> dict[str, Any]:
+           given_now: Optional[dt.datetime], by: Actor) -> dict[str, Any]:
     counts: dict[str, Any] = {"voided": 0, "kept_later": 0, "nothing_to_void": 0, "already": 0,
                               "suppressions_lifted": 0, "unknown": []}
     lock_phones(session, sorted({p for _, p, _ in chunk}))
@@ -199,7 +209,7 @@ def _apply(session: Session, chunk: list[tuple[int, str, dt.date]], file_name: s
                              evidence={"file": file_name, "row": rownum, "deactivated_on": day.isoformat(),
                                        "consent_given": given.isoformat(sep=" ", timespec="seconds") if given else "",
                                        "reason": "consent given before the number was deactivated belonged to "
-                                                 "its previous owner", "by": by})
+                                                 "its previous owner", **by.evidence})
         customer.verified_birth_date = None
         customer.age_verified_at = None
         session.add(customer)

@@ -38,6 +38,8 @@ from core.db import lock_for_write, run_write
 from core.models import PosContact, PosSource, utcnow
 from core.text import clean_text
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 MAX_NAME = 100
 REEVALUATE_BATCH = 5000
@@ -92,7 +94,9 @@ def get_source(session: Session, source_id: int) -> PosSource:
     return src
 
 
-def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = None) -> PosSource:
+def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = None,
+                  by: Optional[Actor] = None) -> PosSource:
+    by = allow(session, by, "pos_sources")
     name = _clean_name(name)
 
     def work():
@@ -103,6 +107,7 @@ def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = N
         src = PosSource(name=name, created_at=as_utc(now))
         session.add(src)
         session.flush()
+        activity.record(session, by, activity.Kind.pos, f"Added the POS source {name}", now=now)
         return src
 
     src = run_write(session, work)
@@ -110,7 +115,8 @@ def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = N
     return src
 
 
-def rename_source(session: Session, *, source_id: int, name: str) -> PosSource:
+def rename_source(session: Session, *, source_id: int, name: str, by: Optional[Actor] = None) -> PosSource:
+    by = allow(session, by, "pos_sources")
     name = _clean_name(name)
 
     def work():
@@ -120,6 +126,8 @@ def rename_source(session: Session, *, source_id: int, name: str) -> PosSource:
                                                         PosSource.id != source_id)).first()
         if taken is not None:
             raise PosError(f"There is already a POS source named {name}.")
+        if src.name != name:
+            activity.record(session, by, activity.Kind.pos, f"Renamed the POS source {src.name} to {name}")
         src.name = name
         session.add(src)
         return src
@@ -127,11 +135,14 @@ def rename_source(session: Session, *, source_id: int, name: str) -> PosSource:
     return run_write(session, work)
 
 
-def delete_source(session: Session, *, source_id: int) -> None:
+def delete_source(session: Session, *, source_id: int, by: Optional[Actor] = None) -> None:
     """Remove a source and its list of synced contacts; the customers, their consent and messages stay."""
+    by = allow(session, by, "pos_sources")
+
     def work():
         lock_for_write(session, "pos_source")
         src = get_source(session, source_id)
+        activity.record(session, by, activity.Kind.pos, f"Removed the POS source {src.name}")
         session.exec(PosContact.__table__.delete().where(PosContact.__table__.c.source_id == source_id))
         session.delete(src)
 
@@ -161,10 +172,11 @@ def _target(session: Session, src: PosSource) -> PosTarget:
 
 
 def set_request_after(session: Session, source_id: int, date: Optional[dt.date], *,
-                      now: Optional[dt.datetime] = None) -> RequestSummary:
+                      now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> RequestSummary:
     """Save the date setting (None = off). Turning it on or moving it back starts a new round; then
     the contacts already synced after the date are re-evaluated (opt-in requests where due).
     Running it again with the same date sends nothing new."""
+    by = allow(session, by, "pos_date")
     if date is not None and not isinstance(date, dt.date):
         raise PosError("The setting takes a date (or nothing, to turn it off).")
     if isinstance(date, dt.datetime):
@@ -183,8 +195,13 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
             src.request_round = (src.request_round or 0) + 1
         # the walkthrough reads this log of changes
         src.request_after_log = [*(src.request_after_log or []),
-                                 {"date": date.isoformat() if date else None, "at": now.isoformat()}]
+                                 {"date": date.isoformat() if date else None, "at": now.isoformat(), "by": by.name}]
         session.add(src)
+        if old != date:
+            activity.record(session, by, activity.Kind.pos_date,
+                            f"Turned off the double opt-in date of {src.name}" if date is None else
+                            f"Set the double opt-in date of {src.name} to {date:%m/%d/%Y}"
+                            + (f" (was {old:%m/%d/%Y})" if old else ""), now=now)
         return moved_back
 
     summary.new_round = run_write(session, save)
@@ -206,12 +223,13 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
 
 def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] = None,
          file_name: Optional[str] = None, mapping: Optional[dict[str, Optional[str]]] = None,
-         progress: Optional[Progress] = None, by: str = "owner") -> ImportReport:
+         progress: Optional[Progress] = None, by: Optional[Actor] = None) -> ImportReport:
     """Sync a POS customer export (a path or an uploaded file) into this source.
 
     Returns the importer's report: contacts created/updated, invalid rows, and the opt-in requests the
     date setting sent, queued or refused (with the reasons). Raises ImportProblem for a file
     that cannot be read (nothing written)."""
+    by = allow(session, by, "pos_sync")
     given_now = None if now is None else as_utc(now)
     now = given_now or utcnow()
     src = get_source(session, source_id)
@@ -225,6 +243,9 @@ def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] =
         s.last_sync_at = now
         s.last_counts = {**report.counts(), "file": report.file_name, "import_run_id": report.import_run_id}
         session.add(s)
+        activity.record(session, by, activity.Kind.pos, f"Synced {report.file_name} into {s.name}: "
+                        f"{report.created:,} new, {report.updated:,} updated, {report.requests_sent:,} opt-in "
+                        "requests sent", now=now)
 
     run_write(session, record)
     return report

@@ -20,6 +20,7 @@ from typing import Optional
 import phonenumbers
 from sqlmodel import Session
 
+from core import activity
 from core.clock import as_utc, utcnow
 from core.consent import suppression
 from core.db import run_write
@@ -33,6 +34,7 @@ from core.importing.report import ImportProblem, ImportReport, MappingProblem, N
 from core.importing.scan import Scan, scan
 from core.importing.sql import EVENT, MESSAGE, in_rows
 from core.models import Channel, ImportRun
+from core.staff.roles import SHOP, Actor, allow
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,7 @@ def _check_region(region: str) -> str:
 
 def _run(session: Session, source: Source, *, attested: bool, default_region: str, mapping, send_requests: bool,
          origin: str, now: Optional[dt.datetime], file_name: Optional[str], progress: Optional[Progress],
-         write: bool, pos: Optional[PosTarget] = None, by: str = "owner",
+         write: bool, pos: Optional[PosTarget] = None, by: Actor = SHOP,
          cache: Optional[ImportCache] = None) -> ImportReport:
     with own_cache(cache) as cache:
         return _run_cached(session, source, attested=attested, default_region=default_region, mapping=mapping,
@@ -55,7 +57,7 @@ def _run(session: Session, source: Source, *, attested: bool, default_region: st
 
 def _run_cached(session: Session, source: Source, *, attested: bool, default_region: str, mapping,
                 send_requests: bool, origin: str, now: Optional[dt.datetime], file_name: Optional[str],
-                progress: Optional[Progress], write: bool, pos: Optional[PosTarget], by: str,
+                progress: Optional[Progress], write: bool, pos: Optional[PosTarget], by: Actor,
                 cache: ImportCache) -> ImportReport:
     started = time.perf_counter()
     origin = Channel(origin).value
@@ -91,7 +93,7 @@ def _run_cached(session: Session, source: Source, *, attested: bool, default_reg
     run: Optional[ImportRun] = None
     if write:
         run = ImportRun(file_name=opened.name[:255], file_hash=opened.file_hash, origin=origin, started_at=now,
-                        by=by[:100], attested=report.attested, counts={"status": "started"}, errors_csv="")
+                        by=by.name[:100], attested=report.attested, counts={"status": "started"}, errors_csv="")
         session.add(run)
         session.commit()
         report.import_run_id = run.id
@@ -113,6 +115,8 @@ def _run_cached(session: Session, source: Source, *, attested: bool, default_reg
                         **({"pos_source": pos.name} if pos else {})}
             r.errors_csv = report.errors_csv().decode("utf-8-sig") if (report.invalid or report.warnings) else ""
             session.add(r)
+            if pos is None:  # a POS sync's line is written by core.importing.pos.sync
+                activity.record(session, by, activity.Kind.import_, _activity_line(report), now=now)
 
         run_write(session, finish)
     log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
@@ -152,12 +156,25 @@ def _scan(session: Session, opened, columns, region: str, known: Optional[Known]
     return result
 
 
+def _actor(session: Session, by: Optional[Actor | str], action: str) -> Actor:
+    """The role check of an import; a plain name (earlier callers: "owner") is the shop itself."""
+    return allow(session, by if isinstance(by, Actor) else None, action)
+
+
+def _activity_line(report: ImportReport) -> str:
+    counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.counts().items()
+                       if isinstance(v, int) and v and k != "rows")
+    return (f"Imported {report.file_name} ({report.rows:,} rows{': ' + counts if counts else ''})"
+            f"{'; attested consent' if report.attested else ''}")
+
+
 def import_pos_file(session: Session, source: Source, *, target: PosTarget, default_region: str = "US",
                     mapping: Optional[dict[str, Optional[str]]] = None, now: Optional[dt.datetime] = None,
                     file_name: Optional[str] = None, progress: Optional[Progress] = None,
-                    by: str = "owner") -> ImportReport:
+                    by: Optional[Actor | str] = None) -> ImportReport:
     """A POS sync's import (core.pos.sync): origin pos_sync, never opts in, records each contact for the
     source, sends the requests the source's date setting asks for."""
+    by = _actor(session, by, "pos_sync")
     return _run(session, source, attested=False, default_region=default_region, mapping=mapping,
                 send_requests=False, origin=Channel.pos_sync.value, now=now, file_name=file_name,
                 progress=progress, write=True, pos=target, by=by)
@@ -180,7 +197,7 @@ def dry_run(session: Session, source: Source, *, mapping: Optional[dict[str, Opt
 def import_csv(session: Session, source: Source, *, attested: bool, default_region: str = "US",
                mapping: Optional[dict[str, Optional[str]]] = None,
                origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
-               progress: Optional[Progress] = None, by: str = "owner",
+               progress: Optional[Progress] = None, by: Optional[Actor | str] = None,
                cache: Optional[ImportCache] = None) -> ImportReport:
     """Import a CSV or .xlsx customer list (rulebook §8); returns the report.
 
@@ -191,8 +208,12 @@ def import_csv(session: Session, source: Source, *, attested: bool, default_regi
     consent event's evidence. `progress(fraction, text)` is called as the import goes. `cache`: the
     ImportCache of the owner's session (reuses the workbook copy and the dry run's pass 1).
     Commits chunk by chunk; idempotent (see the module docstring). Raises ImportProblem subclasses
-    (nothing written) for a file that cannot be imported.
+    (nothing written) for a file that cannot be imported. `by`: who runs it (the import role; attesting
+    consent is the owner's alone).
     """
+    by = _actor(session, by, "import")
+    if attested:
+        by = allow(session, by, "attest_import")
     return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
                 send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
                 write=True, by=by, cache=cache)
@@ -219,7 +240,10 @@ def get_run(session: Session, run_id: int) -> ImportRun:
     return run
 
 
-def run_errors_csv(session: Session, run_id: int) -> bytes:
-    """The error rows of a past import as CSV (UTF-8 with BOM, for Excel)."""
+def run_errors_csv(session: Session, run_id: int, *, by: Optional[Actor] = None) -> bytes:
+    """The error rows of a past import as CSV (UTF-8 with BOM, for Excel); the download is recorded."""
+    by = allow(session, by, "export")
     run = get_run(session, run_id)
+    activity.record(session, by, activity.Kind.export, f"Downloaded the rows not imported from {run.file_name}")
+    session.commit()
     return (run.errors_csv or "").encode("utf-8-sig")

@@ -31,6 +31,8 @@ from core.models import (
 from core.messaging.segments import count as count_segments
 from core.text import strip_bidi
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 MAX_BODY = 1600  # ten concatenated segments: longer is not a text message
 
@@ -51,14 +53,18 @@ def clean_body(body: Optional[str]) -> str:
 
 
 def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None,
-            now: Optional[dt.datetime] = None, provider_sid: Optional[str] = None) -> list[Message]:
+            now: Optional[dt.datetime] = None, provider_sid: Optional[str] = None,
+            by: Optional[Actor] = None) -> list[Message]:
     """Log an inbound text, apply §3, and return the outbound messages it produced.
 
     `to` is the shop number texted (the main number when None). Raises
     phones.InvalidPhone or InvalidMessage before anything is written.
     `provider_sid`: the provider's id of a real text (Twilio's MessageSid): a text already received
     under that id (a webhook the provider retried) changes nothing and returns [].
+    `by`: the person typing it into the Inbox simulator (their name goes into the evidence and the
+    activity trail); None for a real text.
     """
+    simulated_by = None if by is None else allow(session, by, "simulate_text")
     body = clean_body(body)
     given_now = None if now is None else as_utc(now)
     defaults = texting.get_defaults(session)
@@ -95,6 +101,10 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
                                        required=required, asked=asked)
             session.flush()
             unsaved.extend(m for m in replies if m.id is None)
+            if simulated_by is not None:
+                activity.record(session, simulated_by, activity.Kind.consent,
+                                f"Simulated a text “{body[:60]}” from {phones.redact(e164)}",
+                                customer_id=customer.id if customer else None, now=now)
             return [0] + [m.id for m in replies if m.id is not None]
         lifted = None
         if t.join_request or t.new_status in (SmsStatus.opted_in, SmsStatus.pending):
@@ -112,6 +122,11 @@ def receive(session: Session, *, phone: str, body: str, to: Optional[str] = None
         session.add(inbound)
         session.flush()
         evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number}
+        if simulated_by is not None:
+            evidence.update(simulated=True, **simulated_by.evidence)
+            activity.record(session, simulated_by, activity.Kind.consent,
+                            f"Simulated a text “{body[:60]}” from {phones.redact(e164)}",
+                            customer_id=customer.id if customer else None, now=now)
         if t.new_status in (SmsStatus.opted_in, SmsStatus.pending):
             evidence.update(age.evidence_of(customer, required))
         if lifted:
@@ -178,11 +193,13 @@ def newer_consent(session: Session, review: PossibleOptOut) -> Optional[ConsentE
 
 
 def decide_review(session: Session, *, review_id: int, confirm: bool, reason: str = "",
-                  override: bool = False, now: Optional[dt.datetime] = None) -> PossibleOptOut:
+                  override: bool = False, now: Optional[dt.datetime] = None,
+                  by: Optional[Actor] = None) -> PossibleOptOut:
     """Confirm a possible opt-out (→ opted out) or dismiss it with a reason.
 
     When the customer texted START or YES after the message, confirming raises NewerConsent
     unless `override` (the owner saw the newer text and confirms again)."""
+    by = allow(session, by, "decide_review")
     given_now = None if now is None else as_utc(now)
     reason = (reason or "").strip()
     if not confirm and not reason:
@@ -211,11 +228,15 @@ def decide_review(session: Session, *, review_id: int, confirm: bool, reason: st
             customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.sms_reply,
                                  evidence={"inbound_text": review.body, "message_id": review.message_id,
                                            "reason": reason or "possible opt-out confirmed by the owner",
-                                           "by": "owner", **({"override": True} if override else {})}, now=now)
+                                           **by.evidence, **({"override": True} if override else {})}, now=now)
             defaults = texting.get_defaults(session)
             if defaults.confirm_recorded_opt_outs:  # §10: one confirmation, within 5 minutes, inside the window
                 outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
                             defaults=defaults, confirming_opt_out=True, owner_recorded=True)
+        what = (f"Confirmed a possible opt-out from {phones.redact(phone)}" if confirm
+                else f"Dismissed a possible opt-out from {phones.redact(phone)} (reason: {reason[:200]})")
+        activity.record(session, by, activity.Kind.review, f"{what}: “{review.body[:60]}”",
+                        customer_id=review.customer_id, now=now)
         return review
 
     return run_write(session, work)

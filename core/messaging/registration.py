@@ -23,6 +23,8 @@ from core.clock import as_utc
 from core.consent import age, keywords
 from core.db import lock_for_write, run_write
 from core.models import MessageKind, PosSource, Setting, SignupForm
+from core import activity
+from core.staff.roles import Actor, allow
 from core.text import clean_text
 
 SETTING_KEY = "registration"
@@ -94,10 +96,12 @@ def validate(values: dict[str, Any], brand: str) -> dict[str, str]:
     return out
 
 
-def save_answers(session: Session, **values: Any) -> dict[str, str]:
-    """Save the owner's answers together (nothing is saved when one is wrong). Commits."""
+def save_answers(session: Session, *, by: Optional[Actor] = None, **values: Any) -> dict[str, str]:
+    """Save the owner's answers together, as `by` (roles: "registration"; nothing is saved when one is
+    wrong or the role may not). Commits."""
     from core.messaging.texting import get_defaults
 
+    by = allow(session, by, "registration")
     clean = validate(values, get_defaults(session).brand)
 
     def work() -> dict[str, str]:
@@ -108,6 +112,7 @@ def save_answers(session: Session, **values: Any) -> dict[str, str]:
         else:
             row.value = json.dumps(clean)
             session.add(row)
+        activity.record(session, by, activity.Kind.settings, "Saved the carrier registration answers")
         return clean
 
     return run_write(session, work)

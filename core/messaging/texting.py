@@ -16,6 +16,8 @@ from core.db import run_write
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
 from core.text import clean_text
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 TEMPLATE_FIELDS = tuple(k.value for k in MessageKind if k.templated)
 DEFAULT_MAIN_NUMBER = "+14155550100"
@@ -232,19 +234,37 @@ def validate_changes(session: Session, **changes: Any) -> dict[str, Any]:
     return clean
 
 
-def update_defaults(session: Session, **changes: Any) -> TextingDefaults:
+def update_defaults(session: Session, *, by: Optional[Actor] = None, **changes: Any) -> TextingDefaults:
     """Validate all changes, then save them together (nothing is saved if one fails)."""
+    by = allow(session, by, "change_templates")
     clean = validate_changes(session, **changes)
 
     def write() -> None:
         row = get_defaults(session)
+        changed = [field for field, value in clean.items() if getattr(row, field) != value]
         for field, value in clean.items():
             setattr(row, field, value)
         row.updated_at = utcnow()
         session.add(row)
+        if changed:
+            activity.record(session, by, activity.Kind.template, "Changed the texting defaults: "
+                            + ", ".join(FIELD_WORDS.get(f, f.replace("_", " ")) for f in changed))
 
     run_write(session, write)
     return get_defaults(session)
+
+
+FIELD_WORDS = {
+    "opt_in_request": "opt-in request template",
+    "opt_in_confirmation": "post opt-in confirmation template",
+    "opt_out_confirmation": "opt-out confirmation template",
+    "resubscribe_confirmation": "resubscribe confirmation template",
+    "help_reply": "help reply template",
+    "window_start": "sending window start",
+    "window_end": "sending window end",
+    "base_url": "public address",
+    "max_opt_in_requests": "opt-in request limit",
+}
 
 
 def is_overnight(row: TextingDefaults) -> bool:

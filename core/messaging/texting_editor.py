@@ -21,6 +21,7 @@ from core.messaging import compliance, outbox, segments, texting
 from core import phones
 from core.clock import as_utc, shop_time
 from core.models import Customer, MessageKind, TextingDefaults, utcnow
+from core.staff.roles import Actor
 
 __all__ = [
     "SAMPLE_FIRST_NAME",
@@ -234,10 +235,10 @@ def fix_before_saving(problems: dict[str, str]) -> str:
     return f"Fix before saving: {names}. Nothing is saved until every problem above is fixed."
 
 
-def save(session: Session, values: dict[str, Any]) -> dict[str, Any]:
-    """Save the typed settings (texting.InvalidSetting when one is refused: nothing saved); the form's
-    values as saved."""
-    return form_values(texting.update_defaults(session, **{f: values[f] for f in FIELDS}))
+def save(session: Session, values: dict[str, Any], *, by: Optional[Actor] = None) -> dict[str, Any]:
+    """Save the typed settings as `by` (texting.InvalidSetting when one is refused, roles.NotAllowed when
+    their role may not: nothing saved); the form's values as saved."""
+    return form_values(texting.update_defaults(session, by=by, **{f: values[f] for f in FIELDS}))
 
 
 def released_sentence(summary: Any) -> str:

@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 
 BASELINE = "0001_baseline"  # the schema of release 3ad8db0, the last made by create_all alone
 LOCKS_AND_LIMITS = "0002_locks_and_limits"  # customer.version, queued_requests, sign-in throttle, sign-up limits
+STAFF_ACCOUNTS = "0006_staff_accounts"  # person, staff_session, activity (issue 17)
 
 # Tables (and customer columns) revision 0002 adds: a database that has them all was made by
 # create_all + upgrade_schema after that revision's models, and is stamped there.

@@ -14,10 +14,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, literal, select
 from sqlmodel import Session
 
+from core import activity, exports
 from core.audiences.conditions import source_label
 from core.audiences.query import no_index
 from core.models import ConsentEvent, Customer, FormSubmission, FormView, SignupForm, SmsStatus, Source
 from core.reports.period import Period, ReportError, as_datetime
+from core.staff.roles import Actor, allow
 
 C = Customer.__table__.c
 E = ConsentEvent.__table__.c
@@ -181,4 +183,15 @@ def form_choices(session: Session) -> list[tuple[int, str]]:
     return [(i, n) for i, n in session.execute(select(t.id, t.name).order_by(t.is_main.desc(), t.name))]
 
 
-__all__ = ["opt_ins_and_outs", "by_source", "FUNNEL_STAGES", "funnel", "form_activity", "form_choices"]
+
+
+def export_table(session: Session, table: Any, *, name: str, by: Optional[Actor] = None) -> bytes:
+    """A report's table as CSV (exports.table_csv) for a download: checks the export role and records it."""
+    by = allow(session, by, "export")
+    activity.record(session, by, activity.Kind.export, f"Downloaded the report table “{name}”")
+    session.commit()
+    return exports.table_csv(table)
+
+
+__all__ = ["opt_ins_and_outs", "by_source", "FUNNEL_STAGES", "funnel", "form_activity", "form_choices",
+           "export_table"]

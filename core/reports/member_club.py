@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
-from core import paging, phones
+from core import activity, paging, phones
 from core.audiences.conditions import source_label
 from core.clock import as_utc
 from core.consent import customers
@@ -24,6 +24,7 @@ from core.exports import csv_chunks, phone_cell, safe_cell, utc_cell
 from core.messaging import outbox, texting
 from core.models import Channel, Customer, MessageStatus, SmsStatus, utcnow
 from core.reports.period import local_text
+from core.staff.roles import Actor, allow
 
 C = Customer.__table__.c
 
@@ -87,9 +88,13 @@ MEMBER_CLUB_HEADER = ("name", "phone", "requested_at_utc", "requests_sent", "las
                       "source")
 
 
-def pending_export(session: Session, *, now: Optional[dt.datetime] = None, batch: int = 2000) -> Iterator[bytes]:
-    """The whole Member Club report as CSV, streamed (phones as tel:+E.164, cells made safe)."""
+def pending_export(session: Session, *, now: Optional[dt.datetime] = None, batch: int = 2000,
+                   by: Optional[Actor] = None) -> Iterator[bytes]:
+    """The whole Member Club report as CSV, streamed (phones as tel:+E.164, cells made safe); recorded."""
+    by = allow(session, by, "export")
     now = as_utc(now)
+    activity.record(session, by, activity.Kind.export, "Exported the Member Club list (customers waiting to confirm)")
+    session.commit()
 
     def rows():
         for r in paging.keyset_rows(session, _pending_query(), LONGEST_WAITING, batch=batch):
@@ -105,9 +110,11 @@ RESEND_BATCH = 200
 NO_LONGER_A_CUSTOMER = "No longer a customer"
 
 
-def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datetime] = None) -> outbox.SendSummary:
+def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datetime] = None, *,
+           by: Optional[Actor] = None) -> outbox.SendSummary:
     """Send the opt-in request again to these customers, through the outbox as a bulk send:
     the request limits refuse some, quiet hours queue some. Commits per batch of 200."""
+    by = allow(session, by, "resend_requests")
     given_now = None if now is None else as_utc(now)
     ids: list[int] = []
     for i in customer_ids:
@@ -135,8 +142,12 @@ def resend(session: Session, customer_ids: Iterable[int], now: Optional[dt.datet
                     continue
                 msg = customers.send_opt_in_request(
                     session, customer, channel=Channel.dashboard, now=now, bulk=True, defaults=defaults,
-                    evidence={"by": "owner", "action": "resent the opt-in request"})
+                    evidence={**by.evidence, "action": "resent the opt-in request"})
                 results.append(SimpleNamespace(status=msg.status, reason=msg.reason))
+            sent = sum(1 for r in results if r.status is MessageStatus.sent)
+            activity.record(session, by, activity.Kind.consent,
+                            f"Resent the opt-in request to {len(batch):,} customer{'' if len(batch) == 1 else 's'} "
+                            f"({sent:,} sent now)", customer_id=batch[0] if len(batch) == 1 else None, now=now)
             session.flush()
             return results
 

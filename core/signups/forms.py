@@ -22,6 +22,8 @@ from core.db import lock_for_write, run_write
 from core.models import FormSubmission, FormView, SignupForm, utcnow
 from core.text import clean_text as _clean_line
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 # The fields a form may show, in the order it shows them, with their labels.
 FIELDS: dict[str, str] = {
@@ -321,13 +323,15 @@ def validate(session: Session, *, current: Optional[SignupForm], **changes: Any)
             "double_opt_in": double_opt_in, "auto_opt_in": auto_opt_in, "disclosure": disclosure}
 
 
-def _save(session: Session, build: Callable[[], SignupForm]) -> SignupForm:
-    """Run `build` under the forms' write lock, save what it returns, commit, hand it back fresh."""
+def _save(session: Session, build: Callable[[], SignupForm], by: Actor, what: str) -> SignupForm:
+    """Run `build` under the forms' write lock, save what it returns, commit, hand it back fresh.
+    `what` ("Created", "Changed", ...) starts its line in the activity trail."""
     def work() -> SignupForm:
         lock_for_write(session, "signup_form")
         form = build()
         session.add(form)
         session.flush()
+        activity.record(session, by, activity.Kind.form, f"{what} the sign-up form “{form.name}”")
         return form
 
     form = run_write(session, work)
@@ -335,8 +339,10 @@ def _save(session: Session, build: Callable[[], SignupForm]) -> SignupForm:
     return form
 
 
-def create(session: Session, *, name: str, now: Optional[dt.datetime] = None, **settings: Any) -> SignupForm:
+def create(session: Session, *, name: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
+           **settings: Any) -> SignupForm:
     """A new form (not the main one). Defaults: the main form's fields, double opt-in on."""
+    by = allow(session, by, "change_forms")
     now = as_utc(now)
 
     def build() -> SignupForm:
@@ -346,14 +352,16 @@ def create(session: Session, *, name: str, now: Optional[dt.datetime] = None, **
         clean = validate(session, current=None, name=name, **wanted)
         return SignupForm(**clean, is_main=False, disclosure_version=1, created_at=now, updated_at=now)
 
-    return _save(session, build)
+    return _save(session, build, by, "Created")
 
 
-def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None, **changes: Any) -> SignupForm:
+def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
+           **changes: Any) -> SignupForm:
     """Save a form's settings together (nothing is saved when one is wrong).
 
     A changed disclosure text is a new version: submissions record the version they showed.
     """
+    by = allow(session, by, "change_forms")
     now = as_utc(now)
 
     def build() -> SignupForm:
@@ -367,11 +375,13 @@ def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None,
         form.updated_at = now
         return form
 
-    return _save(session, build)
+    return _save(session, build, by, "Changed")
 
 
-def duplicate(session: Session, *, form_id: int, now: Optional[dt.datetime] = None) -> SignupForm:
+def duplicate(session: Session, *, form_id: int, now: Optional[dt.datetime] = None,
+              by: Optional[Actor] = None) -> SignupForm:
     """A copy of a form ("Copy of …", its own web address), never the main form itself."""
+    by = allow(session, by, "change_forms")
     now = as_utc(now)
 
     def build() -> SignupForm:
@@ -381,15 +391,17 @@ def duplicate(session: Session, *, form_id: int, now: Optional[dt.datetime] = No
                           double_opt_in=src.double_opt_in, auto_opt_in=src.auto_opt_in,
                           disclosure=src.disclosure, disclosure_version=1, created_at=now, updated_at=now)
 
-    return _save(session, build)
+    return _save(session, build, by, "Made")
 
 
-def delete(session: Session, *, form_id: int) -> str:
+def delete(session: Session, *, form_id: int, by: Optional[Actor] = None) -> str:
     """Delete a form with its view counts and submission rows; returns its name.
 
     Customers and their consent events stay (the events keep the form's name, the
     disclosure text and the signature). The main form is never deleted.
     """
+    by = allow(session, by, "change_forms")
+
     def work() -> str:
         lock_for_write(session, "signup_form")
         form = get(session, form_id)
@@ -401,6 +413,7 @@ def delete(session: Session, *, form_id: int) -> str:
         session.execute(sa_delete(FormSubmission).where(col(FormSubmission.form_id) == form_id))
         session.delete(form)
         session.flush()
+        activity.record(session, by, activity.Kind.form, f"Deleted the sign-up form “{name}”")
         return name
 
     return run_write(session, work)

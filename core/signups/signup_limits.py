@@ -30,6 +30,8 @@ from sqlmodel import Session, col, select
 from core.db import run_write
 from core.models import Setting, SignupAttempt
 from core.errors import OwnerError
+from core import activity
+from core.staff.roles import Actor, allow
 
 SETTING_KEY = "signup_limits"
 LOCK_KEY = "signup-limits"  # one advisory lock for every sign-up's count (PostgreSQL)
@@ -120,14 +122,17 @@ def validate(**values: Any) -> Limits:
     return Limits(**clean)
 
 
-def save_limits(session: Session, **values: Any) -> Limits:
+def save_limits(session: Session, *, by: Optional[Actor] = None, **values: Any) -> Limits:
     """Validate and save the three limits together (nothing is saved if one is wrong)."""
+    by = allow(session, by, "change_signup_limits")
     limits = validate(**values)
 
     def write() -> None:
         row = session.get(Setting, SETTING_KEY) or Setting(key=SETTING_KEY)
         row.value = json.dumps(asdict(limits))
         session.add(row)
+        activity.record(session, by, activity.Kind.form, "Changed the sign-up limits: " + ", ".join(
+            f"{LABELS.get(k, k)} {v}" for k, v in asdict(limits).items()))
 
     run_write(session, write)
     return get_limits(session)

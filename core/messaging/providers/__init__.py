@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from core.db import PROJECT_ROOT, lock_for_write, run_write
 from core.messaging.providers.base import Outcome, Provider, ProviderUnavailable, SendResult, SentRecord  # noqa: F401
 from core.models import Setting
+from core.staff.roles import Actor, allow
 
 SIMULATED = "simulated"
 TWILIO = "twilio"
@@ -255,10 +256,12 @@ def _check_url(url: str) -> str:
 
 
 def save(session: Session, *, provider: str, account_sid: str = "", auth_token: Optional[str] = None,
-         public_url: str = "", rate: float = DEFAULT_RATE, environ: Optional[Mapping[str, str]] = None
-         ) -> ProviderConfig:
-    """Save what the owner chose. A field the environment presets is left as it is. `auth_token` None or
-    '' keeps the stored one. Raises ProviderSettingsError (per field) before anything is written."""
+         public_url: str = "", rate: float = DEFAULT_RATE, environ: Optional[Mapping[str, str]] = None,
+         by: Optional[Actor] = None) -> ProviderConfig:
+    """Save what the owner chose (the owner's alone: roles.NotAllowed otherwise). A field the environment
+    presets is left as it is. `auth_token` None or '' keeps the stored one. Raises ProviderSettingsError
+    (per field) before anything is written. The activity trail says what changed, never the token."""
+    by = allow(session, by, "texting_provider")
     current = load(session, environ)
     provider = (provider or SIMULATED).strip().lower()
     account_sid = (account_sid or "").strip()
@@ -297,22 +300,31 @@ def save(session: Session, *, provider: str, account_sid: str = "", auth_token: 
         values[KEY_TOKEN] = _fernet(environ).encrypt(auth_token.encode("utf-8")).decode("ascii")
 
     def write() -> None:
+        from core import activity
+
         lock_for_write(session, "provider-settings")
         for key, value in values.items():
             session.merge(Setting(key=key, value=value))
+        what = [PROVIDERS.get(provider, provider).split(" (")[0]] + (["a new Auth Token"] if KEY_TOKEN in values else [])
+        activity.record(session, by, activity.Kind.settings, "Saved the texting provider: " + ", ".join(what))
 
     run_write(session, write)
     session.info.pop(_CACHE, None)
     return load(session, environ)
 
 
-def forget_token(session: Session) -> None:
-    """Delete the stored (encrypted) Auth Token."""
+def forget_token(session: Session, *, by: Optional[Actor] = None) -> None:
+    """Delete the stored (encrypted) Auth Token (the owner's alone)."""
+    from core import activity
+
+    by = allow(session, by, "texting_provider")
+
     def write() -> None:
         lock_for_write(session, "provider-settings")
         row = session.get(Setting, KEY_TOKEN)
         if row is not None:
             session.delete(row)
+            activity.record(session, by, activity.Kind.settings, "Forgot the saved Twilio Auth Token")
 
     run_write(session, write)
     session.info.pop(_CACHE, None)
@@ -342,9 +354,11 @@ def make(config: ProviderConfig) -> Provider:
 TEST_BODY = "Opt-In Desk test: your shop's number is connected and can send texts. No reply needed."
 
 
-def send_test(session: Session, *, phone: str, config: Optional[ProviderConfig] = None) -> SendResult:
-    """"Send a test text" to the owner's own phone, from the shop's main number. Not a customer text: it is
-    not logged with the customers' messages, and it never goes to a phone that opted out."""
+def send_test(session: Session, *, phone: str, config: Optional[ProviderConfig] = None,
+              by: Optional[Actor] = None) -> SendResult:
+    """"Send a test text" to the owner's own phone, from the shop's main number (the owner's alone). Not a
+    customer text: it is not logged with the customers' messages, and it never goes to a phone that opted out."""
+    by = allow(session, by, "texting_provider")
     from core import phones
     from core.messaging import texting
     from core.models import Customer, SmsStatus
@@ -365,4 +379,11 @@ def send_test(session: Session, *, phone: str, config: Optional[ProviderConfig] 
     result = make(config).send(to=e164, from_=defaults.main_number or "", body=TEST_BODY)
     if result.outcome is not Outcome.accepted:
         raise TestTextError(f"Not sent: {result.detail or 'no answer from the provider'}.")
+    from core import activity
+
+    def trail() -> None:
+        activity.record(session, by, activity.Kind.settings, f"Sent a test text to {phones.redact(e164)}"
+                        + ("" if config.live else " (simulated)"))
+
+    run_write(session, trail)
     return result
