@@ -72,8 +72,11 @@ else:  # the page script, run for every browser session
         ui.sidebar()
         nav = st.navigation(sections)
         if ui.in_demo() and nav.url_path == PUBLIC_SIGNUP[2]:  # owner pages show the demo banner themselves
-            st.warning("**Demo shop** — sign-ups on this page go to the demo shop, not your real shop. Leave the "
-                       "demo before customers use it.", icon=":material/storefront:")
+            st.warning(
+                "**Demo shop** — sign-ups on this page go to the demo shop, not your real shop. Leave the "
+                "demo before customers use it.",
+                icon=":material/storefront:",
+            )
     else:
         nav = st.navigation([_page(*SIGN_IN, default=True), *signup])
     nav.run()

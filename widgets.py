@@ -68,21 +68,32 @@ def flash(key: str, *, icon: str = ":material/check_circle:") -> None:
 
 # --- Figures, downloads --------------------------------------------------------------------------------------
 
+
 def metric_grid(figures: Iterable[Any], *, per_row: int = 4) -> None:
     """Figures (objects with label, value and optional help) as metrics, `per_row` to a row."""
     figures = list(figures)
     for start in range(0, len(figures), per_row):
-        for col, fig in zip(st.columns(per_row), figures[start:start + per_row]):
+        for col, fig in zip(st.columns(per_row), figures[start : start + per_row]):
             value = f"{fig.value:,}" if isinstance(fig.value, int) else str(fig.value)
             col.metric(fig.label, value, help=getattr(fig, "help", None) or None)
 
 
-def download(label: str, data: Union[bytes, str, Callable[[], bytes]], *, file_name: str, key: str,
-             mime: str = "text/csv", caption: str = "", disabled: bool = False, container=None) -> None:
+def download(
+    label: str,
+    data: Union[bytes, str, Callable[[], bytes]],
+    *,
+    file_name: str,
+    key: str,
+    mime: str = "text/csv",
+    caption: str = "",
+    disabled: bool = False,
+    container=None,
+) -> None:
     """A download button with what the file holds said under it."""
     where = container or st
-    where.download_button(label, data=data, file_name=file_name, mime=mime, key=key, disabled=disabled,
-                          icon=":material/download:")
+    where.download_button(
+        label, data=data, file_name=file_name, mime=mime, key=key, disabled=disabled, icon=":material/download:"
+    )
     if caption:
         where.caption(caption)
 
@@ -105,8 +116,9 @@ def bubbles(thread: Iterable[Message], timezone: str) -> None:
     (the shop's time, with its zone). Bodies are shown with st.text: never Markdown or HTML."""
     for m in thread:
         inbound = m.direction is Direction.inbound
-        with st.chat_message("user" if inbound else "assistant",
-                             avatar=":material/person:" if inbound else ":material/storefront:"):
+        with st.chat_message(
+            "user" if inbound else "assistant", avatar=":material/person:" if inbound else ":material/storefront:"
+        ):
             st.text(m.body)
             when = shop_time(m.created_at, timezone)
             if inbound:
@@ -123,6 +135,7 @@ def bubbles(thread: Iterable[Message], timezone: str) -> None:
 # --- The one pager -------------------------------------------------------------------------------------------
 # Every table pages by keyset: `session_state[state_key]` holds the cursors of the pages before the one shown
 # ([] on the first page); core returns the cursor after the last row shown (None on the last page).
+
 
 def page_cursor(state_key: str, signature: Optional[Hashable] = None) -> Any:
     """The cursor to fetch the shown page with (None: the first page). A new `signature` (the table's
@@ -153,16 +166,30 @@ def _next(state_key: str, cursor: Any) -> None:
     st.session_state[state_key] = (st.session_state.get(state_key) or []) + [cursor]
 
 
-def pager(prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after: Any,
-          note: str = "") -> None:
+def pager(
+    prefix: str, state_key: str, *, page_size: int, shown: int, total: int, next_after: Any, note: str = ""
+) -> None:
     """Previous / Next under a keyset-paginated table, and which rows are shown. Buttons are keyed
     `<prefix>_prev` and `<prefix>_next`; Next is off on the last page (`next_after` None)."""
     cursors = st.session_state.get(state_key) or []
     first = len(cursors) * page_size + 1
     row = st.container(horizontal=True, vertical_alignment="center", key=f"{prefix}_pager")  # whole labels at any width
-    row.button("Previous", key=f"{prefix}_prev", disabled=not cursors, icon=":material/chevron_left:",
-              on_click=_previous, args=(state_key,))
-    row.button("Next", key=f"{prefix}_next", disabled=next_after is None, icon=":material/chevron_right:",
-              icon_position="right", on_click=_next, args=(state_key, next_after))
+    row.button(
+        "Previous",
+        key=f"{prefix}_prev",
+        disabled=not cursors,
+        icon=":material/chevron_left:",
+        on_click=_previous,
+        args=(state_key,),
+    )
+    row.button(
+        "Next",
+        key=f"{prefix}_next",
+        disabled=next_after is None,
+        icon=":material/chevron_right:",
+        icon_position="right",
+        on_click=_next,
+        args=(state_key, next_after),
+    )
     shown_text = f"Showing {first:,}–{first + shown - 1:,} of {total:,}" if shown else f"Showing 0 of {total:,}"
     row.caption(shown_text + (f". {note}" if note else ""))

@@ -65,19 +65,29 @@ def prepare(path: Path, customers: int) -> None:
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("BEGIN")
     for i, name in enumerate(POS_NAMES):
-        con.execute("INSERT OR IGNORE INTO pos_source (name, last_counts, created_at) VALUES (?, '{}', ?)",
-                    (name, "2024-01-01 00:00:00.000000"))
-    con.execute("UPDATE customer SET source_detail = CASE id % 3 WHEN 0 THEN 'Dutchie' WHEN 1 THEN 'Treez' "
-                "ELSE 'Flowhub' END WHERE source = 'pos_sync'")
+        con.execute(
+            "INSERT OR IGNORE INTO pos_source (name, last_counts, created_at) VALUES (?, '{}', ?)",
+            (name, "2024-01-01 00:00:00.000000"),
+        )
+    con.execute(
+        "UPDATE customer SET source_detail = CASE id % 3 WHEN 0 THEN 'Dutchie' WHEN 1 THEN 'Treez' "
+        "ELSE 'Flowhub' END WHERE source = 'pos_sync'"
+    )
     con.execute("UPDATE customer SET source_detail = 'main' WHERE source = 'signup_form'")
     form_id = con.execute("SELECT id FROM signup_form ORDER BY id LIMIT 1").fetchone()[0]
-    con.execute("""
+    con.execute(
+        """
         INSERT OR IGNORE INTO form_view (form_id, day, views)
         WITH RECURSIVE d(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM d WHERE x < 1100)
-        SELECT ?, date('2026-11-30', '-' || x || ' days'), 300 + (x * 37) % 200 FROM d""", (form_id,))
-    con.execute("""
+        SELECT ?, date('2026-11-30', '-' || x || ' days'), 300 + (x * 37) % 200 FROM d""",
+        (form_id,),
+    )
+    con.execute(
+        """
         INSERT INTO form_submission (form_id, customer_id, disclosure_version, outcome, submitted_at, answers)
-        SELECT ?, id, 1, 'pending', created_at, '{}' FROM customer WHERE source = 'signup_form'""", (form_id,))
+        SELECT ?, id, 1, 'pending', created_at, '{}' FROM customer WHERE source = 'signup_form'""",
+        (form_id,),
+    )
     con.execute("""
         INSERT INTO message (customer_id, phone, shop_number, direction, body, kind, status, reason, encoding,
                              segments, created_at, send_at, sent_at, bulk)
@@ -122,40 +132,62 @@ AUDIENCES = [
     ("Last consent change before 2024-06-01", c("last_consent_change", "before", "2024-06-01")),
     ("Last consent change after 2026-11-01", c("last_consent_change", "after", "2026-11-01")),
     ("Pending for more than 30 days", c("pending_for", "more than", 30)),
-    ("Opt-in true AND zip starts with 941",
-     c("opt_in_status", "is true") + c("zip", "starts with", "941")),
-    ("Opt-in true AND birthday month 5 AND has email",
-     c("opt_in_status", "is true") + c("birthday_month", "is", 5) + c("has_email", "is true")),
-    ("Opt-in true AND source is sign-up form",
-     c("opt_in_status", "is true") + c("source", "is one of", ["signup_form"])),
+    ("Opt-in true AND zip starts with 941", c("opt_in_status", "is true") + c("zip", "starts with", "941")),
+    (
+        "Opt-in true AND birthday month 5 AND has email",
+        c("opt_in_status", "is true") + c("birthday_month", "is", 5) + c("has_email", "is true"),
+    ),
+    (
+        "Opt-in true AND source is sign-up form",
+        c("opt_in_status", "is true") + c("source", "is one of", ["signup_form"]),
+    ),
     ("Opt-in true AND has email", c("opt_in_status", "is true") + c("has_email", "is true")),
-    ("Opt-in false AND created before 2025-01-01",
-     c("opt_in_status", "is false") + c("created", "before", "2025-01-01")),
-    ("Source is sign-up form AND zip starts with 941",
-     c("source", "is one of", ["signup_form"]) + c("zip", "starts with", "941")),
-    ("Has email AND created between 2025-03-01 and 2025-05-31",
-     c("has_email", "is true") + c("created", "between", ["2025-03-01", "2025-05-31"])),
+    (
+        "Opt-in false AND created before 2025-01-01",
+        c("opt_in_status", "is false") + c("created", "before", "2025-01-01"),
+    ),
+    (
+        "Source is sign-up form AND zip starts with 941",
+        c("source", "is one of", ["signup_form"]) + c("zip", "starts with", "941"),
+    ),
+    (
+        "Has email AND created between 2025-03-01 and 2025-05-31",
+        c("has_email", "is true") + c("created", "between", ["2025-03-01", "2025-05-31"]),
+    ),
     ("Source is Text To Join AND has email", c("source", "is one of", ["text_to_join"]) + c("has_email", "is true")),
-    ("Contradiction: opted in AND pending",
-     c("opt_in_status", "is true") + c("sms_status", "is one of", ["pending"])),
+    ("Contradiction: opted in AND pending", c("opt_in_status", "is true") + c("sms_status", "is one of", ["pending"])),
 ]
 
 # which added index serves which case (names in core/models.py)
 SERVES = {
-    "ix_customer_birthday_month": ["count: Birthday month is 5", "count: Birthday month is one of 11, 12",
-                                   "count: Opt-in true AND birthday month 5 AND has email"],
+    "ix_customer_birthday_month": [
+        "count: Birthday month is 5",
+        "count: Birthday month is one of 11, 12",
+        "count: Opt-in true AND birthday month 5 AND has email",
+    ],
     "ix_customer_zip": ["count: Zip code is 94110", "count: Zip code starts with 941"],
-    "ix_customer_audience": ["count: Opt-in true AND zip starts with 941",
-                             "count: Opt-in true AND source is sign-up form", "count: Opt-in true AND has email",
-                             "count: Opt-in false AND created before 2025-01-01"],
-    "ix_customer_source_detail": ["count: Source is one of POS: Dutchie",
-                                  "count: Source is one of sign-up form, POS: Treez"],
-    "ix_customer_status_changed": ["count: Pending for more than 30 days", "Member Club: first page",
-                                   "Member Club: page 1,000 (keyset)"],
-    "ix_consent_new_time": ["figure: status counts 90 days ago (ledger rewound)",
-                            "figure: confirmations + median time to confirm (90 days)",
-                            "chart: opt-ins/outs per day, 90 days", "chart: by source, 90 days",
-                            "chart: double opt-in funnel, 90 days"],
+    "ix_customer_audience": [
+        "count: Opt-in true AND zip starts with 941",
+        "count: Opt-in true AND source is sign-up form",
+        "count: Opt-in true AND has email",
+        "count: Opt-in false AND created before 2025-01-01",
+    ],
+    "ix_customer_source_detail": [
+        "count: Source is one of POS: Dutchie",
+        "count: Source is one of sign-up form, POS: Treez",
+    ],
+    "ix_customer_status_changed": [
+        "count: Pending for more than 30 days",
+        "Member Club: first page",
+        "Member Club: page 1,000 (keyset)",
+    ],
+    "ix_consent_new_time": [
+        "figure: status counts 90 days ago (ledger rewound)",
+        "figure: confirmations + median time to confirm (90 days)",
+        "chart: opt-ins/outs per day, 90 days",
+        "chart: by source, 90 days",
+        "chart: double opt-in funnel, 90 days",
+    ],
     "ix_consent_old_time": ["figure: status counts 90 days ago (ledger rewound)"],
     "ix_consent_customer_change": ["chart: double opt-in funnel, 90 days"],
     "ix_message_kind_sent": ["figure: requests sent + customers asked (90 days)"],
@@ -199,8 +231,10 @@ def main() -> int:
     print(f"database: {path} ({path.stat().st_size / 1e9:.2f} GB, ready in {time.perf_counter() - t0:.1f}s)")
     engine = make_engine(f"sqlite:///{path}")
     with Session(engine) as s:
-        counts = [s.connection().exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
-                  for t in ("customer", "consent_event", "message", "form_submission")]
+        counts = [
+            s.connection().exec_driver_sql(f"SELECT count(*) FROM {t}").scalar()
+            for t in ("customer", "consent_event", "message", "form_submission")
+        ]
         today = period.local_today(s, NOW)
         pending_page = member_club.pending_requests(s, now=NOW)
         deep = pending_page
@@ -208,8 +242,10 @@ def main() -> int:
             deep = member_club.pending_requests(s, after=deep.next_cursor, now=NOW)
         deep_cursor = deep.next_cursor
         view_id = a.customers // 2 + 7
-    print(f"rows: {counts[0]:,} customers, {counts[1]:,} consent events, {counts[2]:,} messages, "
-          f"{counts[3]:,} form submissions")
+    print(
+        f"rows: {counts[0]:,} customers, {counts[1]:,} consent events, {counts[2]:,} messages, "
+        f"{counts[3]:,} form submissions"
+    )
 
     last30 = (today - dt.timedelta(days=29), today)
     last365 = (today - dt.timedelta(days=364), today)
@@ -224,34 +260,52 @@ def main() -> int:
     for name, conds in AUDIENCES:
         cases.append(("count", f"count: {name}", lambda s, conds=conds: aud_query.count(s, conds, now=NOW)))
     cases += [
-        ("page", "preview page 1: Opt-in status is true",
-         lambda s: aud_query.page(s, c("opt_in_status", "is true"), now=NOW)),
-        ("page", "preview page 1: Birthday month is 5",
-         lambda s: aud_query.page(s, c("birthday_month", "is", 5), now=NOW)),
-        ("page", "preview page 1: Pending for more than 30 days",
-         lambda s: aud_query.page(s, c("pending_for", "more than", 30), now=NOW)),
+        (
+            "page",
+            "preview page 1: Opt-in status is true",
+            lambda s: aud_query.page(s, c("opt_in_status", "is true"), now=NOW),
+        ),
+        (
+            "page",
+            "preview page 1: Birthday month is 5",
+            lambda s: aud_query.page(s, c("birthday_month", "is", 5), now=NOW),
+        ),
+        (
+            "page",
+            "preview page 1: Pending for more than 30 days",
+            lambda s: aud_query.page(s, c("pending_for", "more than", 30), now=NOW),
+        ),
         ("figure", "figure: status counts now", lambda s: figures.status_counts_at(s, None, now=NOW)),
-        ("figure", "figure: status counts 30 days ago (ledger rewound)",
-         lambda s: figures.status_counts_at(s, p30.start_utc, now=NOW)),
-        ("figure", "figure: status counts 90 days ago (ledger rewound)",
-         lambda s: figures.status_counts_at(s, p90.start_utc, now=NOW)),
-        ("figure", "figure: status counts 365 days ago (ledger rewound)",
-         lambda s: figures.status_counts_at(s, p365.start_utc, now=NOW)),
+        (
+            "figure",
+            "figure: status counts 30 days ago (ledger rewound)",
+            lambda s: figures.status_counts_at(s, p30.start_utc, now=NOW),
+        ),
+        (
+            "figure",
+            "figure: status counts 90 days ago (ledger rewound)",
+            lambda s: figures.status_counts_at(s, p90.start_utc, now=NOW),
+        ),
+        (
+            "figure",
+            "figure: status counts 365 days ago (ledger rewound)",
+            lambda s: figures.status_counts_at(s, p365.start_utc, now=NOW),
+        ),
         ("figure", "figure: requests sent + customers asked (30 days)", lambda s: figures.requests_sent(s, p30)),
         ("figure", "figure: requests sent + customers asked (90 days)", lambda s: figures.requests_sent(s, p90)),
         ("figure", "figure: requests sent + customers asked (365 days)", lambda s: figures.requests_sent(s, p365)),
-        ("figure", "figure: confirmations + median time to confirm (30 days)",
-         lambda s: figures.confirmations(s, p30)),
-        ("figure", "figure: confirmations + median time to confirm (90 days)",
-         lambda s: figures.confirmations(s, p90)),
-        ("figure", "figure: confirmations + median time to confirm (365 days)",
-         lambda s: figures.confirmations(s, p365)),
+        ("figure", "figure: confirmations + median time to confirm (30 days)", lambda s: figures.confirmations(s, p30)),
+        ("figure", "figure: confirmations + median time to confirm (90 days)", lambda s: figures.confirmations(s, p90)),
+        (
+            "figure",
+            "figure: confirmations + median time to confirm (365 days)",
+            lambda s: figures.confirmations(s, p365),
+        ),
         ("all", "all headline figures, last 30 days", lambda s: figures.headline(s, *last30, now=NOW)),
         ("all", "all headline figures, last 365 days", lambda s: figures.headline(s, *last365, now=NOW)),
         ("chart", "chart: opt-ins/outs per day, 30 days", lambda s: charts.opt_ins_and_outs(s, p30)),
         ("chart", "chart: opt-ins/outs per day, 90 days", lambda s: charts.opt_ins_and_outs(s, p90)),
-        ("chart", "chart: opt-ins/outs per week, 365 days",
-         lambda s: charts.opt_ins_and_outs(s, p365, by="week")),
+        ("chart", "chart: opt-ins/outs per week, 365 days", lambda s: charts.opt_ins_and_outs(s, p365, by="week")),
         ("chart", "chart: by source, 30 days", lambda s: charts.by_source(s, p30)),
         ("chart", "chart: by source, 90 days", lambda s: charts.by_source(s, p90)),
         ("chart", "chart: by source, 365 days", lambda s: charts.by_source(s, p365)),
@@ -259,12 +313,14 @@ def main() -> int:
         ("chart", "chart: double opt-in funnel, 90 days", lambda s: charts.funnel(s, p90)),
         ("chart", "chart: double opt-in funnel, 365 days", lambda s: charts.funnel(s, p365)),
         ("chart", "chart: form views + submissions, 30 days", lambda s: charts.form_activity(s, p30)),
-        ("chart", "chart: form views + submissions, 365 days",
-         lambda s: charts.form_activity(s, p365, by="week")),
+        ("chart", "chart: form views + submissions, 365 days", lambda s: charts.form_activity(s, p365, by="week")),
         ("chart", "table: queued messages (first 20)", lambda s: figures.queued_messages(s)),
         ("page", "Member Club: first page", lambda s: member_club.pending_requests(s, now=NOW)),
-        ("page", "Member Club: page 1,000 (keyset)",
-         lambda s: member_club.pending_requests(s, after=deep_cursor, now=NOW)),
+        (
+            "page",
+            "Member Club: page 1,000 (keyset)",
+            lambda s: member_club.pending_requests(s, after=deep_cursor, now=NOW),
+        ),
     ]
     target = {"count": COUNT_MS, "figure": FIGURE_MS, "chart": CHART_MS, "page": FIGURE_MS}
 
@@ -285,8 +341,10 @@ def main() -> int:
 
     print("\nexports (streamed; 100,000 rows each)")
     pending = c("sms_status", "is one of", ["pending"])
-    for label, conds, club in (("audience: SMS status is pending", pending, False),
-                               ("Member Club report (all pending)", None, True)):
+    for label, conds, club in (
+        ("audience: SMS status is pending", pending, False),
+        ("Member Club report (all pending)", None, True),
+    ):
         rows, size, secs = export_run(engine, conds, club=club)
         peak = export_peak(engine, conds, club=club)
         small_peak = None
@@ -298,11 +356,16 @@ def main() -> int:
         flag = "" if secs < EXPORT_S else f"  OVER {EXPORT_S:.0f} s"
         if flag:
             slow.append(label)
-        print(f"  {label:40} {rows:>8,} rows {size / 1e6:6.1f} MB in {secs:5.2f} s "
-              f"({rows / secs:,.0f} rows/s); Python peak {peak / 1e6:.1f} MB{flag}", flush=True)
+        print(
+            f"  {label:40} {rows:>8,} rows {size / 1e6:6.1f} MB in {secs:5.2f} s "
+            f"({rows / secs:,.0f} rows/s); Python peak {peak / 1e6:.1f} MB{flag}",
+            flush=True,
+        )
         if small_peak:
-            print(f"  {'  same, ' + f'{small_peak[0]:,} rows':40} Python peak {small_peak[1] / 1e6:.1f} MB "
-                  "(memory does not grow with the row count)")
+            print(
+                f"  {'  same, ' + f'{small_peak[0]:,} rows':40} Python peak {small_peak[1] / 1e6:.1f} MB "
+                "(memory does not grow with the row count)"
+            )
 
     if not a.no_index_check:
         print("\nindex check: each index added for audiences/reports dropped, its queries re-timed, rebuilt")

@@ -81,15 +81,18 @@ Lovelace""".split()
 AREA_CODES = ["415", "510", "650", "408", "707", "925", "628", "213", "310", "818"]
 
 SOURCES = [  # (source, cumulative percent)
-    ("signup_form", 35), ("pos_sync", 65), ("csv_import", 85), ("text_to_join", 95), ("dashboard", 98),
+    ("signup_form", 35),
+    ("pos_sync", 65),
+    ("csv_import", 85),
+    ("text_to_join", 95),
+    ("dashboard", 98),
     ("inbound_sms", 100),
 ]
 
 EVENT_COUNTS = [0, 1, 2, 2, 2, 3, 4, 5, 5, 6]  # by id % 10: mean 3
 STATUS_AFTER = ["not_opted_in", "pending", "opted_in", "opted_out", "opted_in", "opted_out", "opted_in"]
 STEPS = [  # j: (old, new, channel, evidence)
-    ("not_opted_in", "pending", "signup_form",
-     {"form": "main", "disclosure_version": 1, "signature": ""}),
+    ("not_opted_in", "pending", "signup_form", {"form": "main", "disclosure_version": 1, "signature": ""}),
     ("pending", "opted_in", "sms_reply", {"inbound_text": "YES"}),
     ("opted_in", "opted_out", "sms_reply", {"inbound_text": "STOP"}),
     ("opted_out", "opted_in", "sms_reply", {"inbound_text": "START"}),
@@ -97,10 +100,13 @@ STEPS = [  # j: (old, new, channel, evidence)
     ("opted_out", "opted_in", "sms_reply", {"inbound_text": "START"}),
 ]
 
-OPT_IN_REQUEST = ("Green Leaf Goods: reply Y or YES to get our texts. Recurring msgs, up to 4/mo. "
-                  "Msg & data rates may apply. Reply HELP for help, STOP to opt out.")
-CONFIRMATION = ("Green Leaf Goods: you're in! Up to 4 msgs/mo. Msg & data rates may apply. "
-                "Reply HELP for help, STOP to opt out.")
+OPT_IN_REQUEST = (
+    "Green Leaf Goods: reply Y or YES to get our texts. Recurring msgs, up to 4/mo. "
+    "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+)
+CONFIRMATION = (
+    "Green Leaf Goods: you're in! Up to 4 msgs/mo. Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+)
 
 
 def _ts(expr: str) -> str:
@@ -109,8 +115,9 @@ def _ts(expr: str) -> str:
 
 
 def _marker(customers: int, events_per_customer: int, messages: bool) -> str:
-    return json.dumps({"v": FORMAT_VERSION, "customers": customers, "epc": events_per_customer,
-                       "messages": messages}, sort_keys=True)
+    return json.dumps(
+        {"v": FORMAT_VERSION, "customers": customers, "epc": events_per_customer, "messages": messages}, sort_keys=True
+    )
 
 
 def _matches(path: Path, marker: str) -> bool:
@@ -165,8 +172,15 @@ def ensure_schema(path: Path) -> bool:
     return True
 
 
-def build(path: str | Path = DEFAULT_PATH, customers: int = 1_000_000, events_per_customer: int = 3, *,
-          messages: bool = True, force: bool = False, quiet: bool = False) -> Path:
+def build(
+    path: str | Path = DEFAULT_PATH,
+    customers: int = 1_000_000,
+    events_per_customer: int = 3,
+    *,
+    messages: bool = True,
+    force: bool = False,
+    quiet: bool = False,
+) -> Path:
     """Create (or reuse) a SQLite file holding `customers` customers and about
     customers * events_per_customer consent events. Returns the path."""
     path = Path(path)
@@ -180,8 +194,9 @@ def build(path: str | Path = DEFAULT_PATH, customers: int = 1_000_000, events_pe
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build_locked(path: Path, customers: int, events_per_customer: int, *, messages: bool, force: bool,
-                  quiet: bool) -> Path:
+def _build_locked(
+    path: Path, customers: int, events_per_customer: int, *, messages: bool, force: bool, quiet: bool
+) -> Path:
     marker = _marker(customers, events_per_customer, messages)
     if not force and _matches(path, marker) and ensure_schema(path):
         return path
@@ -208,7 +223,9 @@ def _build_locked(path: Path, customers: int, events_per_customer: int, *, messa
     tables = ("customer", "consent_event", "message")
     index_sql = con.execute(
         f"SELECT name, sql FROM sqlite_master WHERE type='index' AND sql IS NOT NULL "
-        f"AND tbl_name IN ({','.join('?' * len(tables))})", tables).fetchall()
+        f"AND tbl_name IN ({','.join('?' * len(tables))})",
+        tables,
+    ).fetchall()
     for name, _sql in index_sql:
         con.execute(f'DROP INDEX "{name}"')
 
@@ -224,9 +241,13 @@ def _build_locked(path: Path, customers: int, events_per_customer: int, *, messa
         pattern = EVENT_COUNTS
     else:
         pattern = [events_per_customer] * 10
-    con.executemany("INSERT INTO counts VALUES (?, ?, ?)",
-                    [(m, n, STATUS_AFTER[min(n, 6)] if n <= 6 else ("opted_in" if n % 2 == 0 else "opted_out"))
-                     for m, n in enumerate(pattern)])
+    con.executemany(
+        "INSERT INTO counts VALUES (?, ?, ?)",
+        [
+            (m, n, STATUS_AFTER[min(n, 6)] if n <= 6 else ("opted_in" if n % 2 == 0 else "opted_out"))
+            for m, n in enumerate(pattern)
+        ],
+    )
     con.execute("CREATE TEMP TABLE steps(j INTEGER PRIMARY KEY, old TEXT, new TEXT, channel TEXT, evidence TEXT)")
     steps = []
     for j in range(max(pattern)):
@@ -257,12 +278,12 @@ def _build_locked(path: Path, customers: int, events_per_customer: int, *, messa
                CASE WHEN b.r % 5 = 0 THEN '' ELSE lower(fn.name) || '.' || lower(ln.name) || b.x || '@example.com' END,
                CASE WHEN b.r % 3 = 0 THEN date('1960-01-01', '+' || (b.x % 15000) || ' days') END,
                CASE WHEN b.r % 2 = 0 THEN printf('%05d', 94000 + b.x % 1000) ELSE '' END,
-               {src_case.replace('r <', 'b.r <')}, '',
+               {src_case.replace("r <", "b.r <")}, '',
                counts.status,
-               CASE WHEN counts.n > 0 THEN {_ts('b.jd + (counts.n - 1) * 3.0 + 0.01')} END,
+               CASE WHEN counts.n > 0 THEN {_ts("b.jd + (counts.n - 1) * 3.0 + 0.01")} END,
                CASE WHEN counts.n > 0 THEN 1 ELSE 0 END,
-               CASE WHEN counts.n > 0 THEN {_ts('b.jd')} END,
-               {_ts('b.jd')}, {_ts('b.jd')}
+               CASE WHEN counts.n > 0 THEN {_ts("b.jd")} END,
+               {_ts("b.jd")}, {_ts("b.jd")}
         FROM base b
         JOIN fn ON fn.i = b.fi JOIN ln ON ln.i = b.li JOIN area ON area.i = (b.x - 1) % {na}
         JOIN counts ON counts.m = b.x % 10
@@ -270,24 +291,28 @@ def _build_locked(path: Path, customers: int, events_per_customer: int, *, messa
     say(f"  {time.perf_counter() - t0:.1f}s; consent events")
     event_cols = {r[1] for r in con.execute("PRAGMA table_info(consent_event)")}
     # seconds spent pending before the confirming YES (3 days), for the reports' median
-    pending = (", pending_seconds", ", CASE WHEN s.old = 'pending' THEN 259200 END") \
-        if "pending_seconds" in event_cols else ("", "")
+    pending = (
+        (", pending_seconds", ", CASE WHEN s.old = 'pending' THEN 259200 END")
+        if "pending_seconds" in event_cols
+        else ("", "")
+    )
     con.execute(f"""
         INSERT INTO consent_event (customer_id, phone, old_status, new_status, occurred_at, channel, evidence,
                                    dedupe_key{pending[0]})
-        SELECT c.id, c.phone, s.old, s.new, {_ts('julianday(c.created_at) + s.j * 3.0 + 0.01')}, s.channel,
+        SELECT c.id, c.phone, s.old, s.new, {_ts("julianday(c.created_at) + s.j * 3.0 + 0.01")}, s.channel,
                s.evidence, NULL{pending[1]}
         FROM customer c JOIN counts ON counts.m = c.id % 10 JOIN steps s ON s.j < counts.n
         ORDER BY c.id, s.j
     """)
     if messages:
         say(f"  {time.perf_counter() - t0:.1f}s; messages")
-        con.execute(f"""
+        con.execute(
+            f"""
             INSERT INTO message (customer_id, phone, shop_number, direction, body, kind, status, reason, encoding,
                                  segments, created_at, send_at, sent_at, bulk, dedupe_key)
             SELECT c.id, c.phone, '+14155550100', d.direction, d.body, d.kind, d.status, '', 'GSM-7', d.segments,
-                   {_ts('julianday(c.created_at) + d.j * 3.0 + d.dt')}, NULL,
-                   CASE WHEN d.direction = 'outbound' THEN {_ts('julianday(c.created_at) + d.j * 3.0 + d.dt')} END,
+                   {_ts("julianday(c.created_at) + d.j * 3.0 + d.dt")}, NULL,
+                   CASE WHEN d.direction = 'outbound' THEN {_ts("julianday(c.created_at) + d.j * 3.0 + d.dt")} END,
                    0, NULL
             FROM customer c JOIN counts ON counts.m = c.id % 10
             JOIN (SELECT 0 AS j, 0.0 AS dt, 'outbound' AS direction, ? AS body, 'opt_in_request' AS kind,
@@ -296,7 +321,9 @@ def _build_locked(path: Path, customers: int, events_per_customer: int, *, messa
                   UNION ALL SELECT 1, 0.0101, 'outbound', ?, 'opt_in_confirmation', 'sent', 1) d
               ON d.j < counts.n AND d.j < 2
             ORDER BY c.id, d.j, d.dt
-        """, (OPT_IN_REQUEST, CONFIRMATION))
+        """,
+            (OPT_IN_REQUEST, CONFIRMATION),
+        )
     con.execute("COMMIT")
     say(f"  {time.perf_counter() - t0:.1f}s; indexes")
     for name, sql in index_sql:

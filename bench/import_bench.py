@@ -39,12 +39,56 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 NOW = dt.datetime(2026, 11, 30, 19, 0)
-AREA = [201, 202, 206, 212, 213, 214, 303, 305, 310, 312, 404, 415, 503, 510, 512, 602, 617, 646, 702, 718,
-        773, 805, 818, 858, 917, 949, 972]
+AREA = [
+    201,
+    202,
+    206,
+    212,
+    213,
+    214,
+    303,
+    305,
+    310,
+    312,
+    404,
+    415,
+    503,
+    510,
+    512,
+    602,
+    617,
+    646,
+    702,
+    718,
+    773,
+    805,
+    818,
+    858,
+    917,
+    949,
+    972,
+]
 FIRST = ["Ann", "Bob", "José", "Zoë", "Li", "Priya", "Mateo", "Chloé", "Sam", "Olu", "Grace", "Ren", "Noor"]
 LAST = ["Lee", "García", "Smith", "Nguyen", "O'Brien", "Müller", "Khan", "Rossi", "Kim", "Dubois"]
-OPT = ["yes", "no", "Y", "N", "TRUE", "false", "1", "0", "subscribed", "unsubscribed", "opted in", "opted out",
-       "", "", "", "Yes", "No"]
+OPT = [
+    "yes",
+    "no",
+    "Y",
+    "N",
+    "TRUE",
+    "false",
+    "1",
+    "0",
+    "subscribed",
+    "unsubscribed",
+    "opted in",
+    "opted out",
+    "",
+    "",
+    "",
+    "Yes",
+    "No",
+]
 OPT_WEIGHTS = [8, 6, 4, 3, 4, 3, 4, 3, 5, 1, 4, 1, 20, 0, 0, 4, 3]
 
 
@@ -80,13 +124,22 @@ def generate(path: Path, rows: int, seed: int = 6) -> None:
     seen: list[str] = []
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["Customer ID", "First Name", "Last Name", "Email", "Mobile Phone", "SMS Opt-In", "Store",
-                    "Notes"])
+        w.writerow(["Customer ID", "First Name", "Last Name", "Email", "Mobile Phone", "SMS Opt-In", "Store", "Notes"])
         for i in range(rows):
             k = rng.random()
             if k < 0.02:
-                phone = rng.choice(["555-0134", "abc", "123", "(000) 000-0000", "+1 (123) 456-7890", "n/a",
-                                    "415-555-012", "1.41587E+10"])
+                phone = rng.choice(
+                    [
+                        "555-0134",
+                        "abc",
+                        "123",
+                        "(000) 000-0000",
+                        "+1 (123) 456-7890",
+                        "n/a",
+                        "415-555-012",
+                        "1.41587E+10",
+                    ]
+                )
             elif k < 0.12 and seen:
                 digits = rng.choice(seen)
                 phone = _spell(rng, digits) if digits.isdigit() else digits
@@ -99,8 +152,18 @@ def generate(path: Path, rows: int, seed: int = 6) -> None:
                 phone = _spell(rng, digits)
             first, last = rng.choice(FIRST), rng.choice(LAST)
             email = f"{first.lower()}.{i}@example.com" if rng.random() < 0.7 else ""
-            w.writerow([f"C{i:07d}", first, last, email, phone, rng.choices(OPT, OPT_WEIGHTS)[0],
-                        rng.choice(["Main St", "Harbor", "Downtown"]), "" if rng.random() < 0.9 else "VIP"])
+            w.writerow(
+                [
+                    f"C{i:07d}",
+                    first,
+                    last,
+                    email,
+                    phone,
+                    rng.choices(OPT, OPT_WEIGHTS)[0],
+                    rng.choice(["Main St", "Harbor", "Downtown"]),
+                    "" if rng.random() < 0.9 else "VIP",
+                ]
+            )
 
 
 def _peak_mb() -> float:
@@ -115,7 +178,7 @@ def _descendants_rss_mb(root: int, cpu: dict[int, float]) -> float:
         if entry.name.isdigit():
             try:
                 stat = (entry / "stat").read_text()
-                parent[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+                parent[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
             except (OSError, ValueError):
                 continue
     tree, frontier = set(), {root}
@@ -127,7 +190,7 @@ def _descendants_rss_mb(root: int, cpu: dict[int, float]) -> float:
     for pid in tree:
         try:
             stat = Path(f"/proc/{pid}/stat").read_text()
-            fields = stat[stat.rindex(")") + 2:].split()
+            fields = stat[stat.rindex(")") + 2 :].split()
             cpu[pid] = (int(fields[11]) + int(fields[12])) / tick
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -195,7 +258,9 @@ def phase_floor(path: Path, db: Path) -> dict:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO customer (phone, first_name, last_name, email, source, sms_status, created_at, updated_at, "
-            "zip, source_detail, opt_in_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', 0)", list(out.values()))
+            "zip, source_detail, opt_in_requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', 0)",
+            list(out.values()),
+        )
     return {"seconds": time.perf_counter() - t0, "customers": len(out), "distinct_raw": len(first_row)}
 
 
@@ -275,37 +340,52 @@ def main() -> None:
             Path(str(p) + suffix).unlink(missing_ok=True)
 
     floor = _child(["--phase", "floor", "--file", str(csv_path), "--db", str(dbs["floor"])])
-    print(f"floor     {floor['seconds']:8.1f} s (cpu {floor['cpu']:6.1f} s)   peak {floor['peak_mb']:6.0f} MB   "
-          f"{floor['customers']:,} customers from {floor['distinct_raw']:,} distinct phone strings")
+    print(
+        f"floor     {floor['seconds']:8.1f} s (cpu {floor['cpu']:6.1f} s)   peak {floor['peak_mb']:6.0f} MB   "
+        f"{floor['customers']:,} customers from {floor['distinct_raw']:,} distinct phone strings"
+    )
     first = _child(["--phase", "import", "--file", str(csv_path), "--db", str(dbs["import"])])
-    print(f"import    {first['seconds']:8.1f} s (cpu {first['cpu']:6.1f} s + workers {first['children_cpu']:5.1f} s)   "
-          f"peak {first['peak_mb']:6.0f} MB (workers {first['children_peak_mb']:.0f})   "
-          f"created {first['created']:,}, invalid {first['invalid']:,}, duplicates {first['duplicates_in_file']:,}, "
-          f"opted in {first['opted_in']:,}, opted out {first['opted_out']:,}")
+    print(
+        f"import    {first['seconds']:8.1f} s (cpu {first['cpu']:6.1f} s + workers {first['children_cpu']:5.1f} s)   "
+        f"peak {first['peak_mb']:6.0f} MB (workers {first['children_peak_mb']:.0f})   "
+        f"created {first['created']:,}, invalid {first['invalid']:,}, duplicates {first['duplicates_in_file']:,}, "
+        f"opted in {first['opted_in']:,}, opted out {first['opted_out']:,}"
+    )
     again = _child(["--phase", "import", "--file", str(csv_path), "--db", str(dbs["import"])])
-    print(f"reimport  {again['seconds']:8.1f} s (cpu {again['cpu']:6.1f} s + workers {again['children_cpu']:5.1f} s)   "
-          f"peak {again['peak_mb']:6.0f} MB (workers {again['children_peak_mb']:.0f})   "
-          f"created {again['created']:,}, updated {again['updated']:,}, unchanged {again['unchanged']:,}")
-    naive = _child(["--phase", "naive", "--file", str(csv_path), "--db", str(dbs["naive"]),
-                    "--naive-rows", str(args.naive_rows)])
-    print(f"naive     {naive['seconds']:8.1f} s (cpu {naive['cpu']:6.1f} s)   peak {naive['peak_mb']:6.0f} MB   "
-          f"{naive['rows']:,} rows")
+    print(
+        f"reimport  {again['seconds']:8.1f} s (cpu {again['cpu']:6.1f} s + workers {again['children_cpu']:5.1f} s)   "
+        f"peak {again['peak_mb']:6.0f} MB (workers {again['children_peak_mb']:.0f})   "
+        f"created {again['created']:,}, updated {again['updated']:,}, unchanged {again['unchanged']:,}"
+    )
+    naive = _child(
+        ["--phase", "naive", "--file", str(csv_path), "--db", str(dbs["naive"]), "--naive-rows", str(args.naive_rows)]
+    )
+    print(
+        f"naive     {naive['seconds']:8.1f} s (cpu {naive['cpu']:6.1f} s)   peak {naive['peak_mb']:6.0f} MB   "
+        f"{naive['rows']:,} rows"
+    )
 
     import_rate = args.rows / first["seconds"]
     naive_rate = naive["rows"] / naive["seconds"]
     peak = max(first["peak_mb"], again["peak_mb"])
     checks = [
         ("import / floor", first["seconds"] / floor["seconds"], "<= 0.8", first["seconds"] <= 0.8 * floor["seconds"]),
-        ("reimport / import", again["seconds"] / first["seconds"], "<= 0.3",
-         again["seconds"] <= 0.3 * first["seconds"]),
+        (
+            "reimport / import",
+            again["seconds"] / first["seconds"],
+            "<= 0.3",
+            again["seconds"] <= 0.3 * first["seconds"],
+        ),
         ("import rows/s / naive rows/s", import_rate / naive_rate, ">= 10", import_rate >= 10 * naive_rate),
         ("peak MB incl. workers", peak, "< 1024", peak < 1024),
     ]
-    print(f"\nimport {import_rate:,.0f} rows/s; naive {naive_rate:,.0f} rows/s. Wall clock on a shared machine "
-          f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, {load0:.1f} at the start). "
-          f"CPU seconds: the import's own process / floor {first['cpu'] / floor['cpu']:.2f}, with its workers "
-          f"{(first['cpu'] + first['children_cpu']) / floor['cpu']:.2f}; reimport/import "
-          f"{again['cpu'] / first['cpu']:.2f}")
+    print(
+        f"\nimport {import_rate:,.0f} rows/s; naive {naive_rate:,.0f} rows/s. Wall clock on a shared machine "
+        f"(load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores, {load0:.1f} at the start). "
+        f"CPU seconds: the import's own process / floor {first['cpu'] / floor['cpu']:.2f}, with its workers "
+        f"{(first['cpu'] + first['children_cpu']) / floor['cpu']:.2f}; reimport/import "
+        f"{again['cpu'] / first['cpu']:.2f}"
+    )
     for label, value, target, ok in checks:
         print(f"{label:32s} {value:10.2f}   target {target:8s} {'ok' if ok else 'MISSED'}")
 

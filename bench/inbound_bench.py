@@ -49,8 +49,16 @@ def baseline(path: Path, texts) -> float:
     t0 = time.perf_counter()
     with Session(engine) as s:
         for phone, body, to in texts:
-            s.add(Message(phone=phone, shop_number=to or "", direction=Direction.inbound, body=body,
-                          status=MessageStatus.received, created_at=utcnow()))
+            s.add(
+                Message(
+                    phone=phone,
+                    shop_number=to or "",
+                    direction=Direction.inbound,
+                    body=body,
+                    status=MessageStatus.received,
+                    created_at=utcnow(),
+                )
+            )
             s.commit()
     elapsed = time.perf_counter() - t0
     engine.dispose()
@@ -90,8 +98,10 @@ def main() -> None:
     n = len(texts)
     print(f"texts: {n:,} on a SQLite file (WAL)")
     print(f"baseline (one committed INSERT per text): {n / base:8.0f} texts/s")
-    print(f"inbox.receive (rules, ledger, replies):   {n / secs:8.0f} texts/s   "
-          f"({secs / n * 1000:.2f} ms/text, {secs / base:.2f}x the baseline's time)")
+    print(
+        f"inbox.receive (rules, ledger, replies):   {n / secs:8.0f} texts/s   "
+        f"({secs / n * 1000:.2f} ms/text, {secs / base:.2f}x the baseline's time)"
+    )
     print("SQL statements per text (median, by message):")
     for body, counts in sorted(per_kw.items()):
         counts.sort()

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,8 +40,13 @@ OUT = ROOT / "bench" / "out"
 
 
 def live_env(api_url: str) -> dict:
-    return {"OPTIN_DESK_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-            "OPTIN_DESK_PUBLIC_URL": PUBLIC, "TWILIO_API_URL": api_url}
+    return {
+        "OPTIN_DESK_SMS_PROVIDER": "twilio",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "OPTIN_DESK_PUBLIC_URL": PUBLIC,
+        "TWILIO_API_URL": api_url,
+    }
 
 
 def inbound(texts: int, clients: int, workdir: Path) -> None:
@@ -51,9 +55,11 @@ def inbound(texts: int, clients: int, workdir: Path) -> None:
     init_db(engine)
     port = free_port()
     env = {**os.environ, **live_env("http://127.0.0.1:9"), "DATABASE_URL": url}
-    app = "import uvicorn; from core.messaging import webhooks; " \
-          f"uvicorn.run(webhooks.make_app(webhooks.shop_engine()), host='127.0.0.1', port={port}, " \
-          "log_level='warning', access_log=False)"
+    app = (
+        "import uvicorn; from core.messaging import webhooks; "
+        f"uvicorn.run(webhooks.make_app(webhooks.shop_engine()), host='127.0.0.1', port={port}, "
+        "log_level='warning', access_log=False)"
+    )
     server = subprocess.Popen([sys.executable, "-c", app], cwd=ROOT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -93,8 +99,10 @@ def inbound(texts: int, clients: int, workdir: Path) -> None:
                 latencies.extend(own)
 
         # warm up (connections, first queries), then measure
-        warm = [(f, signed(PUBLIC + "/sms/twilio/inbound", f)) for f in
-                [inbound_form(f"+1415299{i:04d}", "HELP") for i in range(50)]]
+        warm = [
+            (f, signed(PUBLIC + "/sms/twilio/inbound", f))
+            for f in [inbound_form(f"+1415299{i:04d}", "HELP") for i in range(50)]
+        ]
         client(warm)
         latencies.clear()
         threads = [threading.Thread(target=client, args=(m,)) for m in jobs]
@@ -113,10 +121,12 @@ def inbound(texts: int, clients: int, workdir: Path) -> None:
     lat = sorted(latencies)
     n = len(lat)
     print(f"inbound webhooks: {n:,} signed texts, {clients} clients, {elapsed:.2f} s -> {n / elapsed:,.0f} texts/s")
-    print(f"  latency p50 {lat[n // 2] * 1000:.1f} ms, p95 {lat[int(n * .95)] * 1000:.1f} ms, "
-          f"p99 {lat[int(n * .99)] * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms")
+    print(
+        f"  latency p50 {lat[n // 2] * 1000:.1f} ms, p95 {lat[int(n * 0.95)] * 1000:.1f} ms, "
+        f"p99 {lat[int(n * 0.99)] * 1000:.1f} ms, max {lat[-1] * 1000:.1f} ms, mean {statistics.mean(lat) * 1000:.1f} ms"
+    )
     print(f"  non-200 answers: {len(failures)}; inbound rows written: {inbound_rows:,} (incl. 50 warm-up)")
-    ok = n / elapsed >= 200 and lat[int(n * .99)] < 0.100 and not failures
+    ok = n / elapsed >= 200 and lat[int(n * 0.99)] < 0.100 and not failures
     print(f"  target >= 200 texts/s and p99 < 100 ms: {'MET' if ok else 'NOT MET'}")
 
 
@@ -149,9 +159,11 @@ def sender_rate(messages: int, rate: float, workdir: Path) -> None:
     achieved = (len(stamps) - 1) / span
     dev = (achieved - rate) / rate * 100
     gaps = sorted(b - a for a, b in zip(stamps, stamps[1:]))
-    print(f"sender: {len(stamps):,} texts at a configured {rate:g}/s: {span:.1f} s first to last -> {achieved:.3f}/s "
-          f"({dev:+.2f} %); gap p50 {gaps[len(gaps) // 2] * 1000:.0f} ms, max {gaps[-1] * 1000:.0f} ms; "
-          f"sent twice: {sum(1 for v in per_to.values() if v > 1)}")
+    print(
+        f"sender: {len(stamps):,} texts at a configured {rate:g}/s: {span:.1f} s first to last -> {achieved:.3f}/s "
+        f"({dev:+.2f} %); gap p50 {gaps[len(gaps) // 2] * 1000:.0f} ms, max {gaps[-1] * 1000:.0f} ms; "
+        f"sent twice: {sum(1 for v in per_to.values() if v > 1)}"
+    )
     print(f"  target within 5 % of the configured rate: {'MET' if abs(dev) <= 5 else 'NOT MET'}")
 
 

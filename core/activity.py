@@ -60,12 +60,26 @@ KIND_LABELS = {
 }
 
 
-def record(session: Session, by: Optional[Actor], kind: Kind | str, summary: str, *,
-           customer_id: Optional[int] = None, now: Optional[dt.datetime] = None) -> Activity:
+def record(
+    session: Session,
+    by: Optional[Actor],
+    kind: Kind | str,
+    summary: str,
+    *,
+    customer_id: Optional[int] = None,
+    now: Optional[dt.datetime] = None,
+) -> Activity:
     """Add one row to the trail in the caller's transaction (no commit)."""
     by = by or SHOP
-    row = Activity(at=as_utc(now), person_id=by.id, person_name=by.name[:100], person_role=by.role.value,
-                   kind=Kind(kind).value, summary=str(summary)[:MAX_SUMMARY], customer_id=customer_id)
+    row = Activity(
+        at=as_utc(now),
+        person_id=by.id,
+        person_name=by.name[:100],
+        person_role=by.role.value,
+        kind=Kind(kind).value,
+        summary=str(summary)[:MAX_SUMMARY],
+        customer_id=customer_id,
+    )
     session.add(row)
     return row
 
@@ -79,11 +93,21 @@ class Filters:
     customer_id: Optional[int] = None
 
 
-def filters(*, person_id: Optional[int] = None, kinds: Iterable[Any] = (), start: Optional[dt.datetime] = None,
-            end: Optional[dt.datetime] = None, customer_id: Optional[int] = None) -> Filters:
-    return Filters(person_id=person_id, kinds=tuple(Kind(k).value for k in kinds),
-                   start=None if start is None else as_utc(start), end=None if end is None else as_utc(end),
-                   customer_id=customer_id)
+def filters(
+    *,
+    person_id: Optional[int] = None,
+    kinds: Iterable[Any] = (),
+    start: Optional[dt.datetime] = None,
+    end: Optional[dt.datetime] = None,
+    customer_id: Optional[int] = None,
+) -> Filters:
+    return Filters(
+        person_id=person_id,
+        kinds=tuple(Kind(k).value for k in kinds),
+        start=None if start is None else as_utc(start),
+        end=None if end is None else as_utc(end),
+        customer_id=customer_id,
+    )
 
 
 def _where(f: Filters) -> list:
@@ -104,8 +128,9 @@ def _where(f: Filters) -> list:
 Cursor = tuple[dt.datetime, int]
 
 
-def page(session: Session, f: Filters = Filters(), *, after: Optional[Cursor] = None,
-         limit: int = PAGE_SIZE) -> tuple[list[Activity], Optional[Cursor]]:
+def page(
+    session: Session, f: Filters = Filters(), *, after: Optional[Cursor] = None, limit: int = PAGE_SIZE
+) -> tuple[list[Activity], Optional[Cursor]]:
     """One page, newest first, and the cursor of the next page (None on the last)."""
     query = select(Activity).where(*_where(f))
     if after is not None:
@@ -131,9 +156,16 @@ HEADER = ["when_utc", "person", "role", "kind", "what", "customer_id"]
 
 
 def rows(items: Iterable[Activity]) -> list[dict[str, Any]]:
-    return [{"When (UTC)": a.at.strftime("%Y-%m-%d %H:%M"), "Person": a.person_name,
-             "Role": a.person_role.capitalize(), "Kind": _kind_label(a.kind), "What": a.summary}
-            for a in items]
+    return [
+        {
+            "When (UTC)": a.at.strftime("%Y-%m-%d %H:%M"),
+            "Person": a.person_name,
+            "Role": a.person_role.capitalize(),
+            "Kind": _kind_label(a.kind),
+            "What": a.summary,
+        }
+        for a in items
+    ]
 
 
 def _kind_label(kind: str) -> str:
@@ -143,8 +175,9 @@ def _kind_label(kind: str) -> str:
         return kind
 
 
-def export(session: Session, f: Filters = Filters(), *, by: Optional[Actor] = None,
-           batch: int = 2000) -> Iterator[bytes]:
+def export(
+    session: Session, f: Filters = Filters(), *, by: Optional[Actor] = None, batch: int = 2000
+) -> Iterator[bytes]:
     """The filtered trail as CSV (UTF-8 with BOM), every row, formula-safe; the export itself is recorded."""
     by = allow(session, by, "export")
     record(session, by, Kind.export, f"Exported the activity trail ({count(session, f):,} rows)")
@@ -155,9 +188,14 @@ def export(session: Session, f: Filters = Filters(), *, by: Optional[Actor] = No
         while True:
             items, after = page(session, f, after=after, limit=batch)
             for a in items:
-                yield [a.at.isoformat(sep=" ", timespec="seconds"), safe_cell(a.person_name),
-                       a.person_role, _kind_label(a.kind), safe_cell(a.summary),
-                       "" if a.customer_id is None else a.customer_id]
+                yield [
+                    a.at.isoformat(sep=" ", timespec="seconds"),
+                    safe_cell(a.person_name),
+                    a.person_role,
+                    _kind_label(a.kind),
+                    safe_cell(a.summary),
+                    "" if a.customer_id is None else a.customer_id,
+                ]
             if after is None:
                 return
 

@@ -88,26 +88,32 @@ class Locked(AuthError):
     `shop_wide` when the pause comes from the shop-wide ceiling, not this client's own tries.
     """
 
-    def __init__(self, seconds: int, *, after_failure: bool = False, shop_wide: bool = False,
-                 account: bool = False):
+    def __init__(self, seconds: int, *, after_failure: bool = False, shop_wide: bool = False, account: bool = False):
         self.seconds = seconds
         self.after_failure = after_failure
         self.shop_wide = shop_wide
         self.account = account
         lead = "Wrong password. " if after_failure else ""
         if account:
-            text = (f"{lead}Sign-in with this sign-in name is paused for {_duration(seconds)} after too many "
-                    "wrong passwords. Try again after the pause.")
+            text = (
+                f"{lead}Sign-in with this sign-in name is paused for {_duration(seconds)} after too many "
+                "wrong passwords. Try again after the pause."
+            )
         elif shop_wide:
-            text = (f"Sign-in paused for {_duration(seconds)}: there have been many wrong passwords for "
-                    "this shop lately. Try again after the pause.")
+            text = (
+                f"Sign-in paused for {_duration(seconds)}: there have been many wrong passwords for "
+                "this shop lately. Try again after the pause."
+            )
         else:
-            text = (f"{lead}Sign-in paused for {_duration(seconds)} after too many wrong passwords. "
-                    "Try again after the pause.")
+            text = (
+                f"{lead}Sign-in paused for {_duration(seconds)} after too many wrong passwords. "
+                "Try again after the pause."
+            )
         super().__init__(text)
 
 
 # --- hashing (pure) -------------------------------------------------------------------
+
 
 def hash_password(password: str) -> str:
     """An Argon2id hash of `password` ("$argon2id$v=19$m=...,t=...,p=...$salt$hash"), salted."""
@@ -120,8 +126,9 @@ def _check_scrypt(password: str, stored: str) -> bool:
         return False
     salt = base64.b64decode(salt_b64)
     expected = base64.b64decode(hash_b64)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p),
-                            dklen=len(expected), maxmem=256 * 1024 * 1024)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=int(n), r=int(r), p=int(p), dklen=len(expected), maxmem=256 * 1024 * 1024
+    )
     return hmac.compare_digest(digest, expected)
 
 
@@ -158,6 +165,7 @@ def validate_password(password: Optional[str]) -> str:
 
 # --- settings helpers -------------------------------------------------------------------
 
+
 def _get(session: Session, key: str) -> Optional[str]:
     row = session.get(Setting, key)
     if row is None:
@@ -177,6 +185,7 @@ def _put(session: Session, key: str, value: str) -> None:
 
 
 # --- password ---------------------------------------------------------------------------
+
 
 def has_password(session: Session) -> bool:
     return bool(_get(session, PASSWORD_KEY))
@@ -230,6 +239,7 @@ def preset_from(session: Session, value: Optional[str]) -> bool:
 
 
 # --- throttle ---------------------------------------------------------------------------
+
 
 def client_key(ip: Optional[str]) -> str:
     """Who is signing in, for the throttle: the address Streamlit reports (st.context.ip_address).
@@ -330,8 +340,12 @@ def _reserve(session: Session, client: str, now: dt.datetime, account: Optional[
         if refusal is None and acct is not None and _seconds_left(acct.locked_until, now):
             refusal = Locked(_seconds_left(acct.locked_until, now), account=True)
         if refusal:
-            log.warning("sign-in refused: client %s paused for %s s%s", _log_key(key), refusal.seconds,
-                        " (shop-wide)" if refusal.shop_wide else " (account)" if refusal.account else "")
+            log.warning(
+                "sign-in refused: client %s paused for %s s%s",
+                _log_key(key),
+                refusal.seconds,
+                " (shop-wide)" if refusal.shop_wide else " (account)" if refusal.account else "",
+            )
             raise refusal  # run_write rolls back: nothing counted
         row.failures += 1
         row.updated_at = now
@@ -353,8 +367,9 @@ def _reserve(session: Session, client: str, now: dt.datetime, account: Optional[
             shop.locked_until = now + dt.timedelta(seconds=shop_pause)
         session.add_all([row, shop])
         session.flush()
-        return _Reservation(key, max(pause, account_pause), _hashed(salt, account) if account else None,
-                            account_pause > pause)
+        return _Reservation(
+            key, max(pause, account_pause), _hashed(salt, account) if account else None, account_pause > pause
+        )
 
     return run_write(session, work)
 
@@ -382,8 +397,11 @@ def _release(session: Session, key: str, now: dt.datetime, account_key: Optional
                 shop.locked_until = None
             session.add(shop)
         session.flush()
-        session.execute(delete(SignInThrottle).where(SignInThrottle.updated_at < now - TRUSTED_FOR,
-                                                     SignInThrottle.client_key != SHOP_ROW))
+        session.execute(
+            delete(SignInThrottle).where(
+                SignInThrottle.updated_at < now - TRUSTED_FOR, SignInThrottle.client_key != SHOP_ROW
+            )
+        )
 
     run_write(session, work)
 
@@ -420,19 +438,30 @@ def _log_key(key: str) -> str:
     return f"c-{key[:4]}-{key[4:8]}"
 
 
-def attempt(session: Session, password: Optional[str], *, client: str, stored: Optional[str],
-            account: Optional[str] = None, now: Optional[dt.datetime] = None) -> bool:
+def attempt(
+    session: Session,
+    password: Optional[str],
+    *,
+    client: str,
+    stored: Optional[str],
+    account: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+) -> bool:
     """Check `password` against the `stored` hash for `client` (and the `account`'s sign-in name),
     counting the attempt first. True when right (the counts are cleared); False when wrong. Raises
     Locked while the client or the account is paused, or when this wrong password pauses it."""
     now = as_utc(now)
     reservation = _reserve(session, client, now, account_key(account) if account else None)
-    ok = (bool(stored) and password is not None and len(str(password)) <= MAX_LENGTH
-          and check_hash(str(password), stored))
+    ok = (
+        bool(stored) and password is not None and len(str(password)) <= MAX_LENGTH and check_hash(str(password), stored)
+    )
     if not ok:
         # the client's hashed key, shortened: enough to tell clients apart, never the address or password
-        log.warning("sign-in failed: wrong password from client %s%s", _log_key(reservation.key),
-                    f"; sign-in paused {reservation.pause} s" if reservation.pause else "")
+        log.warning(
+            "sign-in failed: wrong password from client %s%s",
+            _log_key(reservation.key),
+            f"; sign-in paused {reservation.pause} s" if reservation.pause else "",
+        )
         if reservation.pause:
             raise Locked(reservation.pause, after_failure=True, account=reservation.account_paused)
         return False
@@ -440,8 +469,14 @@ def attempt(session: Session, password: Optional[str], *, client: str, stored: O
     return True
 
 
-def sign_in(session: Session, password: Optional[str], *, client: str, now: Optional[dt.datetime] = None,
-            account: Optional[str] = None) -> bool:
+def sign_in(
+    session: Session,
+    password: Optional[str],
+    *,
+    client: str,
+    now: Optional[dt.datetime] = None,
+    account: Optional[str] = None,
+) -> bool:
     """Check the owner password for `client` (see client_key), counting the attempt first.
 
     True when right (the client's count is cleared and an old hash upgraded to Argon2id); False
@@ -455,6 +490,7 @@ def sign_in(session: Session, password: Optional[str], *, client: str, now: Opti
 
 
 # --- first start ------------------------------------------------------------------------
+
 
 def first_start_done(session: Session) -> bool:
     return bool(_get(session, FIRST_START_KEY))

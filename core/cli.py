@@ -45,8 +45,10 @@ def reset_password(args: argparse.Namespace, *, ask: Callable[[str], str] = getp
     try:
         with Session(engine) as s:
             owner = accounts.reset_owner_password(s, password)
-            print(f"The owner password is reset. {owner.name} signs in with the sign-in name "
-                  f"“{owner.sign_in_name}” (or the password alone while nobody else has an account).")
+            print(
+                f"The owner password is reset. {owner.name} signs in with the sign-in name "
+                f"“{owner.sign_in_name}” (or the password alone while nobody else has an account)."
+            )
     except OwnerError as exc:
         print(f"{exc} Nothing changed.", file=sys.stderr)
         return 1
@@ -56,13 +58,20 @@ def reset_password(args: argparse.Namespace, *, ask: Callable[[str], str] = getp
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="optin-desk", description="Opt-In Desk on the server's command line. "
-                                "DATABASE_URL picks the database (the SQLite file beside the app otherwise).")
+    p = argparse.ArgumentParser(
+        prog="optin-desk",
+        description="Opt-In Desk on the server's command line. "
+        "DATABASE_URL picks the database (the SQLite file beside the app otherwise).",
+    )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    reset = sub.add_parser("reset-password", help="reset a forgotten owner password",
-                           description=reset_password.__doc__)
-    reset.add_argument("--password-stdin", action="store_true",
-                       help="read the new password from the first line of standard input (for scripts)")
+    reset = sub.add_parser(
+        "reset-password", help="reset a forgotten owner password", description=reset_password.__doc__
+    )
+    reset.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the new password from the first line of standard input (for scripts)",
+    )
     reset.set_defaults(run=reset_password)
     return p
 

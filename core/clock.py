@@ -14,12 +14,20 @@ import datetime as dt
 from typing import Optional, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
 
 from core.models import utcnow
 
-__all__ = ["as_utc", "utcnow", "business_deadline", "review_deadline", "REVIEW_BUSINESS_DAYS",
-           "shop_time", "shop_date", "local_date", "zone"]
+__all__ = [
+    "as_utc",
+    "utcnow",
+    "business_deadline",
+    "review_deadline",
+    "REVIEW_BUSINESS_DAYS",
+    "shop_time",
+    "shop_date",
+    "local_date",
+    "zone",
+]
 
 REVIEW_BUSINESS_DAYS = 10  # FCC 24-24: honour a revocation within 10 business days
 
@@ -36,6 +44,7 @@ def as_utc(now: Optional[dt.datetime]) -> dt.datetime:
 
 
 # --- Business-day deadlines ---------------------------------------------------------------------
+
 
 def review_deadline(received: dt.datetime, shop_tz: str = "America/Los_Angeles") -> dt.date:
     """10 business days after the day a possible opt-out was received, in the shop's time zone, skipping
@@ -88,6 +97,7 @@ def local_date(utc: Optional[dt.datetime], tz: str) -> dt.date:
 
 # --- Times as the owner reads them ---------------------------------------------------------------
 
+
 def zone(timezone: Union[str, dt.tzinfo, None]) -> dt.tzinfo:
     """The shop's time zone from its IANA name (UTC when empty or unknown: a time is never lost)."""
     if isinstance(timezone, dt.tzinfo):
@@ -109,8 +119,7 @@ def _label(local: dt.datetime) -> str:
     return f"UTC{name}" if name[:1] in "+-" else name
 
 
-def shop_time(value: Union[dt.datetime, dt.date, None], timezone, *, date_only: bool = False,
-              empty: str = "") -> str:
+def shop_time(value: Union[dt.datetime, dt.date, None], timezone, *, date_only: bool = False, empty: str = "") -> str:
     """A time as the owner reads it: "2 Dec 2026, 9:05 AM PST" in the shop's time zone, the zone's
     label for that very day (PST in winter, PDT in summer). ``value`` is naive UTC (as stored) or
     aware; ``date_only`` (or a ``date``) gives the shop's day, "2 Dec 2026". None gives ``empty``."""

@@ -42,9 +42,9 @@ def database_url(url: str | None = None) -> str:
 def _normalise_url(url: str) -> str:
     # Heroku-style and bare postgres URLs use the psycopg 3 driver.
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -192,8 +192,9 @@ def lock_phones(session: Session, phones) -> None:
     session.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": _EVERY_PHONE})
     if keys:
         # unnest keeps the array's (sorted) order
-        session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"),
-                        {"keys": keys})
+        session.execute(
+            text("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
+        )
 
 
 def lock_every_phone(session: Session) -> None:
@@ -228,9 +229,8 @@ def run_write(session: Session, fn: Callable[[], T], *, attempts: int = 8) -> T:
             session.rollback()
             if attempt == attempts - 1 or not _transient(exc):
                 raise
-            time.sleep(min(0.5, 0.01 * (2 ** attempt)) * (0.5 + random.random()))
+            time.sleep(min(0.5, 0.01 * (2**attempt)) * (0.5 + random.random()))
         except BaseException:
             session.rollback()
             raise
     raise RuntimeError("unreachable")  # pragma: no cover
-

@@ -16,8 +16,7 @@ from typing import Optional
 
 
 class OwnerError(ValueError):
-    def __init__(self, message: str = "", field: Optional[str] = None, *,
-                 errors: Optional[dict[str, str]] = None):
+    def __init__(self, message: str = "", field: Optional[str] = None, *, errors: Optional[dict[str, str]] = None):
         errors = dict(errors or {})
         if not message:
             message = " ".join(errors.values())

@@ -384,6 +384,7 @@ class Suppression(SQLModel, table=True):
 
 # --- Sign-up forms (rulebook §6) -------------------------------------------------
 
+
 class SignupForm(SQLModel, table=True):
     __tablename__ = "signup_form"
 
@@ -454,6 +455,7 @@ class FormView(SQLModel, table=True):
 
 # --- POS sync and import (rulebook §7, §8) ----------------------------------------
 
+
 class PosSource(SQLModel, table=True):
     __tablename__ = "pos_source"
 
@@ -499,6 +501,7 @@ class ImportRun(SQLModel, table=True):
 
 # --- Audiences ----------------------------------------------------------------------
 
+
 class SavedAudience(SQLModel, table=True):
     __tablename__ = "saved_audience"
 
@@ -518,27 +521,44 @@ _customer = Customer.__table__
 Index("ix_customer_birthday_month", _extract("month", _customer.c.birthday))  # Birthday month is ...
 Index("ix_customer_zip", _customer.c.zip)  # Zip code is / starts with
 Index("ix_customer_source_detail", _customer.c.source, _customer.c.source_detail)  # Source: POS by name
-Index("ix_customer_status_changed", _customer.c.sms_status, _customer.c.status_changed_at,
-      _customer.c.id)  # Pending for more than N days; the Member Club list, longest waiting first
+Index(
+    "ix_customer_status_changed", _customer.c.sms_status, _customer.c.status_changed_at, _customer.c.id
+)  # Pending for more than N days; the Member Club list, longest waiting first
 # An audience that combines an SMS status with other broad conditions (source, created, email...)
 # is counted from this index alone: a slice of it per status, no table reads.
 # the age gate's condition on every audience and export (core/consent/age.py)
 Index("ix_customer_verified_birth", _customer.c.verified_birth_date)
-Index("ix_customer_audience", _customer.c.sms_status, _customer.c.source, _customer.c.created_at,
-      _customer.c.email, _customer.c.source_detail, _customer.c.status_changed_at, _customer.c.zip,
-      _customer.c.birthday)
+Index(
+    "ix_customer_audience",
+    _customer.c.sms_status,
+    _customer.c.source,
+    _customer.c.created_at,
+    _customer.c.email,
+    _customer.c.source_detail,
+    _customer.c.status_changed_at,
+    _customer.c.zip,
+    _customer.c.birthday,
+)
 _event = ConsentEvent.__table__
 # The reports read events by the status they moved to (or from) and a date range, from these
 # indexes alone (covering): status counts on a past day, confirmations and their waits,
 # opt-ins/outs per day and by source, the funnel's requests.
-Index("ix_consent_new_time", _event.c.new_status, _event.c.occurred_at, _event.c.old_status,
-      _event.c.customer_id, _event.c.pending_seconds, _event.c.customer_source)
+Index(
+    "ix_consent_new_time",
+    _event.c.new_status,
+    _event.c.occurred_at,
+    _event.c.old_status,
+    _event.c.customer_id,
+    _event.c.pending_seconds,
+    _event.c.customer_source,
+)
 Index("ix_consent_old_time", _event.c.old_status, _event.c.occurred_at)
 # the few events with an original consent date (imports, §11): the opt-ins-by-date chart moves them to it
 Index("ix_consent_original", _event.c.consented_at, _event.c.occurred_at, _event.c.new_status)
 # the funnel follows each customer's later events without reading the table
-Index("ix_consent_customer_change", _event.c.customer_id, _event.c.occurred_at, _event.c.new_status,
-      _event.c.old_status)
+Index(
+    "ix_consent_customer_change", _event.c.customer_id, _event.c.occurred_at, _event.c.new_status, _event.c.old_status
+)
 _message = Message.__table__
 Index("ix_message_kind_sent", _message.c.kind, _message.c.sent_at, _message.c.customer_id)  # requests sent
 
@@ -550,16 +570,28 @@ Index("ix_message_kind_sent", _message.c.kind, _message.c.sent_at, _message.c.cu
 from sqlalchemy import func as _func  # noqa: E402
 from sqlalchemy import literal_column as _literal_column  # noqa: E402
 
-Index("ix_customer_first_lower", _func.lower(_customer.c.first_name).label("first_lower"),
-      postgresql_ops={"first_lower": "text_pattern_ops"})
-Index("ix_customer_last_lower", _func.lower(_customer.c.last_name).label("last_lower"),
-      postgresql_ops={"last_lower": "text_pattern_ops"})
-Index("ix_customer_email_lower", _func.lower(_customer.c.email).label("email_lower"),
-      postgresql_ops={"email_lower": "text_pattern_ops"})
-Index("ix_customer_phone_last4", _func.substr(_customer.c.phone, _func.length(_customer.c.phone) - _literal_column("3")))
+Index(
+    "ix_customer_first_lower",
+    _func.lower(_customer.c.first_name).label("first_lower"),
+    postgresql_ops={"first_lower": "text_pattern_ops"},
+)
+Index(
+    "ix_customer_last_lower",
+    _func.lower(_customer.c.last_name).label("last_lower"),
+    postgresql_ops={"last_lower": "text_pattern_ops"},
+)
+Index(
+    "ix_customer_email_lower",
+    _func.lower(_customer.c.email).label("email_lower"),
+    postgresql_ops={"email_lower": "text_pattern_ops"},
+)
+Index(
+    "ix_customer_phone_last4", _func.substr(_customer.c.phone, _func.length(_customer.c.phone) - _literal_column("3"))
+)
 
 
 # --- Staff accounts, roles and the activity trail (core/staff/, core/activity.py) -------------
+
 
 class Person(SQLModel, table=True):
     """Someone who signs in to the dashboard: the owner, a manager, a budtender (core/staff/accounts.py).

@@ -83,8 +83,15 @@ class Page:
         return self.next_cursor is not None
 
 
-def page_of(rows: Sequence[Any], *, limit: int, keyset: Keyset, shape: Optional[Callable[[Any], Any]] = None,
-            total: Optional[int] = None, hint: str = "") -> Page:
+def page_of(
+    rows: Sequence[Any],
+    *,
+    limit: int,
+    keyset: Keyset,
+    shape: Optional[Callable[[Any], Any]] = None,
+    total: Optional[int] = None,
+    hint: str = "",
+) -> Page:
     """A Page from the rows of a query run with LIMIT limit + 1 (the extra row says there is more).
 
     `shape` turns each row into what the page shows, after the cursor is taken from the raw row."""

@@ -18,8 +18,17 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberTyp
 
 from core.errors import OwnerError
 
-__all__ = ["InvalidPhone", "NotAMobile", "normalize", "normalize_mobile", "not_mobile", "format_display", "time_zones",
-           "redact", "MAX_INPUT_LENGTH"]
+__all__ = [
+    "InvalidPhone",
+    "NotAMobile",
+    "normalize",
+    "normalize_mobile",
+    "not_mobile",
+    "format_display",
+    "time_zones",
+    "redact",
+    "MAX_INPUT_LENGTH",
+]
 
 #: Longer input is rejected before parsing (no phone number, even with an
 #: extension and punctuation, is this long).
@@ -32,6 +41,7 @@ def redact(phone: object) -> str:
     """A phone number as a log line may show it: its last 4 digits only ("…0123"), whatever was typed."""
     digits = [ch for ch in str(phone or "") if ch.isdigit()]
     return "…" + "".join(digits[-4:]) if len(digits) >= 4 else "…"
+
 
 _E164 = PhoneNumberFormat.E164
 _NATIONAL = PhoneNumberFormat.NATIONAL

@@ -32,8 +32,11 @@ def clean_text(value: Any) -> str:
         return ""
     text = value if isinstance(value, str) else str(value)
     if not text.isprintable():
-        text = "".join(ch for ch in text if ch.isspace()
-                       or (ch not in BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs")))
+        text = "".join(
+            ch
+            for ch in text
+            if ch.isspace() or (ch not in BIDI_CONTROLS and unicodedata.category(ch) not in ("Cc", "Cs"))
+        )
     return " ".join(text.split())
 
 

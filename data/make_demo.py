@@ -70,10 +70,22 @@ Anderson Thomas Taylor Moore Jackson Martin Lee Perez Thompson White Harris Sanc
 Walker Young Allen King Wright Scott Torres Nguyen Hill Flores Green Adams Nelson Baker Hall Rivera Campbell Mitchell
 Carter Roberts Patel Kim Chen Singh Okafor Cohen Rossi Silva Yamamoto Park Khan Novak Larsen""".split()
 SPECIAL_NAMES = [  # apostrophes, accents, hyphens: the app must show them as typed
-    ("Seán", "O'Brien"), ("José", "Núñez"), ("Zoë", "D'Angelo"), ("François", "Lefèvre"),
-    ("Renée", "Müller"), ("Thảo", "Nguyễn"), ("Björn", "Åberg"), ("Mary-Kate", "O'Connor"),
-    ("Siobhán", "McCarthy"), ("Chloé", "Dubois"), ("Ana", "García-López"), ("D'Shawn", "Williams"),
-    ("Zoé", "Lachapelle"), ("Łukasz", "Wiśniewski"), ("Noëlle", "St. Pierre"), ("Ciarán", "Ó Súilleabháin"),
+    ("Seán", "O'Brien"),
+    ("José", "Núñez"),
+    ("Zoë", "D'Angelo"),
+    ("François", "Lefèvre"),
+    ("Renée", "Müller"),
+    ("Thảo", "Nguyễn"),
+    ("Björn", "Åberg"),
+    ("Mary-Kate", "O'Connor"),
+    ("Siobhán", "McCarthy"),
+    ("Chloé", "Dubois"),
+    ("Ana", "García-López"),
+    ("D'Shawn", "Williams"),
+    ("Zoé", "Lachapelle"),
+    ("Łukasz", "Wiśniewski"),
+    ("Noëlle", "St. Pierre"),
+    ("Ciarán", "Ó Súilleabháin"),
 ]
 # Demo phones are fictional: 555-0100 to 555-0199 is reserved for fiction in every North American
 # area code (never assigned to anyone), 100 lines per area code. 415 and 212 are left out: the
@@ -81,8 +93,11 @@ SPECIAL_NAMES = [  # apostrophes, accents, hyphens: the app must show them as ty
 AREAS = [510] * 5 + [628] * 5 + [650] * 4 + [408] * 2 + [925] * 2 + [707] + [503, 206, 702, 312]
 EMAIL_DOMAINS = ["example.com", "example.net", "example.org", "mail.example.com"]
 ZIPS = ["94103", "94110", "94117", "94122", "94607", "94612", "94704", "94941", "95060", "94301", "94040"]
-REASONS_OWNER_OPT_OUT = ["Asked in store not to be texted", "Asked by phone to stop texts",
-                         "Customer emailed asking to be removed"]
+REASONS_OWNER_OPT_OUT = [
+    "Asked in store not to be texted",
+    "Asked by phone to stop texts",
+    "Customer emailed asking to be removed",
+]
 
 
 class Gen:
@@ -97,9 +112,15 @@ class Gen:
         self.used_phones: set[str] = {self.main, self.join}
         self.main_form = forms.main_form(self.s)
         fields = dict(forms.DEFAULT_FIELDS, signature=forms.REQUIRED, zip=forms.OPTIONAL, last_name=forms.REQUIRED)
-        self.tablet = forms.create(self.s, name="In-store tablet", slug=TABLET_FORM, fields=fields,
-                                   double_opt_in=False, auto_opt_in=True,
-                                   now=BASE - dt.timedelta(days=SPAN_DAYS + 5))
+        self.tablet = forms.create(
+            self.s,
+            name="In-store tablet",
+            slug=TABLET_FORM,
+            fields=fields,
+            double_opt_in=False,
+            auto_opt_in=True,
+            now=BASE - dt.timedelta(days=SPAN_DAYS + 5),
+        )
         self.names = list(SPECIAL_NAMES)
         self.rng.shuffle(self.names)
         self.email_seen: set[str] = set()
@@ -136,8 +157,9 @@ class Gen:
     def day_time(self, days_ago: float) -> dt.datetime:
         """A moment on that day during shop hours (17:00-02:00 UTC = 9/10 am - 6/7 pm in California)."""
         day = (BASE - dt.timedelta(days=days_ago)).date()
-        t = dt.datetime.combine(day, dt.time(17)) + dt.timedelta(minutes=self.rng.randint(0, 9 * 60 - 1),
-                                                                   seconds=self.rng.randint(0, 59))
+        t = dt.datetime.combine(day, dt.time(17)) + dt.timedelta(
+            minutes=self.rng.randint(0, 9 * 60 - 1), seconds=self.rng.randint(0, 59)
+        )
         return min(t, BASE - dt.timedelta(minutes=self.rng.randint(20, 90)))
 
     def later(self, t: dt.datetime, lo_min: float, hi_min: float) -> dt.datetime | None:
@@ -155,11 +177,14 @@ class Gen:
 
     def create(self, source: Source, t: dt.datetime, detail: str = "") -> Customer:
         phone = self.phone()
-        return run_write(self.s, lambda: customers.create(self.s, phone=phone, source=source, now=t,
-                                                         source_detail=detail, **self.person()))
+        return run_write(
+            self.s,
+            lambda: customers.create(self.s, phone=phone, source=source, now=t, source_detail=detail, **self.person()),
+        )
 
     def rename(self, c: Customer, person: dict, t: dt.datetime) -> None:
         """Names typed in later (as update_details would, but at the story's time)."""
+
         def work():
             self.s.refresh(c)
             c.first_name, c.last_name = person["first_name"], person["last_name"]
@@ -205,9 +230,14 @@ class Gen:
         tablet = self.rng.random() < 0.25  # the in-store tablet: auto opt-in with a typed signature
         p = self.person()
         phone = self.phone()
-        answers = {"first_name": p["first_name"], "last_name": p["last_name"], "email": p.get("email", ""),
-                   "phone": phones.format_display(phone) if self.rng.random() < 0.7 else phone[2:],
-                   "birthday": p.get("birthday"), "zip": p.get("zip", "")}
+        answers = {
+            "first_name": p["first_name"],
+            "last_name": p["last_name"],
+            "email": p.get("email", ""),
+            "phone": phones.format_display(phone) if self.rng.random() < 0.7 else phone[2:],
+            "birthday": p.get("birthday"),
+            "zip": p.get("zip", ""),
+        }
         if tablet or self.rng.random() < 0.3:
             answers["signature"] = f"{p['first_name']} {p['last_name']}"
         slug = self.tablet.slug if tablet else self.main_form.slug
@@ -248,18 +278,34 @@ class Gen:
         c = self.create(Source.csv_import, t, file)
         r = self.rng.random()
         if r < 0.55:
-            run_write(self.s, lambda: customers.set_status(
-                self.s, c, SmsStatus.opted_in, channel=Channel.csv_import,
-                evidence={"file": file, "row": row, "attested": True, "by": "owner"}, now=t))
+            run_write(
+                self.s,
+                lambda: customers.set_status(
+                    self.s,
+                    c,
+                    SmsStatus.opted_in,
+                    channel=Channel.csv_import,
+                    evidence={"file": file, "row": row, "attested": True, "by": "owner"},
+                    now=t,
+                ),
+            )
             r2 = self.rng.random()
             if r2 < 0.1:
                 self.replies(c, t, [("STOP", 60 * 24, 60 * 24 * 60)])
             elif r2 < 0.18:
                 self.replies(c, t, [("HELP", 60 * 24, 60 * 24 * 60)])
         elif r < 0.7:
-            run_write(self.s, lambda: customers.set_status(
-                self.s, c, SmsStatus.opted_out, channel=Channel.csv_import,
-                evidence={"file": file, "row": row, "by": "owner"}, now=t))
+            run_write(
+                self.s,
+                lambda: customers.set_status(
+                    self.s,
+                    c,
+                    SmsStatus.opted_out,
+                    channel=Channel.csv_import,
+                    evidence={"file": file, "row": row, "by": "owner"},
+                    now=t,
+                ),
+            )
         elif r < 0.85:
             # no status in the file: the owner later sends an opt-in request from the dashboard
             rt = self.later(t, 60 * 24, 60 * 24 * 20)
@@ -279,11 +325,16 @@ class Gen:
             return
 
         def work():
-            msg = outbox.send(self.s, customer=c, kind=MessageKind.opt_in_request, now=t, bulk=True,
-                              defaults=self.d)
+            msg = outbox.send(self.s, customer=c, kind=MessageKind.opt_in_request, now=t, bulk=True, defaults=self.d)
             if msg.status is not MessageStatus.blocked:
-                customers.set_status(self.s, c, SmsStatus.pending, channel=Channel.pos_sync,
-                                     evidence={"pos_source": name, "action": "opt-in request after sync"}, now=t)
+                customers.set_status(
+                    self.s,
+                    c,
+                    SmsStatus.pending,
+                    channel=Channel.pos_sync,
+                    evidence={"pos_source": name, "action": "opt-in request after sync"},
+                    now=t,
+                )
 
         run_write(self.s, work)
         self.reply_story(self.customer(c.phone), t)
@@ -302,8 +353,9 @@ class Gen:
         if r < 0.45:  # asked in store not to be texted
             ot = self.later(rt, 60, 60 * 24 * 5)
             if ot is not None:
-                customers.record_opt_out(self.s, customer_id=c.id, reason=self.rng.choice(REASONS_OWNER_OPT_OUT),
-                                         now=ot)
+                customers.record_opt_out(
+                    self.s, customer_id=c.id, reason=self.rng.choice(REASONS_OWNER_OPT_OUT), now=ot
+                )
                 # an opt-in request tried later is blocked and logged with the carrier's reason
                 bt = self.later(ot, 60 * 24, 60 * 24 * 10)
                 if bt is not None and self.rng.random() < 0.5:
@@ -341,9 +393,11 @@ class Gen:
 
     def extras(self) -> None:
         """Possible opt-outs for the review panel and a few messages from strangers."""
-        opted_in = self.s.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_in,
-                                                      Customer.status_changed_at < BASE - dt.timedelta(days=25))
-                               .order_by(Customer.id)).all()
+        opted_in = self.s.exec(
+            select(Customer)
+            .where(Customer.sms_status == SmsStatus.opted_in, Customer.status_changed_at < BASE - dt.timedelta(days=25))
+            .order_by(Customer.id)
+        ).all()
         picks = self.rng.sample(list(opted_in), 4)
         bodies = [
             ("please stop texting me", 1.3, None),
@@ -358,15 +412,24 @@ class Gen:
                 review = self.s.exec(select(PossibleOptOut).where(PossibleOptOut.customer_id == c.id)).one()
                 dt_ = t + dt.timedelta(hours=self.rng.uniform(2, 30))
                 if decision == "confirm":
-                    inbox.decide_review(self.s, review_id=review.id, confirm=True,
-                                        reason="Customer asked to stop texts", now=dt_)
+                    inbox.decide_review(
+                        self.s, review_id=review.id, confirm=True, reason="Customer asked to stop texts", now=dt_
+                    )
                 else:
-                    inbox.decide_review(self.s, review_id=review.id, confirm=False,
-                                        reason="Asking about happy hour, not opting out", now=dt_)
+                    inbox.decide_review(
+                        self.s,
+                        review_id=review.id,
+                        confirm=False,
+                        reason="Asking about happy hour, not opting out",
+                        now=dt_,
+                    )
         # the owner tries a third opt-in request: the rules refuse it and the log says why
-        for c in self.s.exec(select(Customer).where(Customer.opt_in_requests >= 2,
-                                                    Customer.sms_status == SmsStatus.pending)
-                             .order_by(Customer.id).limit(2)).all():
+        for c in self.s.exec(
+            select(Customer)
+            .where(Customer.opt_in_requests >= 2, Customer.sms_status == SmsStatus.pending)
+            .order_by(Customer.id)
+            .limit(2)
+        ).all():
             t = self.later(c.last_request_at, 60 * 24 * 2, 60 * 24 * 4)
             if t is not None:
                 customers.request_opt_in(self.s, customer_id=c.id, now=t)
@@ -374,8 +437,13 @@ class Gen:
             self.text(self.phone(), body, self.day_time(days))
 
     def run(self) -> None:
-        weights = [(self.signup_form, 80), (self.text_to_join, 40), (self.pos_sync, 70), (self.dashboard, 25),
-                   (self.inbound_sms, 27)]
+        weights = [
+            (self.signup_form, 80),
+            (self.text_to_join, 40),
+            (self.pos_sync, 70),
+            (self.dashboard, 25),
+            (self.inbound_sms, 27),
+        ]
         plan = [fn for fn, n in weights for _ in range(n)]
         imports = N_CUSTOMERS - len(plan)
         files = list(IMPORT_FILES.items())
@@ -434,47 +502,189 @@ def dump(g: Gen, out: Path) -> dict[str, int]:
             w.writerow(header)
             w.writerows(rows)
 
-    write("customers.csv",
-          ["key", "first_name", "last_name", "phone", "email", "birthday", "zip", "source", "source_detail",
-           "sms_status", "days_ago", "status_changed_days_ago", "opt_in_requests", "last_request_days_ago",
-           "updated_days_ago", "verified_birth_date"],
-          [[c.id, c.first_name, c.last_name, c.phone, c.email, _val(c.birthday), c.zip, c.source, c.source_detail,
-            _val(c.sms_status), _ago(c.created_at), _ago(c.status_changed_at), c.opt_in_requests,
-            _ago(c.last_request_at), _ago(c.updated_at),
-            _val(demo.demo_verified_birth_date(c.id, c.source, c.birthday))] for c in rows_c])
-    write("consent_events.csv",
-          ["customer_key", "phone", "old_status", "new_status", "days_ago", "channel", "evidence"],
-          [[e.customer_id, e.phone, _val(e.old_status), _val(e.new_status), _ago(e.occurred_at), _val(e.channel),
-            json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)] for e in rows_e])
-    write("messages.csv",
-          ["key", "customer_key", "phone", "shop_number", "direction", "body", "kind", "status", "reason",
-           "encoding", "segments", "days_ago", "send_days_ago", "sent_days_ago", "bulk"],
-          [[m.id, _val(m.customer_id), m.phone, m.shop_number, _val(m.direction), m.body, _val(m.kind),
-            _val(m.status), m.reason, m.encoding, m.segments, _ago(m.created_at), _ago(m.send_at),
-            _ago(m.sent_at), _val(m.bulk)] for m in rows_m])
-    write("possible_opt_outs.csv",
-          ["customer_key", "phone", "message_key", "body", "days_ago", "decision", "decided_days_ago", "reason"],
-          [[r.customer_id, r.phone, _val(r.message_id), r.body, _ago(r.received_at), _val(r.decision),
-            _ago(r.decided_at), r.reason] for r in rows_r])
-    write("signup_forms.csv",
-          ["slug", "name", "is_main", "fields", "collects_sms", "double_opt_in", "auto_opt_in", "disclosure",
-           "views", "submissions", "days_ago"],
-          [[f.slug, f.name, _val(f.is_main), json.dumps(f.fields, sort_keys=True), _val(f.collects_sms),
-            _val(f.double_opt_in), _val(f.auto_opt_in), f.disclosure, f.views, f.submissions, "" if f.is_main else _ago(f.created_at)]
-           for f in s.exec(select(SignupForm).order_by(SignupForm.id)).all()])
+    write(
+        "customers.csv",
+        [
+            "key",
+            "first_name",
+            "last_name",
+            "phone",
+            "email",
+            "birthday",
+            "zip",
+            "source",
+            "source_detail",
+            "sms_status",
+            "days_ago",
+            "status_changed_days_ago",
+            "opt_in_requests",
+            "last_request_days_ago",
+            "updated_days_ago",
+            "verified_birth_date",
+        ],
+        [
+            [
+                c.id,
+                c.first_name,
+                c.last_name,
+                c.phone,
+                c.email,
+                _val(c.birthday),
+                c.zip,
+                c.source,
+                c.source_detail,
+                _val(c.sms_status),
+                _ago(c.created_at),
+                _ago(c.status_changed_at),
+                c.opt_in_requests,
+                _ago(c.last_request_at),
+                _ago(c.updated_at),
+                _val(demo.demo_verified_birth_date(c.id, c.source, c.birthday)),
+            ]
+            for c in rows_c
+        ],
+    )
+    write(
+        "consent_events.csv",
+        ["customer_key", "phone", "old_status", "new_status", "days_ago", "channel", "evidence"],
+        [
+            [
+                e.customer_id,
+                e.phone,
+                _val(e.old_status),
+                _val(e.new_status),
+                _ago(e.occurred_at),
+                _val(e.channel),
+                json.dumps(e.evidence, ensure_ascii=False, sort_keys=True),
+            ]
+            for e in rows_e
+        ],
+    )
+    write(
+        "messages.csv",
+        [
+            "key",
+            "customer_key",
+            "phone",
+            "shop_number",
+            "direction",
+            "body",
+            "kind",
+            "status",
+            "reason",
+            "encoding",
+            "segments",
+            "days_ago",
+            "send_days_ago",
+            "sent_days_ago",
+            "bulk",
+        ],
+        [
+            [
+                m.id,
+                _val(m.customer_id),
+                m.phone,
+                m.shop_number,
+                _val(m.direction),
+                m.body,
+                _val(m.kind),
+                _val(m.status),
+                m.reason,
+                m.encoding,
+                m.segments,
+                _ago(m.created_at),
+                _ago(m.send_at),
+                _ago(m.sent_at),
+                _val(m.bulk),
+            ]
+            for m in rows_m
+        ],
+    )
+    write(
+        "possible_opt_outs.csv",
+        ["customer_key", "phone", "message_key", "body", "days_ago", "decision", "decided_days_ago", "reason"],
+        [
+            [
+                r.customer_id,
+                r.phone,
+                _val(r.message_id),
+                r.body,
+                _ago(r.received_at),
+                _val(r.decision),
+                _ago(r.decided_at),
+                r.reason,
+            ]
+            for r in rows_r
+        ],
+    )
+    write(
+        "signup_forms.csv",
+        [
+            "slug",
+            "name",
+            "is_main",
+            "fields",
+            "collects_sms",
+            "double_opt_in",
+            "auto_opt_in",
+            "disclosure",
+            "views",
+            "submissions",
+            "days_ago",
+        ],
+        [
+            [
+                f.slug,
+                f.name,
+                _val(f.is_main),
+                json.dumps(f.fields, sort_keys=True),
+                _val(f.collects_sms),
+                _val(f.double_opt_in),
+                _val(f.auto_opt_in),
+                f.disclosure,
+                f.views,
+                f.submissions,
+                "" if f.is_main else _ago(f.created_at),
+            ]
+            for f in s.exec(select(SignupForm).order_by(SignupForm.id)).all()
+        ],
+    )
     slug_of = {f.id: f.slug for f in s.exec(select(SignupForm)).all()}
-    write("form_submissions.csv",
-          ["key", "form_slug", "customer_key", "disclosure_version", "outcome", "days_ago", "answers"],
-          [[x.id, slug_of[x.form_id], _val(x.customer_id), x.disclosure_version, x.outcome, _ago(x.submitted_at),
-            json.dumps(x.answers, ensure_ascii=False, sort_keys=True)]
-           for x in s.exec(select(FormSubmission).order_by(FormSubmission.id)).all()])
-    write("form_views.csv", ["form_slug", "days_ago", "views"],
-          [[slug_of[v.form_id], (BASE.date() - v.day).days, v.views]
-           for v in s.exec(select(FormView).order_by(FormView.form_id, FormView.day)).all()])
-    write("pos_sources.csv", ["name", "request_after_days_ago", "last_sync_days_ago"],
-          [[name, after, last] for name, (after, last) in POS_SOURCES.items()])
-    return {"customers": len(rows_c), "consent_events": len(rows_e), "messages": len(rows_m),
-            "possible_opt_outs": len(rows_r)}
+    write(
+        "form_submissions.csv",
+        ["key", "form_slug", "customer_key", "disclosure_version", "outcome", "days_ago", "answers"],
+        [
+            [
+                x.id,
+                slug_of[x.form_id],
+                _val(x.customer_id),
+                x.disclosure_version,
+                x.outcome,
+                _ago(x.submitted_at),
+                json.dumps(x.answers, ensure_ascii=False, sort_keys=True),
+            ]
+            for x in s.exec(select(FormSubmission).order_by(FormSubmission.id)).all()
+        ],
+    )
+    write(
+        "form_views.csv",
+        ["form_slug", "days_ago", "views"],
+        [
+            [slug_of[v.form_id], (BASE.date() - v.day).days, v.views]
+            for v in s.exec(select(FormView).order_by(FormView.form_id, FormView.day)).all()
+        ],
+    )
+    write(
+        "pos_sources.csv",
+        ["name", "request_after_days_ago", "last_sync_days_ago"],
+        [[name, after, last] for name, (after, last) in POS_SOURCES.items()],
+    )
+    return {
+        "customers": len(rows_c),
+        "consent_events": len(rows_e),
+        "messages": len(rows_m),
+        "possible_opt_outs": len(rows_r),
+    }
 
 
 def main() -> None:

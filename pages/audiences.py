@@ -120,14 +120,25 @@ def _value_widget(row: dict, op: str, kind: str | None, sources: list[str]):
         return None
     if kind == "statuses":
         st.session_state.setdefault(vk, [SmsStatus.opted_in.value])
-        return st.multiselect("Statuses", STATUS_OPTIONS, key=vk, label_visibility="collapsed",
-                              format_func=lambda v: SmsStatus(v).label, placeholder="Choose statuses")
+        return st.multiselect(
+            "Statuses",
+            STATUS_OPTIONS,
+            key=vk,
+            label_visibility="collapsed",
+            format_func=lambda v: SmsStatus(v).label,
+            placeholder="Choose statuses",
+        )
     if kind == "sources":
         chosen = st.session_state.get(vk, [])
         options = sources + [t for t in chosen if t not in sources]  # a deleted POS source stays visible
         return st.multiselect(
-            "Sources", options, key=vk, label_visibility="collapsed", placeholder="Choose sources",
-            format_func=lambda t: aud_conditions.source_token_label(t) + ("" if t in sources else " (deleted)"))
+            "Sources",
+            options,
+            key=vk,
+            label_visibility="collapsed",
+            placeholder="Choose sources",
+            format_func=lambda t: aud_conditions.source_token_label(t) + ("" if t in sources else " (deleted)"),
+        )
     if kind == "date":
         st.session_state.setdefault(vk, dt.date.today())
         return st.date_input("Day", key=vk, label_visibility="collapsed", format="YYYY-MM-DD").isoformat()
@@ -140,12 +151,17 @@ def _value_widget(row: dict, op: str, kind: str | None, sources: list[str]):
         return [first.isoformat(), last.isoformat()]
     if kind == "month":
         st.session_state.setdefault(vk, dt.date.today().month)
-        return st.selectbox("Month", list(range(1, 13)), key=vk, label_visibility="collapsed",
-                            format_func=_month_name)
+        return st.selectbox("Month", list(range(1, 13)), key=vk, label_visibility="collapsed", format_func=_month_name)
     if kind == "months":
         st.session_state.setdefault(vk, [dt.date.today().month])
-        return st.multiselect("Months", list(range(1, 13)), key=vk, label_visibility="collapsed",
-                              format_func=_month_name, placeholder="Choose months")
+        return st.multiselect(
+            "Months",
+            list(range(1, 13)),
+            key=vk,
+            label_visibility="collapsed",
+            format_func=_month_name,
+            placeholder="Choose months",
+        )
     if kind == "zip":
         return st.text_input("Zip code", key=vk, label_visibility="collapsed", placeholder="94110", max_chars=10)
     if kind == "days":
@@ -160,9 +176,11 @@ if ROWS not in st.session_state:
     _start()
 
 st.title("Audiences", anchor=False)
-st.caption("Pick customers by conditions; a customer is in the audience when **every** condition holds. "
-           "**Performed Event / Opt-in status is true** lists everyone who opted in; set it to **is false** "
-           "for everyone else (not opted in, pending or opted out).")
+st.caption(
+    "Pick customers by conditions; a customer is in the audience when **every** condition holds. "
+    "**Performed Event / Opt-in status is true** lists everyone who opted in; set it to **is false** "
+    "for everyone else (not opted in, pending or opted out)."
+)
 widgets.flash(FLASH)
 
 with ui.session() as s:
@@ -179,8 +197,13 @@ with st.container(border=True, key="aud_saved_box"):
     if st.session_state.get("aud_pick") not in names:
         st.session_state["aud_pick"] = None
     c1, c2, c3, c4 = st.columns([4, 1.1, 1.7, 1.3], vertical_alignment="bottom")
-    c1.selectbox("Saved audiences", list(names), key="aud_pick", format_func=lambda i: names[i],
-                 placeholder="No saved audiences yet" if not names else "Choose a saved audience")
+    c1.selectbox(
+        "Saved audiences",
+        list(names),
+        key="aud_pick",
+        format_func=lambda i: names[i],
+        placeholder="No saved audiences yet" if not names else "Choose a saved audience",
+    )
     c2.button("Load", key="aud_load", on_click=_load, disabled=not names, icon=":material/folder_open:")
     c3.button("New audience", key="aud_new", on_click=_start, icon=":material/add:")
     with c4.popover("Delete", icon=":material/delete:", disabled=st.session_state.get("aud_pick") is None):
@@ -207,17 +230,29 @@ for row in st.session_state[ROWS]:
         c1, c2, c3, c4 = st.columns([3, 2, 4, 0.6], vertical_alignment="top")
         tk = _wkey(row, "trait")
         st.session_state.setdefault(tk, row["trait"])
-        c1.selectbox("Trait", list(aud_conditions.TRAITS), key=tk,
-                     format_func=lambda k: aud_conditions.TRAITS[k].label,
-                     label_visibility="collapsed", on_change=_trait_changed, args=(row["id"],))
+        c1.selectbox(
+            "Trait",
+            list(aud_conditions.TRAITS),
+            key=tk,
+            format_func=lambda k: aud_conditions.TRAITS[k].label,
+            label_visibility="collapsed",
+            on_change=_trait_changed,
+            args=(row["id"],),
+        )
         ok = _wkey(row, "op")
         if st.session_state.get(ok) not in t.ops:
             st.session_state[ok] = next(iter(t.ops))
         op = c2.selectbox("Operator", list(t.ops), key=ok, label_visibility="collapsed")
         with c3:
             value = _value_widget(row, op, t.ops[op], sources)
-        c4.button("", key=f"aud_remove_{row['id']}", icon=":material/close:", help="Remove this condition",
-                  on_click=_remove_row, args=(row["id"],))
+        c4.button(
+            "",
+            key=f"aud_remove_{row['id']}",
+            icon=":material/close:",
+            help="Remove this condition",
+            on_click=_remove_row,
+            args=(row["id"],),
+        )
     conditions.append({"trait": row["trait"], "op": op, "value": value})
 st.button("Add condition", key="aud_add", on_click=_add_row, icon=":material/add:")
 
@@ -242,34 +277,59 @@ else:
     with ui.session() as s:
         required, hidden = age.min_age(s), age.unverified_count(s)
     if hidden:
-        st.caption(f":material/cake: Age gate {required}+: {hidden:,} customer{'s' if hidden != 1 else ''} whose age "
-                   "is not verified (or who are under age) are left out of every audience and export.")
+        st.caption(
+            f":material/cake: Age gate {required}+: {hidden:,} customer{'s' if hidden != 1 else ''} whose age "
+            "is not verified (or who are under age) are left out of every audience and export."
+        )
 
 if not invalid and total == 0:
-    st.info("No customer matches all of these conditions. Remove a condition or widen one.",
-            icon=":material/filter_alt_off:")
+    st.info(
+        "No customer matches all of these conditions. Remove a condition or widen one.",
+        icon=":material/filter_alt_off:",
+    )
 elif not invalid:
-    st.dataframe(aud_query.display_rows(preview.rows, region, timezone), key="aud_preview", hide_index=True,
-                 width="stretch", height=min(38 + 35 * len(preview.rows), 560))
-    widgets.pager("aud", PAGES, page_size=paging.PAGE_SIZE, shown=len(preview.rows), total=total,
-                  next_after=preview.next_cursor)
+    st.dataframe(
+        aud_query.display_rows(preview.rows, region, timezone),
+        key="aud_preview",
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * len(preview.rows), 560),
+    )
+    widgets.pager(
+        "aud", PAGES, page_size=paging.PAGE_SIZE, shown=len(preview.rows), total=total, next_after=preview.next_cursor
+    )
 
 left, right = st.columns(2)
 with left.container(border=True, key="aud_save_box"):
     loaded = st.session_state.get(LOADED)
     st.text_input("Audience name", key="aud_name", max_chars=aud_saved.MAX_NAME, placeholder="Opted-in regulars")
     b1, b2 = st.columns(2)
-    as_new = b1.button("Save as new", key="aud_save_new", icon=":material/save:", disabled=bool(invalid),
-                       type="primary" if loaded is None else "secondary")
-    changes = b2.button("Save changes", key="aud_save", disabled=loaded is None or bool(invalid),
-                        icon=":material/save_as:", type="primary" if loaded is not None else "secondary")
+    as_new = b1.button(
+        "Save as new",
+        key="aud_save_new",
+        icon=":material/save:",
+        disabled=bool(invalid),
+        type="primary" if loaded is None else "secondary",
+    )
+    changes = b2.button(
+        "Save changes",
+        key="aud_save",
+        disabled=loaded is None or bool(invalid),
+        icon=":material/save_as:",
+        type="primary" if loaded is not None else "secondary",
+    )
     if invalid:
         st.caption("Fix the condition above to save.")
     if as_new or changes:
         try:
             with ui.session() as s:
-                row = aud_saved.save(s, by=ui.actor(), name=st.session_state["aud_name"], conditions=clean,
-                                     audience_id=loaded if changes else None)
+                row = aud_saved.save(
+                    s,
+                    by=ui.actor(),
+                    name=st.session_state["aud_name"],
+                    conditions=clean,
+                    audience_id=loaded if changes else None,
+                )
         except ui.OwnerError as exc:  # AudienceError, NotAllowed
             ui.show_error(exc)
         else:
@@ -280,7 +340,9 @@ with left.container(border=True, key="aud_save_box"):
     if st.session_state.get(SAVED_FLASH):
         widgets.flash(SAVED_FLASH)
     elif loaded is not None and loaded in names:
-        st.caption(f"Editing “{widgets.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it.")
+        st.caption(
+            f"Editing “{widgets.plain(names[loaded])}”. Save changes replaces its conditions; Save as new keeps it."
+        )
 
 with right.container(border=True, key="aud_export_box"):
     engine, by = ui.engine(), ui.actor()
@@ -291,18 +353,28 @@ with right.container(border=True, key="aud_export_box"):
         with Session(engine) as s:
             return b"".join(aud_export.export_csv(s, clean, by=by))
 
-    widgets.download("Export CSV", _export_file, file_name="audience.csv", key="aud_export",
-                     disabled=bool(invalid) or total == 0,
-                     caption="Opens safely in a spreadsheet: a cell that starts with = + - @ gets a leading "
-                             "apostrophe so it is shown as text, never run as a formula. Phones are written as "
-                             "**tel:+14158675309**: the tel: prefix keeps the spreadsheet from turning the number "
-                             "into a plain number or a formula; everything after tel: is the phone in "
-                             "international (E.164) form.")
+    widgets.download(
+        "Export CSV",
+        _export_file,
+        file_name="audience.csv",
+        key="aud_export",
+        disabled=bool(invalid) or total == 0,
+        caption="Opens safely in a spreadsheet: a cell that starts with = + - @ gets a leading "
+        "apostrophe so it is shown as text, never run as a formula. Phones are written as "
+        "**tel:+14158675309**: the tel: prefix keeps the spreadsheet from turning the number "
+        "into a plain number or a formula; everything after tel: is the phone in "
+        "international (E.164) form.",
+    )
 
     def _opt_out_file() -> bytes:
         with Session(engine) as s:
             return b"".join(optouts.export(s, by=by))
 
-    widgets.download("Export the opt-out list", _opt_out_file, file_name="opt-out-list.csv", key="aud_optouts",
-                     caption="Every opted-out phone with when, how and where they came from, for your other texting "
-                             "tools (whatever the conditions above say).")
+    widgets.download(
+        "Export the opt-out list",
+        _opt_out_file,
+        file_name="opt-out-list.csv",
+        key="aud_optouts",
+        caption="Every opted-out phone with when, how and where they came from, for your other texting "
+        "tools (whatever the conditions above say).",
+    )

@@ -33,10 +33,13 @@ def _open(customer_id: int | None) -> None:
 
 # --- the list ---------------------------------------------------------------------------
 
+
 def _add_customer(s) -> None:
     with st.expander("Add a customer", icon=":material/person_add:"):
-        st.caption("Adds the customer as **not opted in**. To text them, send an opt-in request from their "
-                   "page: they join by replying Y or YES.")
+        st.caption(
+            "Adds the customer as **not opted in**. To text them, send an opt-in request from their "
+            "page: they join by replying Y or YES."
+        )
         with st.form("persona_add", clear_on_submit=False, border=False):
             c1, c2, c3, c4 = st.columns(4)
             phone = c1.text_input("Mobile phone", key="persona_add_phone", placeholder="(415) 555-0123")
@@ -57,8 +60,10 @@ def _add_customer(s) -> None:
 def _opt_out_list(s) -> None:
     with st.expander("Opt-out list", icon=":material/block:"):
         n = optouts.count(s)
-        st.caption(f"{n:,} opted-out phone{'s' if n != 1 else ''}, with when, how and where they came from, for "
-                   "your other texting tools. Phones are written tel:+1..., safe to open in a spreadsheet.")
+        st.caption(
+            f"{n:,} opted-out phone{'s' if n != 1 else ''}, with when, how and where they came from, for "
+            "your other texting tools. Phones are written tel:+1..., safe to open in a spreadsheet."
+        )
         if ui.can("export"):  # staff don't export
             engine, by = ui.engine(), ui.actor()
 
@@ -66,26 +71,38 @@ def _opt_out_list(s) -> None:
                 with ui.Session(engine) as fresh:
                     return b"".join(optouts.export(fresh, by=by))
 
-            widgets.download("Download the opt-out list (CSV)", _file, file_name="opt-out-list.csv",
-                             key="persona_optouts", disabled=n == 0)
+            widgets.download(
+                "Download the opt-out list (CSV)",
+                _file,
+                file_name="opt-out-list.csv",
+                key="persona_optouts",
+                disabled=n == 0,
+            )
         else:
             st.caption("Downloading it is for a manager or the owner.")
         held = optouts.suppressed_count(s)
         if held:
-            st.caption(f"Not listed: {held:,} deleted customer{'s' if held != 1 else ''}, whose numbers were erased; "
-                       "they stay suppressed here.")
+            st.caption(
+                f"Not listed: {held:,} deleted customer{'s' if held != 1 else ''}, whose numbers were erased; "
+                "they stay suppressed here."
+            )
 
 
 def show_list(s, region: str, timezone: str) -> None:
     widgets.flash(FLASH)
     c1, c2, c3 = st.columns([3, 2, 2], vertical_alignment="bottom")
-    query = c1.text_input("Search", key="persona_search", placeholder="Name, email or phone number",
-                          help="A phone in any format, or its last 4 or more digits. Names and emails match "
-                               "from their start.")
-    statuses = c2.multiselect("SMS status", list(SmsStatus), key="persona_status", placeholder="Any status",
-                              format_func=lambda x: x.badge)
-    sources = c3.multiselect("Source", list(Source), key="persona_source", placeholder="Any source",
-                             format_func=lambda x: x.label)
+    query = c1.text_input(
+        "Search",
+        key="persona_search",
+        placeholder="Name, email or phone number",
+        help="A phone in any format, or its last 4 or more digits. Names and emails match from their start.",
+    )
+    statuses = c2.multiselect(
+        "SMS status", list(SmsStatus), key="persona_status", placeholder="Any status", format_func=lambda x: x.badge
+    )
+    sources = c3.multiselect(
+        "Source", list(Source), key="persona_source", placeholder="Any source", format_func=lambda x: x.label
+    )
     _add_customer(s)
     _opt_out_list(s)
 
@@ -97,14 +114,20 @@ def show_list(s, region: str, timezone: str) -> None:
         st.info(page.hint, icon=":material/dialpad:")
         return
     if total == 0 and not filtered:
-        st.info("**No customers yet.** Customers arrive when they fill in your sign-up form (Settings > "
-                "Sign-up Forms), text your Text To Join number, come in through a POS sync (Settings > "
-                "Integrations) or an import from your previous provider (Settings > Import) — or add one "
-                "by hand with **Add a customer** above.", icon=":material/group_add:")
+        st.info(
+            "**No customers yet.** Customers arrive when they fill in your sign-up form (Settings > "
+            "Sign-up Forms), text your Text To Join number, come in through a POS sync (Settings > "
+            "Integrations) or an import from your previous provider (Settings > Import) — or add one "
+            "by hand with **Add a customer** above.",
+            icon=":material/group_add:",
+        )
         return
     if not page.rows:
-        st.info("No customers match this search. Check the spelling, try part of the name, or the last "
-                "4 digits of the phone number.", icon=":material/search_off:")
+        st.info(
+            "No customers match this search. Check the spelling, try part of the name, or the last "
+            "4 digits of the phone number.",
+            icon=":material/search_off:",
+        )
         return
 
     first_n = widgets.page_start(CURSORS, paging.PAGE_SIZE)
@@ -126,11 +149,13 @@ def show_list(s, region: str, timezone: str) -> None:
         cols[5].markdown(widgets.badge(row["status"]))
         cols[6].button("View", key=f"view_{row['id']}", on_click=_open, args=(row["id"],), type="tertiary")
 
-    widgets.pager("persona", CURSORS, page_size=paging.PAGE_SIZE, shown=len(page.rows), total=total,
-                  next_after=page.next_cursor)
+    widgets.pager(
+        "persona", CURSORS, page_size=paging.PAGE_SIZE, shown=len(page.rows), total=total, next_after=page.next_cursor
+    )
 
 
 # --- one customer -----------------------------------------------------------------------
+
 
 def _request(customer_id: int) -> None:
     with ui.session() as s:
@@ -154,10 +179,14 @@ def _opt_out(customer_id: int, tz: str) -> None:
     with ui.session() as s:
         try:
             done = customers.record_revocation(
-                s, customer_id=customer_id, channel=state.get(f"persona_optout_channel_{customer_id}"),
-                received_at=_received_utc(customer_id, tz), by=ui.actor(),
+                s,
+                customer_id=customer_id,
+                channel=state.get(f"persona_optout_channel_{customer_id}"),
+                received_at=_received_utc(customer_id, tz),
+                by=ui.actor(),
                 taken_by=state.get(f"persona_optout_by_{customer_id}", ""),
-                reason=state.get(f"persona_optout_reason_{customer_id}", ""))
+                reason=state.get(f"persona_optout_reason_{customer_id}", ""),
+            )
         except customers.InvalidOptOut as exc:
             st.session_state[OPT_OUT_ERROR] = (exc.field, str(exc))
             return
@@ -166,8 +195,11 @@ def _opt_out(customer_id: int, tz: str) -> None:
             return
         parts = ["Opt-out recorded. Nothing but a text of START from the customer can change it."]
         if done.deadline:
-            parts.append(f"Recorded after the 10-business-day deadline ({done.deadline:%a %-d %b %Y})." if done.late
-                         else f"Within the 10-business-day deadline ({done.deadline:%a %-d %b %Y}).")
+            parts.append(
+                f"Recorded after the 10-business-day deadline ({done.deadline:%a %-d %b %Y})."
+                if done.late
+                else f"Within the 10-business-day deadline ({done.deadline:%a %-d %b %Y})."
+            )
         msg = done.confirmation
         if msg is None:
             parts.append("No confirmation text (turned off in Texting Defaults).")
@@ -185,28 +217,44 @@ def _opt_out(customer_id: int, tz: str) -> None:
 def _delete(customer_id: int) -> None:
     with ui.session() as s:
         try:
-            done = deletion.delete_customer_data(s, customer_id=customer_id, by=ui.actor(),
-                                                 reason=st.session_state.get(f"persona_delete_reason_{customer_id}", ""))
+            done = deletion.delete_customer_data(
+                s,
+                customer_id=customer_id,
+                by=ui.actor(),
+                reason=st.session_state.get(f"persona_delete_reason_{customer_id}", ""),
+            )
         except ui.OwnerError as exc:  # AlreadyDeleted says when; NotAllowed
             st.session_state["persona_action_error"] = str(exc)
             return
-    st.session_state[FLASH] = (f"Deleted: the customer's details, {done.messages:,} text{'s' if done.messages != 1 else ''} "
-                               f"and {done.events:,} consent event{'s' if done.events != 1 else ''} are gone. Their "
-                               "number stays suppressed: no import, POS sync or form can subscribe it again; only "
-                               "their own sign-up or START/YES text can.")
+    st.session_state[FLASH] = (
+        f"Deleted: the customer's details, {done.messages:,} text{'s' if done.messages != 1 else ''} "
+        f"and {done.events:,} consent event{'s' if done.events != 1 else ''} are gone. Their "
+        "number stays suppressed: no import, POS sync or form can subscribe it again; only "
+        "their own sign-up or START/YES text can."
+    )
     st.query_params.pop("customer", None)
 
 
 def _delete_section(c) -> None:
     with st.expander("Delete this customer's data", icon=":material/delete_forever:"):
-        st.caption("For a customer who asks to be forgotten. Their name, email, birthday, texts and consent history "
-                   "are deleted for good. What stays is a suppression record (a one-way code of the number, the "
-                   "date and the reason), so a later import or POS sync can't subscribe them again.")
-        st.text_input("Reason (optional)", key=f"persona_delete_reason_{c.id}",
-                      placeholder=deletion.DEFAULT_REASON, max_chars=500)
+        st.caption(
+            "For a customer who asks to be forgotten. Their name, email, birthday, texts and consent history "
+            "are deleted for good. What stays is a suppression record (a one-way code of the number, the "
+            "date and the reason), so a later import or POS sync can't subscribe them again."
+        )
+        st.text_input(
+            "Reason (optional)", key=f"persona_delete_reason_{c.id}", placeholder=deletion.DEFAULT_REASON, max_chars=500
+        )
         sure = st.checkbox("Yes, delete this customer's data for good", key=f"persona_delete_sure_{c.id}")
-        st.button("Delete this customer's data", key="persona_delete", type="primary", icon=":material/delete:",
-                  disabled=not sure, on_click=_delete, args=(c.id,))
+        st.button(
+            "Delete this customer's data",
+            key="persona_delete",
+            type="primary",
+            icon=":material/delete:",
+            disabled=not sure,
+            on_click=_delete,
+            args=(c.id,),
+        )
 
 
 def _details_form(s, v) -> None:
@@ -218,20 +266,40 @@ def _details_form(s, v) -> None:
         last = b.text_input("Last name", value=c.last_name, key=f"persona_last_{c.id}", max_chars=100)
         email = st.text_input("Email", value=c.email, key=f"persona_email_{c.id}")
         a, b = st.columns(2)
-        birthday = a.date_input("Birthday", value=c.birthday, key=f"persona_birthday_{c.id}",
-                                min_value=dt.date(1900, 1, 1), max_value=dt.date.today(), format="YYYY-MM-DD")
+        birthday = a.date_input(
+            "Birthday",
+            value=c.birthday,
+            key=f"persona_birthday_{c.id}",
+            min_value=dt.date(1900, 1, 1),
+            max_value=dt.date.today(),
+            format="YYYY-MM-DD",
+        )
         zip_code = b.text_input("Zip code", value=c.zip, key=f"persona_zip_{c.id}", max_chars=10)
-        st.text_input("Mobile phone", value=v.phone_display, key=f"persona_phone_{c.id}", disabled=True,
-                      help="The phone can't be changed: a new number is a new customer without consent. "
-                           "Add it with **Add a customer** and send it an opt-in request.")
+        st.text_input(
+            "Mobile phone",
+            value=v.phone_display,
+            key=f"persona_phone_{c.id}",
+            disabled=True,
+            help="The phone can't be changed: a new number is a new customer without consent. "
+            "Add it with **Add a customer** and send it an opt-in request.",
+        )
         may_edit = ui.can("edit_customer")
         if not may_edit:
             st.caption("Your role can't change a customer's details: ask a manager or the owner.")
-        if st.form_submit_button("Save details", key=f"persona_save_{c.id}", icon=":material/save:",
-                                 disabled=not may_edit):
+        if st.form_submit_button(
+            "Save details", key=f"persona_save_{c.id}", icon=":material/save:", disabled=not may_edit
+        ):
             try:
-                customers.update_details(s, customer_id=c.id, first_name=first, last_name=last, email=email,
-                                         birthday=birthday, zip=zip_code, by=ui.actor())
+                customers.update_details(
+                    s,
+                    customer_id=c.id,
+                    first_name=first,
+                    last_name=last,
+                    email=email,
+                    birthday=birthday,
+                    zip=zip_code,
+                    by=ui.actor(),
+                )
             except ui.OwnerError as exc:  # InvalidDetails: one line per field; NotAllowed
                 ui.show_error(exc)
             else:
@@ -248,22 +316,36 @@ def _optout_error(field: str) -> None:
 def _optout_inputs(c, tz: str) -> None:
     """How, when and by whom the opt-out was received (§10); the date and time are the shop's."""
     now_local = dt.datetime.now(dt.timezone.utc).astimezone(ZoneInfo(tz))
-    st.selectbox("How did the customer ask?", [*OPT_OUT_CHANNELS, Channel.dashboard], key=f"persona_optout_channel_{c.id}",
-                 format_func=lambda ch: "Other (say why below)" if ch is Channel.dashboard else ch.label)
+    st.selectbox(
+        "How did the customer ask?",
+        [*OPT_OUT_CHANNELS, Channel.dashboard],
+        key=f"persona_optout_channel_{c.id}",
+        format_func=lambda ch: "Other (say why below)" if ch is Channel.dashboard else ch.label,
+    )
     _optout_error("channel")
     a, b = st.columns(2)
     a.date_input("Received on", value=now_local.date(), key=f"persona_optout_day_{c.id}", format="YYYY-MM-DD")
-    b.time_input("At", value=now_local.time().replace(second=0, microsecond=0), step=dt.timedelta(minutes=1),
-                 key=f"persona_optout_time_{c.id}")
+    b.time_input(
+        "At",
+        value=now_local.time().replace(second=0, microsecond=0),
+        step=dt.timedelta(minutes=1),
+        key=f"persona_optout_time_{c.id}",
+    )
     st.caption(f"Your shop's time ({tz}). The 10-business-day deadline counts from here.")
     _optout_error("received_at")
     me = ui.actor().name
-    st.text_input("Taken by", key=f"persona_optout_by_{c.id}", placeholder=f"You ({me})", max_chars=100,
-                  help="Who received the opt-out, if it wasn't you (e.g. a colleague who took the call). The "
-                       "activity trail names you as the one who entered it.")
+    st.text_input(
+        "Taken by",
+        key=f"persona_optout_by_{c.id}",
+        placeholder=f"You ({me})",
+        max_chars=100,
+        help="Who received the opt-out, if it wasn't you (e.g. a colleague who took the call). The "
+        "activity trail names you as the one who entered it.",
+    )
     _optout_error("by")
-    st.text_input("Note", key=f"persona_optout_reason_{c.id}",
-                  placeholder="e.g. called to say no more texts", max_chars=500)
+    st.text_input(
+        "Note", key=f"persona_optout_reason_{c.id}", placeholder="e.g. called to say no more texts", max_chars=500
+    )
     _optout_error("reason")
 
 
@@ -275,8 +357,16 @@ def _actions(s, v) -> None:
         error = st.session_state.pop("persona_action_error", None)
         if error:
             st.error(error, icon=":material/error:")
-        st.button("Send opt-in request", key="persona_request", icon=":material/send:", type="primary",
-                  disabled=not v.can_request_opt_in, on_click=_request, args=(c.id,), width="stretch")
+        st.button(
+            "Send opt-in request",
+            key="persona_request",
+            icon=":material/send:",
+            type="primary",
+            disabled=not v.can_request_opt_in,
+            on_click=_request,
+            args=(c.id,),
+            width="stretch",
+        )
         if v.request_refusal:
             st.caption(f"Can't send. {widgets.plain(v.request_refusal)}.")
         else:
@@ -284,8 +374,15 @@ def _actions(s, v) -> None:
         st.divider()
         if v.can_record_opt_out:
             _optout_inputs(c, tz)
-        st.button("Record opt-out", key="persona_optout", icon=":material/block:",
-                  disabled=not v.can_record_opt_out, on_click=_opt_out, args=(c.id, tz), width="stretch")
+        st.button(
+            "Record opt-out",
+            key="persona_optout",
+            icon=":material/block:",
+            disabled=not v.can_record_opt_out,
+            on_click=_opt_out,
+            args=(c.id, tz),
+            width="stretch",
+        )
         if v.opt_out_refusal:
             st.caption(widgets.plain(v.opt_out_refusal))
         if ui.can("export"):
@@ -296,9 +393,15 @@ def _actions(s, v) -> None:
                 with ui.Session(engine) as fresh:
                     return customers.proof_of_consent_csv(fresh, c.id, by=by)
 
-            st.download_button("Download proof of consent (CSV)", key="persona_proof", icon=":material/download:",
-                               data=_proof, mime="text/csv", width="stretch",
-                               file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv")
+            st.download_button(
+                "Download proof of consent (CSV)",
+                key="persona_proof",
+                icon=":material/download:",
+                data=_proof,
+                mime="text/csv",
+                width="stretch",
+                file_name=f"proof-of-consent-{c.phone.lstrip('+')}.csv",
+            )
             st.caption("Every consent change with its evidence and who made it, for a carrier or an auditor.")
         if ui.can("delete_customer_data"):
             st.divider()
@@ -310,8 +413,13 @@ def _ledger(v) -> None:
     if not v.ledger:
         st.caption("No consent events yet: this customer has never been asked or opted in.")
         return
-    st.dataframe(v.ledger_rows, hide_index=True, width="stretch", key="persona_ledger",
-                 column_config={"Evidence": st.column_config.TextColumn(width="large")})
+    st.dataframe(
+        v.ledger_rows,
+        hide_index=True,
+        width="stretch",
+        key="persona_ledger",
+        column_config={"Evidence": st.column_config.TextColumn(width="large")},
+    )
 
 
 def _thread(v) -> None:
@@ -324,8 +432,9 @@ def _thread(v) -> None:
 
 
 def show_customer(s, customer_id: str) -> None:
-    st.button("All customers", key="persona_back", on_click=_open, args=(None,), icon=":material/arrow_back:",
-              type="tertiary")
+    st.button(
+        "All customers", key="persona_back", on_click=_open, args=(None,), icon=":material/arrow_back:", type="tertiary"
+    )
     try:
         v = personas.view(s, int(customer_id))
     except (ValueError, customers.NotFound):
@@ -335,8 +444,11 @@ def show_customer(s, customer_id: str) -> None:
             err = st.session_state.pop("persona_action_error", None)
             if err:
                 st.error(err, icon=":material/error:")
-            st.info(f"This customer's data was deleted on {gone.strftime('%d %b %Y').lstrip('0')}. Their number "
-                    "stays suppressed.", icon=":material/delete_forever:")
+            st.info(
+                f"This customer's data was deleted on {gone.strftime('%d %b %Y').lstrip('0')}. Their number "
+                "stays suppressed.",
+                icon=":material/delete_forever:",
+            )
         else:
             st.error("There is no such customer (it may have been a link to another shop).", icon=":material/error:")
         return
@@ -349,8 +461,10 @@ def show_customer(s, customer_id: str) -> None:
         st.caption(widgets.plain(v.headline))
     with right:
         st.markdown(f"### SMS {widgets.badge(v.status)}")
-    st.info(widgets.plain(v.sentence), icon=":material/verified_user:" if v.status is SmsStatus.opted_in
-            else ":material/info:")
+    st.info(
+        widgets.plain(v.sentence),
+        icon=":material/verified_user:" if v.status is SmsStatus.opted_in else ":material/info:",
+    )
     if c.unreachable:  # live texting: the carrier said texts cannot reach this phone
         st.warning(ui.plain(outbox.unreachable_reason(c)) + ".", icon=":material/phonelink_erase:")
     a, b = st.columns([2, 1.3])

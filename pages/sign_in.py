@@ -54,22 +54,24 @@ def _header(s: Session) -> None:
         brand = "your shop"
     st.caption("OPT-IN DESK")
     st.subheader(f"Welcome to {widgets.plain(brand)}", anchor=False)
-    st.markdown("Opt-In Desk keeps your customers' texting consent straight and provable: "
-                "who said yes, who said stop, and the evidence for both.")
+    st.markdown(
+        "Opt-In Desk keeps your customers' texting consent straight and provable: "
+        "who said yes, who said stop, and the evidence for both."
+    )
 
 
 def _setup(s: Session) -> None:
     st.markdown("##### Choose the owner password")
-    st.caption(f"This is the first start: nobody has a password yet. Choose one of at least {auth.MIN_LENGTH} "
-               "characters; you will use it to sign in from now on. It is stored scrambled (hashed), never "
-               "as you type it.")
+    st.caption(
+        f"This is the first start: nobody has a password yet. Choose one of at least {auth.MIN_LENGTH} "
+        "characters; you will use it to sign in from now on. It is stored scrambled (hashed), never "
+        "as you type it."
+    )
     with st.form("setup_form", border=True):
         new = st.text_input("Password", type="password", key="new_password", autocomplete="new-password")
         new_error = st.empty()  # what is wrong with the password shows here, under it
-        again = st.text_input("Type it again", type="password", key="confirm_password",
-                              autocomplete="new-password")
-        submitted = st.form_submit_button("Save password", key="set_password", type="primary",
-                                          use_container_width=True)
+        again = st.text_input("Type it again", type="password", key="confirm_password", autocomplete="new-password")
+        submitted = st.form_submit_button("Save password", key="set_password", type="primary", use_container_width=True)
     if submitted:
         if new != again:
             st.error("The two passwords are different. Type the same password twice.", icon=":material/error:")
@@ -97,17 +99,28 @@ def _sign_in_form(s: Session) -> None:
     client = _client()
     pause = auth.paused(s, client=client)
     with st.form("sign_in_form", border=True, clear_on_submit=True):
-        name = st.text_input("Sign-in name", key="sign_in_name", autocomplete="username",
-                             help="The name the owner gave you in Settings › People") if named else ""
-        password = st.text_input("Password" if named else "Owner password", type="password", key="password",
-                                 autocomplete="current-password")
+        name = (
+            st.text_input(
+                "Sign-in name",
+                key="sign_in_name",
+                autocomplete="username",
+                help="The name the owner gave you in Settings › People",
+            )
+            if named
+            else ""
+        )
+        password = st.text_input(
+            "Password" if named else "Owner password", type="password", key="password", autocomplete="current-password"
+        )
         submitted = st.form_submit_button("Sign in", key="sign_in", type="primary", use_container_width=True)
     what = "sign-in name or password" if named else "password"
     if submitted and named and not (name or "").strip():
         st.error("Type your sign-in name and password, then press Sign in.", icon=":material/error:")
     elif submitted and not password:
-        st.error("Type the owner password, then press Sign in." if not named else
-                 "Type your password, then press Sign in.", icon=":material/error:")
+        st.error(
+            "Type the owner password, then press Sign in." if not named else "Type your password, then press Sign in.",
+            icon=":material/error:",
+        )
     elif submitted:
         try:
             done = accounts.sign_in(s, name, password, client=client)
@@ -117,10 +130,8 @@ def _sign_in_form(s: Session) -> None:
         if done is not None:
             _enter(s, done)
         tries = auth.attempts_left(s, client=client)
-        more = (f" {tries} more {'try' if tries == 1 else 'tries'} before sign-in pauses."
-                if tries else "")
-        st.error(f"That {what} isn't right. Check it (and Caps Lock) and try again.{more}",
-                 icon=":material/error:")
+        more = f" {tries} more {'try' if tries == 1 else 'tries'} before sign-in pauses." if tries else ""
+        st.error(f"That {what} isn't right. Check it (and Caps Lock) and try again.{more}", icon=":material/error:")
     elif pause:
         st.warning(str(pause), icon=":material/timer:")
 
@@ -130,17 +141,27 @@ def _first_start(s: Session) -> None:
     demo_col, empty_col = st.columns(2, gap="medium")
     with demo_col, st.container(border=True):
         st.markdown("**Explore the demo shop**")
-        st.caption("About 300 made-up customers from the last 90 days, in every status and from every source, "
-                   "with their consent history and texts. The best way to look around. It is a separate demo "
-                   "shop: your real shop stays empty, and you can remove the demo in one click.")
-        explore = st.button("Explore the demo shop", key="explore_demo", type="primary",
-                            icon=":material/storefront:", use_container_width=True)
+        st.caption(
+            "About 300 made-up customers from the last 90 days, in every status and from every source, "
+            "with their consent history and texts. The best way to look around. It is a separate demo "
+            "shop: your real shop stays empty, and you can remove the demo in one click."
+        )
+        explore = st.button(
+            "Explore the demo shop",
+            key="explore_demo",
+            type="primary",
+            icon=":material/storefront:",
+            use_container_width=True,
+        )
     with empty_col, st.container(border=True):
         st.markdown("**Start empty**")
-        st.caption("No customers yet: add them by hand, import a list from your previous provider, "
-                   "or let them join through your sign-up form. The demo shop stays a click away in the sidebar.")
-        empty = st.button("Start empty", key="start_empty", icon=":material/check_box_outline_blank:",
-                          use_container_width=True)
+        st.caption(
+            "No customers yet: add them by hand, import a list from your previous provider, "
+            "or let them join through your sign-up form. The demo shop stays a click away in the sidebar."
+        )
+        empty = st.button(
+            "Start empty", key="start_empty", icon=":material/check_box_outline_blank:", use_container_width=True
+        )
     if explore and ui.explore_demo():
         auth.mark_first_start(s, "demo")
         _signed_in()
@@ -171,8 +192,8 @@ with middle, Session(ui.main_engine()) as s:
         _sign_in_form(s)
     if (HERE / "signup.py").exists() and not st.session_state.get(VERIFIED_KEY):
         st.divider()
-        st.page_link("pages/signup.py", label="Looking to join the text list? Sign up here",
-                     icon=":material/how_to_reg:")
+        st.page_link(
+            "pages/signup.py", label="Looking to join the text list? Sign up here", icon=":material/how_to_reg:"
+        )
     if (HERE / "stop.py").exists() and not st.session_state.get(VERIFIED_KEY):
-        st.page_link("pages/stop.py", label="Want no more texts from us? Stop them here",
-                     icon=":material/sms_failed:")
+        st.page_link("pages/stop.py", label="Want no more texts from us? Stop them here", icon=":material/sms_failed:")

@@ -72,8 +72,12 @@ def _submit(slug: str, visible: list[str]) -> None:
     except forms.FormNotFound as exc:
         st.session_state[ERRORS_KEY] = {"_form": str(exc)}
     else:
-        st.session_state[RESULT_KEY] = {"slug": slug, "outcome": result.outcome.value,
-                                        "headline": result.headline, "sentence": result.sentence}
+        st.session_state[RESULT_KEY] = {
+            "slug": slug,
+            "outcome": result.outcome.value,
+            "headline": result.headline,
+            "sentence": result.sentence,
+        }
         for key in visible:
             st.session_state.pop(PREFIX + key, None)
 
@@ -91,8 +95,9 @@ if not ui.is_signed_in():
     st.html(_HIDE_NAV)
 st.html(_CSS)
 if ui.is_signed_in() and ui.in_training():
-    st.caption(":orange[:material/school: Training shop: this sign-up goes to the training shop, not to your "
-               "real customers.]")
+    st.caption(
+        ":orange[:material/school: Training shop: this sign-up goes to the training shop, not to your real customers.]"
+    )
 
 slug = str(st.query_params.get("form", "") or "").strip()
 with ui.session() as s:
@@ -141,16 +146,27 @@ with st.container(key="signup_card"):
         for key in visible:
             name = "Date of birth" if key == "birthday" and min_age else forms.FIELDS[key]
             label = name + (" *" if modes[key] == forms.REQUIRED else " (optional)")
-            st.text_input(label, key=PREFIX + key, placeholder=PLACEHOLDERS[key],
-                          autocomplete={"first_name": "given-name", "last_name": "family-name", "phone": "tel",
-                                        "email": "email", "birthday": "bday", "zip": "postal-code"}.get(key, "off"),
-                          help="Type your full name: it is your signature." if key == "signature" else None)
+            st.text_input(
+                label,
+                key=PREFIX + key,
+                placeholder=PLACEHOLDERS[key],
+                autocomplete={
+                    "first_name": "given-name",
+                    "last_name": "family-name",
+                    "phone": "tel",
+                    "email": "email",
+                    "birthday": "bday",
+                    "zip": "postal-code",
+                }.get(key, "off"),
+                help="Type your full name: it is your signature." if key == "signature" else None,
+            )
             if key in errors:
                 st.error(errors[key], icon=":material/error:")
         if collects_sms:
             st.html(f'<p class="signup-disclosure">{html.escape(disclosure)}</p>')
-        st.form_submit_button("Sign up", type="primary", key="signup_submit", width="stretch",
-                              on_click=_submit, args=(form_slug, visible))
+        st.form_submit_button(
+            "Sign up", type="primary", key="signup_submit", width="stretch", on_click=_submit, args=(form_slug, visible)
+        )
     if errors.get("_limit"):  # beside the button just pressed
         st.warning(errors["_limit"], icon=":material/schedule:")
     elif errors and not errors.get("_form"):

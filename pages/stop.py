@@ -28,8 +28,9 @@ def _submit() -> None:
     st.session_state.pop(ERROR_KEY, None)
     try:
         with ui.session() as s:
-            result = stop_page.submit(s, phone=st.session_state.get(PHONE_KEY, ""),
-                                      client_address=st.context.ip_address)
+            result = stop_page.submit(
+                s, phone=st.session_state.get(PHONE_KEY, ""), client_address=st.context.ip_address
+            )
     except stop_page.StopPageError as exc:
         st.session_state[ERROR_KEY] = (exc.field, exc.message)
     else:
@@ -57,8 +58,10 @@ with st.container(key="stop_card"):
         st.button("Stop texts to another number", key="stop_again", on_click=_again)
         st.stop()
     st.subheader("Stop texting me", anchor=False)
-    st.markdown(f"Type your mobile number and {ui.plain(brand)} stops sending you marketing texts right away. "
-                "You can also reply STOP to any of our texts.")
+    st.markdown(
+        f"Type your mobile number and {ui.plain(brand)} stops sending you marketing texts right away. "
+        "You can also reply STOP to any of our texts."
+    )
     field, message = st.session_state.get(ERROR_KEY, (None, None))
     with st.form("stop_form", border=False, enter_to_submit=True):
         st.text_input("Mobile number", key=PHONE_KEY, placeholder="(415) 555-0123", autocomplete="tel")

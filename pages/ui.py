@@ -160,8 +160,11 @@ def require_page(page: str) -> Actor:
         st.error("Sign in to see this page.")
         st.stop()
     if not roles.may_open(who.role, page):
-        st.info(f"This page is not available for your role ({who.role.label}). The pages in the menu are "
-                "the ones you can use; ask the shop's owner if you need this one.", icon=":material/lock:")
+        st.info(
+            f"This page is not available for your role ({who.role.label}). The pages in the menu are "
+            "the ones you can use; ask the shop's owner if you need this one.",
+            icon=":material/lock:",
+        )
         st.stop()
     if in_training():
         training_banner()
@@ -187,10 +190,18 @@ def can(action: str) -> bool:
 def training_banner() -> None:
     """On every page while a walkthrough runs: say so, and offer the way back."""
     left, right = st.columns([3, 1.2], vertical_alignment="center")
-    left.warning("**Training shop** — nothing you do here touches the real shop's customers. "
-                 "Your progress is on the Walkthrough page.", icon=":material/school:")
-    if right.button("Leave training", key="leave_training_banner", icon=":material/logout:",
-                    help="Back to the real shop", width="stretch"):
+    left.warning(
+        "**Training shop** — nothing you do here touches the real shop's customers. "
+        "Your progress is on the Walkthrough page.",
+        icon=":material/school:",
+    )
+    if right.button(
+        "Leave training",
+        key="leave_training_banner",
+        icon=":material/logout:",
+        help="Back to the real shop",
+        width="stretch",
+    ):
         leave_training()
         st.rerun()
 
@@ -236,26 +247,46 @@ def remove_demo() -> bool:
 def demo_banner() -> None:
     """On every page while the owner explores the demo: say so, offer the way back and the way out."""
     with st.container(key="demo_banner"):
-        st.warning("**You are exploring the demo shop** — nothing here is real. Made-up customers with "
-                   "fictional 555-01XX numbers, kept apart from your real shop.", icon=":material/storefront:")
+        st.warning(
+            "**You are exploring the demo shop** — nothing here is real. Made-up customers with "
+            "fictional 555-01XX numbers, kept apart from your real shop.",
+            icon=":material/storefront:",
+        )
         buttons = st.container(horizontal=True)  # under the notice: whole labels at any width
-        if buttons.button("Leave the demo", key="leave_demo", icon=":material/logout:",
-                          help="Back to your real shop; the demo shop stays for later"):
+        if buttons.button(
+            "Leave the demo",
+            key="leave_demo",
+            icon=":material/logout:",
+            help="Back to your real shop; the demo shop stays for later",
+        ):
             leave_demo()
-            st.session_state[DEMO_NOTICE_KEY] = ("You are back in your real shop. The demo shop stays as you left it: "
-                                                 "**Explore the demo shop** in the sidebar opens it again.")
+            st.session_state[DEMO_NOTICE_KEY] = (
+                "You are back in your real shop. The demo shop stays as you left it: "
+                "**Explore the demo shop** in the sidebar opens it again."
+            )
             st.rerun()
-        if buttons.button("Remove the demo shop", key="remove_demo", icon=":material/delete:",
-                          help="Delete the demo shop for good (asks first)"):
+        if buttons.button(
+            "Remove the demo shop",
+            key="remove_demo",
+            icon=":material/delete:",
+            help="Delete the demo shop for good (asks first)",
+        ):
             st.session_state[REMOVE_DEMO_KEY] = True
         if st.session_state.get(REMOVE_DEMO_KEY):
             with st.container(border=True, key="remove_demo_confirm_box"):
-                st.markdown("**Remove the demo shop?** Its made-up customers, texts, forms and reports are "
-                            "deleted for good. Your real shop is not touched. You can explore a fresh demo "
-                            "shop again from the sidebar.")
+                st.markdown(
+                    "**Remove the demo shop?** Its made-up customers, texts, forms and reports are "
+                    "deleted for good. Your real shop is not touched. You can explore a fresh demo "
+                    "shop again from the sidebar."
+                )
                 yes, no = st.columns(2)
-                if yes.button("Yes, remove the demo shop", key="remove_demo_confirm", type="primary",
-                              icon=":material/delete_forever:", width="stretch"):
+                if yes.button(
+                    "Yes, remove the demo shop",
+                    key="remove_demo_confirm",
+                    type="primary",
+                    icon=":material/delete_forever:",
+                    width="stretch",
+                ):
                     if remove_demo():
                         st.session_state[DEMO_NOTICE_KEY] = "The demo shop is removed. You are in your real shop."
                         st.rerun()
@@ -282,9 +313,11 @@ def _release_due() -> None:
     """Queued messages whose time has come go out whenever a page loads (no background process)."""
     from core.messaging import outbox
 
-    with guard("sending the queued texts that are due",
-               advice="Texts waiting for the sending window did not go out; they stay queued and go out "
-                      "when a page loads again."):
+    with guard(
+        "sending the queued texts that are due",
+        advice="Texts waiting for the sending window did not go out; they stay queued and go out "
+        "when a page loads again.",
+    ):
         with session() as s:
             if outbox.due_count(s):
                 outbox.release_due(s)
@@ -309,8 +342,12 @@ def sidebar() -> None:
             st.caption(":orange[Training shop]")
         elif in_demo():
             st.caption(":orange[Demo shop — nothing here is real]")
-        elif can("training") and st.button("Explore the demo shop", key="explore_demo_sidebar", icon=":material/storefront:",
-                       help="A separate shop of made-up customers to look around in; your real shop is not touched"):
+        elif can("training") and st.button(
+            "Explore the demo shop",
+            key="explore_demo_sidebar",
+            icon=":material/storefront:",
+            help="A separate shop of made-up customers to look around in; your real shop is not touched",
+        ):
             if explore_demo():
                 st.rerun()
         who = current_actor()

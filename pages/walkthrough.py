@@ -49,8 +49,9 @@ with ui.session() as s:
 results, trainee = view.results, view.trainee
 
 with st.columns([2, 3])[0]:  # the name on a row of its own, so the buttons below keep their whole labels
-    new_name = st.text_input("Trainee", value=trainee, key="trainee_name_live", max_chars=60,
-                             placeholder="Name for the certificate")
+    new_name = st.text_input(
+        "Trainee", value=trainee, key="trainee_name_live", max_chars=60, placeholder="Name for the certificate"
+    )
     if new_name != trainee:
         with ui.session() as s:
             training.set_trainee(s, new_name)
@@ -71,8 +72,10 @@ st.progress(view.fraction, text=view.progress_text)
 if view.started:
     st.caption(view.started)
 
-st.markdown("Do each step on the page it names (the sidebar has them all; **Public › Sign up** is the customer's "
-            "sign-up form, open it in this tab). Come back here and press **Check again**.")
+st.markdown(
+    "Do each step on the page it names (the sidebar has them all; **Public › Sign up** is the customer's "
+    "sign-up form, open it in this tab). Come back here and press **Check again**."
+)
 
 for r in results:
     icon = ":material/check_circle:" if r.done else ":material/radio_button_unchecked:"
@@ -89,9 +92,21 @@ st.markdown("\n".join(f"- {widgets.plain(line)}" for line in view.summary_lines)
 png = certificate.png(trainee=trainee, results=results, when=view.today, brand=view.brand)
 pdf = certificate.pdf(trainee=trainee, results=results, when=view.today, brand=view.brand)
 c1, c2 = st.columns(2)
-c1.download_button("Download certificate (PDF)", pdf, file_name=view.certificate_name("pdf"),
-                   mime="application/pdf", key="cert_pdf", icon=":material/picture_as_pdf:")
-c2.download_button("Download certificate (PNG)", png, file_name=view.certificate_name("png"), mime="image/png",
-                   key="cert_png", icon=":material/image:")
+c1.download_button(
+    "Download certificate (PDF)",
+    pdf,
+    file_name=view.certificate_name("pdf"),
+    mime="application/pdf",
+    key="cert_pdf",
+    icon=":material/picture_as_pdf:",
+)
+c2.download_button(
+    "Download certificate (PNG)",
+    png,
+    file_name=view.certificate_name("png"),
+    mime="image/png",
+    key="cert_png",
+    icon=":material/image:",
+)
 with st.expander("Preview the certificate"):
     st.image(png)

@@ -19,9 +19,19 @@ def phone(n: int | None = None) -> str:
     return f"+1415{200 + (n // 10000) % 700:03d}{n % 10000:04d}"
 
 
-def make_customer(session: Session, *, status: SmsStatus = SmsStatus.not_opted_in, phone_number: str | None = None,
-                  first_name: str = "Ada", last_name: str = "Lovelace", email: str = "", source: Source = Source.dashboard,
-                  now: dt.datetime | None = None, commit: bool = True, **details) -> Customer:
+def make_customer(
+    session: Session,
+    *,
+    status: SmsStatus = SmsStatus.not_opted_in,
+    phone_number: str | None = None,
+    first_name: str = "Ada",
+    last_name: str = "Lovelace",
+    email: str = "",
+    source: Source = Source.dashboard,
+    now: dt.datetime | None = None,
+    commit: bool = True,
+    **details,
+) -> Customer:
     """A customer in `status`, reached the way the rules allow (with a consent event as evidence)."""
     now = now or dt.datetime(2026, 11, 1, 18, 0)
     c = customers.create(session, phone=phone_number or phone(), source=source, now=now, email=email, **details)
@@ -29,14 +39,15 @@ def make_customer(session: Session, *, status: SmsStatus = SmsStatus.not_opted_i
     c.first_name, c.last_name = first_name, last_name
     session.add(c)
     if status is SmsStatus.opted_out:
-        customers.set_status(session, c, SmsStatus.opted_out, channel=Channel.sms_reply,
-                             evidence={"inbound_text": "STOP"}, now=now)
+        customers.set_status(
+            session, c, SmsStatus.opted_out, channel=Channel.sms_reply, evidence={"inbound_text": "STOP"}, now=now
+        )
     elif status is SmsStatus.opted_in:
-        customers.set_status(session, c, SmsStatus.opted_in, channel=Channel.sms_reply,
-                             evidence={"inbound_text": "YES"}, now=now)
+        customers.set_status(
+            session, c, SmsStatus.opted_in, channel=Channel.sms_reply, evidence={"inbound_text": "YES"}, now=now
+        )
     elif status is SmsStatus.pending:
-        customers.set_status(session, c, SmsStatus.pending, channel=Channel.dashboard,
-                             evidence={"by": "test"}, now=now)
+        customers.set_status(session, c, SmsStatus.pending, channel=Channel.dashboard, evidence={"by": "test"}, now=now)
     if commit:
         session.commit()
         session.refresh(c)
@@ -54,5 +65,7 @@ def open_window_around_now(engine) -> None:
         tz = ZoneInfo(texting.get_defaults(s).timezone)
         local = dt.datetime.now(tz)
         texting.update_defaults(
-            s, window_start=(local - dt.timedelta(hours=2)).time().replace(second=0, microsecond=0),
-            window_end=(local + dt.timedelta(hours=2)).time().replace(second=0, microsecond=0))
+            s,
+            window_start=(local - dt.timedelta(hours=2)).time().replace(second=0, microsecond=0),
+            window_end=(local + dt.timedelta(hours=2)).time().replace(second=0, microsecond=0),
+        )

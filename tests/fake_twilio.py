@@ -41,8 +41,9 @@ class LocalServer:
     def __init__(self, app):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                     lifespan="off", access_log=False))
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", access_log=False)
+        )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> str:
@@ -76,8 +77,15 @@ def signed(url: str, params: dict, token: str = AUTH_TOKEN) -> dict:
 
 
 def inbound_form(from_: str, body: str, *, to: str = "+14155550100", sid: Optional[str] = None, **extra) -> dict:
-    return {"MessageSid": sid or "SM" + uuid.uuid4().hex, "AccountSid": ACCOUNT_SID, "From": from_, "To": to,
-            "Body": body, "NumMedia": "0", **extra}
+    return {
+        "MessageSid": sid or "SM" + uuid.uuid4().hex,
+        "AccountSid": ACCOUNT_SID,
+        "From": from_,
+        "To": to,
+        "Body": body,
+        "NumMedia": "0",
+        **extra,
+    }
 
 
 class FakeTwilio:
@@ -93,10 +101,10 @@ class FakeTwilio:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         base = "/2010-04-01/Accounts/{sid}/Messages.json"
-        app = Starlette(routes=[Route(base, self._create, methods=["POST"]),
-                                Route(base, self._list, methods=["GET"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                     lifespan="off"))
+        app = Starlette(routes=[Route(base, self._create, methods=["POST"]), Route(base, self._list, methods=["GET"])])
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
     def __enter__(self) -> "FakeTwilio":
@@ -120,8 +128,15 @@ class FakeTwilio:
 
     @staticmethod
     def _error(status: int, code: int, message: str) -> JSONResponse:
-        return JSONResponse({"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                             "status": status}, status_code=status)
+        return JSONResponse(
+            {
+                "code": code,
+                "message": message,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+            status_code=status,
+        )
 
     async def _create(self, request: Request):
         sid = request.path_params["sid"]
@@ -135,15 +150,23 @@ class FakeTwilio:
         if step is not None:
             status, code = step if isinstance(step, tuple) else (step, 0)
             if status == 429:
-                return JSONResponse({"code": 20429, "message": "Too Many Requests", "status": 429}, status_code=429,
-                                    headers={"Retry-After": "0"})
+                return JSONResponse(
+                    {"code": 20429, "message": "Too Many Requests", "status": 429},
+                    status_code=429,
+                    headers={"Retry-After": "0"},
+                )
             if status >= 500:
                 return self._error(status, code or 20500, "Internal Server Error")
             return self._error(status, code, "Refused")
         now = dt.datetime.now(dt.timezone.utc)
-        record = {"sid": "SM" + uuid.uuid4().hex, "to": form.get("To"), "from": form.get("From"),
-                  "body": form.get("Body"), "status_callback": form.get("StatusCallback", ""),
-                  "date_created": now}
+        record = {
+            "sid": "SM" + uuid.uuid4().hex,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "body": form.get("Body"),
+            "status_callback": form.get("StatusCallback", ""),
+            "date_created": now,
+        }
         with self.lock:
             self.creates.append(record)
             n = len(self.creates)
@@ -153,10 +176,22 @@ class FakeTwilio:
 
     def _json(self, r: dict) -> dict:
         stamp = email.utils.format_datetime(r["date_created"], usegmt=True)
-        return {"sid": r["sid"], "account_sid": self.account_sid, "to": r["to"], "from": r["from"], "body": r["body"],
-                "status": "queued", "direction": "outbound-api", "num_segments": "1", "date_created": stamp,
-                "date_updated": stamp, "date_sent": None, "error_code": None, "error_message": None,
-                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{r['sid']}.json"}
+        return {
+            "sid": r["sid"],
+            "account_sid": self.account_sid,
+            "to": r["to"],
+            "from": r["from"],
+            "body": r["body"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "date_created": stamp,
+            "date_updated": stamp,
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{r['sid']}.json",
+        }
 
     async def _list(self, request: Request):
         sid = request.path_params["sid"]
@@ -166,11 +201,24 @@ class FakeTwilio:
         if not self._authorised(request, sid):
             return self._error(401, 20003, "Authenticate")
         with self.lock:
-            rows = [r for r in self.creates if (not q.get("To") or r["to"] == q["To"])
-                    and (not q.get("From") or r["from"] == q["From"])]
-        return JSONResponse({"messages": [self._json(r) for r in rows], "next_page_uri": None, "page": 0,
-                             "page_size": 1000, "uri": request.url.path, "first_page_uri": request.url.path,
-                             "previous_page_uri": None, "start": 0, "end": len(rows)})
+            rows = [
+                r
+                for r in self.creates
+                if (not q.get("To") or r["to"] == q["To"]) and (not q.get("From") or r["from"] == q["From"])
+            ]
+        return JSONResponse(
+            {
+                "messages": [self._json(r) for r in rows],
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 1000,
+                "uri": request.url.path,
+                "first_page_uri": request.url.path,
+                "previous_page_uri": None,
+                "start": 0,
+                "end": len(rows),
+            }
+        )
 
     def count_by_body_and_to(self) -> dict:
         with self.lock:

@@ -29,17 +29,50 @@ def snapshot(session: Session) -> dict:
     """Everything an import may change, without ids or times that differ between two databases."""
     session.expire_all()
     customers = sorted(
-        (c.phone, _v(c.sms_status), c.first_name, c.last_name, c.email, c.source, c.source_detail, c.opt_in_requests,
-         c.last_request_at, c.status_changed_at)
-        for c in session.exec(select(Customer)).all())
+        (
+            c.phone,
+            _v(c.sms_status),
+            c.first_name,
+            c.last_name,
+            c.email,
+            c.source,
+            c.source_detail,
+            c.opt_in_requests,
+            c.last_request_at,
+            c.status_changed_at,
+        )
+        for c in session.exec(select(Customer)).all()
+    )
     events = sorted(
-        (e.phone, _v(e.old_status), _v(e.new_status), _v(e.channel), tuple(sorted(e.evidence.items())), e.dedupe_key,
-         e.occurred_at, e.pending_seconds, e.customer_source)
-        for e in session.exec(select(ConsentEvent)).all())
+        (
+            e.phone,
+            _v(e.old_status),
+            _v(e.new_status),
+            _v(e.channel),
+            tuple(sorted(e.evidence.items())),
+            e.dedupe_key,
+            e.occurred_at,
+            e.pending_seconds,
+            e.customer_source,
+        )
+        for e in session.exec(select(ConsentEvent)).all()
+    )
     messages = sorted(
-        (m.phone, _v(m.kind), _v(m.status), m.reason, m.body, m.send_at, m.sent_at, m.bulk, m.dedupe_key,
-         m.encoding, m.segments)
-        for m in session.exec(select(Message)).all())
+        (
+            m.phone,
+            _v(m.kind),
+            _v(m.status),
+            m.reason,
+            m.body,
+            m.send_at,
+            m.sent_at,
+            m.bulk,
+            m.dedupe_key,
+            m.encoding,
+            m.segments,
+        )
+        for m in session.exec(select(Message)).all()
+    )
     return {"customers": customers, "events": events, "messages": messages}
 
 
@@ -49,8 +82,13 @@ def counts(session: Session) -> dict:
     def n(model):
         return session.exec(select(func.count()).select_from(model)).one()
 
-    return {"customers": n(Customer), "events": n(ConsentEvent), "messages": n(Message), "runs": n(ImportRun),
-            "pos_contacts": n(PosContact)}
+    return {
+        "customers": n(Customer),
+        "events": n(ConsentEvent),
+        "messages": n(Message),
+        "runs": n(ImportRun),
+        "pos_contacts": n(PosContact),
+    }
 
 
 def status_of(session: Session, phone: str):

@@ -18,11 +18,10 @@ from core.clock import as_utc
 from core.consent import customers, suppression
 from core.importing import values
 from core.importing.cache import ImportCache
-from core.importing.context import key_prefix, request_key
+from core.importing.context import key_prefix
 from core.importing.mapping import guess_mapping
 from core.importing.reading import open_source, read, sniff
-from core.messaging import outbox
-from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus
+from core.models import Channel, ConsentEvent, Customer, SmsStatus
 
 _CLEAN_CUT = values.MAX_NAME
 
@@ -52,10 +51,18 @@ def _details(row: dict[str, str], mapping: dict[str, Optional[str]]) -> dict[str
     return out
 
 
-def import_file(session: Session, source, *, attested: bool, default_region: str = "US",
-                mapping: Optional[dict[str, Optional[str]]] = None,
-                origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
-                limit: Optional[int] = None) -> dict[str, int]:
+def import_file(
+    session: Session,
+    source,
+    *,
+    attested: bool,
+    default_region: str = "US",
+    mapping: Optional[dict[str, Optional[str]]] = None,
+    origin: str = "csv_import",
+    now: Optional[dt.datetime] = None,
+    file_name: Optional[str] = None,
+    limit: Optional[int] = None,
+) -> dict[str, int]:
     """Import `source` one customer at a time (ORM objects, a commit per customer). Returns counts.
     Never sends a text (§11)."""
     now = as_utc(now)
@@ -101,8 +108,15 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
         changed = False
         is_new = customer is None
         if is_new:
-            customer = customers.create(session, phone=phone, source=origin, now=now, region=default_region,
-                                        source_detail=opened.name, **details)
+            customer = customers.create(
+                session,
+                phone=phone,
+                source=origin,
+                now=now,
+                region=default_region,
+                source_detail=opened.name,
+                **details,
+            )
             counts["created"] += 1
         else:
             for key, value in details.items():
@@ -119,8 +133,15 @@ def import_file(session: Session, source, *, attested: bool, default_region: str
             key = f"{key_prefix(origin, opened.file_hash, None)}{phone}:{target.value}"
             if session.exec(select(ConsentEvent.id).where(ConsentEvent.dedupe_key == key)).first() is None:
                 try:
-                    customers.set_status(session, customer, target, channel=channel, now=now, dedupe_key=key,
-                                         evidence={"file": opened.name, "row": rownum, "attested": bool(may_opt_in)})
+                    customers.set_status(
+                        session,
+                        customer,
+                        target,
+                        channel=channel,
+                        now=now,
+                        dedupe_key=key,
+                        evidence={"file": opened.name, "row": rownum, "attested": bool(may_opt_in)},
+                    )
                     changed = True
                     counts["events"] += 1
                 except customers.OptOutWins:

@@ -31,6 +31,7 @@ def _count(session, model):
 
 # --- accounts: bad input -----------------------------------------------------------------------------
 
+
 def test_the_built_in_owner_exists_from_the_start_and_is_an_owner(session):
     owner = accounts.owner(session)
     assert owner.builtin and owner.role == "owner" and owner.sign_in_name == "owner"
@@ -88,6 +89,7 @@ def test_nobody_disables_their_own_account_while_using_it(session):
 
 # --- signing in ----------------------------------------------------------------------------------------
 
+
 def test_each_person_signs_in_with_their_own_name_and_password(session):
     p = _add(session)
     done = accounts.sign_in(session, "Maria", PASSWORD, client="ip:10.0.0.1", now=NOW)
@@ -143,6 +145,7 @@ def test_sign_in_is_still_throttled_per_client(session):
 
 # --- sessions -------------------------------------------------------------------------------------------
 
+
 def test_a_session_ends_after_the_inactivity_setting_default_30_minutes(session):
     _add(session)
     done = accounts.sign_in(session, "maria", PASSWORD, client="local", now=NOW)
@@ -184,8 +187,9 @@ def test_disabling_signs_out_and_keeps_the_history_under_their_name(session):
     p = _add(session)
     done = accounts.sign_in(session, "maria", PASSWORD, client="local", now=NOW)
     c = make_customer(session)
-    customers.record_opt_out(session, customer_id=c.id, reason="asked at the counter", by=accounts.actor_for(p),
-                             now=NOW)
+    customers.record_opt_out(
+        session, customer_id=c.id, reason="asked at the counter", by=accounts.actor_for(p), now=NOW
+    )
     accounts.set_disabled(session, person_id=p.id, disabled=True)
     with pytest.raises(accounts.SessionEnded, match="disabled"):
         accounts.check_session(session, person_id=p.id, token=done.token, now=NOW)
@@ -212,6 +216,7 @@ def test_resetting_someones_password_signs_them_out(session):
 
 
 # --- the console reset -------------------------------------------------------------------------------------
+
 
 def test_optin_desk_reset_password_resets_the_owner_password_from_the_console(tmp_path, monkeypatch, capsys):
     from sqlmodel import Session
@@ -253,6 +258,7 @@ def test_the_console_script_is_declared_and_dispatches(capsys):
 
 # --- who did what ------------------------------------------------------------------------------------------
 
+
 def test_the_proof_of_consent_export_names_the_person_behind_each_manual_change(session):
     p = _add(session)
     staff = accounts.actor_for(p)
@@ -265,7 +271,7 @@ def test_the_proof_of_consent_export_names_the_person_behind_each_manual_change(
 
 
 def test_a_persons_name_starting_with_a_formula_is_exported_as_text(session):
-    p = _add(session, name="=HYPERLINK(\"http://x\")", login="eve")
+    p = _add(session, name='=HYPERLINK("http://x")', login="eve")
     c = make_customer(session)
     customers.record_opt_out(session, customer_id=c.id, reason="@sum(1)", by=accounts.actor_for(p), now=NOW)
     proof = customers.proof_of_consent_csv(session, c.id).decode("utf-8-sig")
@@ -279,14 +285,16 @@ def test_the_activity_trail_filters_by_person_kind_and_date_and_pages_in_sql(ses
     maria, sam = accounts.actor_for(_add(session)), accounts.actor_for(_add(session, name="Sam", login="sam"))
     for n in range(7):
         c = make_customer(session)
-        customers.record_opt_out(session, customer_id=c.id, reason="asked", by=maria if n % 2 else sam,
-                                 now=NOW + dt.timedelta(days=n))
+        customers.record_opt_out(
+            session, customer_id=c.id, reason="asked", by=maria if n % 2 else sam, now=NOW + dt.timedelta(days=n)
+        )
     customers.add_customer(session, phone=phone(), first_name="New", by=sam, now=NOW)
     f = activity.filters(person_id=maria.id)
     assert activity.count(session, f) == 3
     assert activity.count(session, activity.filters(kinds=["customer"])) == 1
-    assert activity.count(session, activity.filters(start=NOW + dt.timedelta(days=5),
-                                                    end=NOW + dt.timedelta(days=7))) == 2
+    assert (
+        activity.count(session, activity.filters(start=NOW + dt.timedelta(days=5), end=NOW + dt.timedelta(days=7))) == 2
+    )
     first, after = activity.page(session, activity.filters(kinds=["consent"]), limit=3)
     second, after2 = activity.page(session, activity.filters(kinds=["consent"]), after=after, limit=3)
     third, end = activity.page(session, activity.filters(kinds=["consent"]), after=after2, limit=3)

@@ -55,8 +55,9 @@ def app(app_db, monkeypatch):
 
 
 def _texts(at) -> str:
-    parts = [e.value for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.error, *at.warning,
-                               *at.success)]
+    parts = [
+        e.value for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.error, *at.warning, *at.success)
+    ]
     return "\n".join(str(p) for p in parts)
 
 
@@ -310,4 +311,3 @@ def test_the_sidebar_shows_the_database_but_never_the_password(app, app_db):
     assert app.sidebar.button(key="sign_out")
     # Signing out is tested in the browser (tests/e2e/test_shell_e2e.py): AppTest drops a
     # click on a sidebar widget drawn before st.navigation once an owner page has run.
-

@@ -40,21 +40,46 @@ def at(day: str) -> dt.datetime:
 @pytest.fixture
 def shop(session):
     rows = [
-        ("Ann", SmsStatus.opted_in, Source.signup_form, "main", "ann@example.com", dt.date(1990, 5, 10), "94110",
-         "2026-01-10"),
+        (
+            "Ann",
+            SmsStatus.opted_in,
+            Source.signup_form,
+            "main",
+            "ann@example.com",
+            dt.date(1990, 5, 10),
+            "94110",
+            "2026-01-10",
+        ),
         ("Ben", SmsStatus.opted_in, Source.pos_sync, "Dutchie", "", dt.date(1985, 12, 1), "94103", "2026-03-05"),
         ("Cat", SmsStatus.pending, Source.text_to_join, "", "cat@example.com", None, "", "2026-11-10"),
-        ("Dan", SmsStatus.pending, Source.pos_sync, "Treez", "dan@example.com", dt.date(1992, 5, 30), "10001",
-         "2026-11-28"),
+        (
+            "Dan",
+            SmsStatus.pending,
+            Source.pos_sync,
+            "Treez",
+            "dan@example.com",
+            dt.date(1992, 5, 30),
+            "10001",
+            "2026-11-28",
+        ),
         ("Eve", SmsStatus.opted_out, Source.csv_import, "old.csv", "", dt.date(2000, 2, 29), "94110", "2025-12-31"),
         ("Fay", SmsStatus.not_opted_in, Source.dashboard, "", "fay@example.com", None, "94107", "2026-06-15"),
         ("Gus", SmsStatus.not_opted_in, Source.inbound_sms, "", "", None, "", "2026-06-15"),
     ]
     people = {}
     for name, status, source, detail, email, birthday, zip_code, created in rows:
-        people[name] = make_customer(session, status=status, first_name=name, last_name="Test", email=email,
-                                     source=source, source_detail=detail, birthday=birthday, zip=zip_code,
-                                     now=at(created))
+        people[name] = make_customer(
+            session,
+            status=status,
+            first_name=name,
+            last_name="Test",
+            email=email,
+            source=source,
+            source_detail=detail,
+            birthday=birthday,
+            zip=zip_code,
+            now=at(created),
+        )
     session.add(PosSource(name="Dutchie"))
     session.add(PosSource(name="Treez"))
     session.commit()
@@ -147,8 +172,15 @@ def test_the_count_is_one_sql_query(session, shop):
     aud_query.count(session, [], now=NOW)  # texting defaults loaded and cached in the session
     event.listen(engine, "before_cursor_execute", log)
     try:
-        aud_query.count(session, [cond("opt_in_status", "is true"), cond("zip", "starts with", "941"),
-                                  cond("birthday_month", "is one of", [5, 12])], now=NOW)
+        aud_query.count(
+            session,
+            [
+                cond("opt_in_status", "is true"),
+                cond("zip", "starts with", "941"),
+                cond("birthday_month", "is one of", [5, 12]),
+            ],
+            now=NOW,
+        )
     finally:
         event.remove(engine, "before_cursor_execute", log)
     assert len([s for s in statements if "customer" in s]) == 1
@@ -166,34 +198,48 @@ def test_pages_are_fifty_rows_in_id_order_with_a_keyset_cursor(session, shop):
 
 
 def test_preview_rows_read_as_the_owner_expects(session, shop):
-    rows = aud_query.display_rows(aud_query.page(session, [cond("source", "is one of", ["pos:Dutchie"])]).rows,
-                                  "US", "America/Los_Angeles")
-    assert rows == [{"Name": "Ben Test", "Phone": rows[0]["Phone"], "Email": "", "SMS": "✓ opted in",
-                     "Source": "POS sync · Dutchie", "Zip": "94103", "Birthday": "1985-12-01",
-                     "Created": "5 Mar 2026"}]  # the shop's day, as every page writes a day
+    rows = aud_query.display_rows(
+        aud_query.page(session, [cond("source", "is one of", ["pos:Dutchie"])]).rows, "US", "America/Los_Angeles"
+    )
+    assert rows == [
+        {
+            "Name": "Ben Test",
+            "Phone": rows[0]["Phone"],
+            "Email": "",
+            "SMS": "✓ opted in",
+            "Source": "POS sync · Dutchie",
+            "Zip": "94103",
+            "Birthday": "1985-12-01",
+            "Created": "5 Mar 2026",
+        }
+    ]  # the shop's day, as every page writes a day
     assert rows[0]["Phone"].startswith("(415)")
 
 
 # --- bad input --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("conditions,row,words", [
-    ([cond("opt_in_status", "is true"), cond("shoe size", "is", 9)], 2, "no trait called “shoe size”"),
-    ([cond("zip", "between", ["1", "2"])], 1, "can't use “between”"),
-    ([cond("created", "before", "31/12/2026")], 1, "not a date"),
-    ([cond("created", "between", ["2026-05-01", "2026-04-01"])], 1, "ends"),
-    ([cond("created", "between", "2026-05-01")], 1, "two dates"),
-    ([cond("birthday_month", "is", 13)], 1, "from 1 to 12"),
-    ([cond("birthday_month", "is", "May")], 1, "from 1 to 12"),
-    ([cond("sms_status", "is one of", [])], 1, "at least one"),
-    ([cond("sms_status", "is one of", ["subscribed"])], 1, "not an SMS status"),
-    ([cond("source", "is one of", ["myspace"])], 1, "not a source"),
-    ([cond("source", "is one of", ["pos:"])], 1, "Name the POS source"),
-    ([cond("zip", "starts with", "94%")], 1, "not a zip code"),
-    ([cond("zip", "is", "  ")], 1, "Type a zip code"),
-    ([cond("pending_for", "more than", -1)], 1, "whole number"),
-    ([cond("pending_for", "more than", 2.5)], 1, "whole number"),
-    (["opt-in"], 1, "needs a trait"),
-])
+
+@pytest.mark.parametrize(
+    "conditions,row,words",
+    [
+        ([cond("opt_in_status", "is true"), cond("shoe size", "is", 9)], 2, "no trait called “shoe size”"),
+        ([cond("zip", "between", ["1", "2"])], 1, "can't use “between”"),
+        ([cond("created", "before", "31/12/2026")], 1, "not a date"),
+        ([cond("created", "between", ["2026-05-01", "2026-04-01"])], 1, "ends"),
+        ([cond("created", "between", "2026-05-01")], 1, "two dates"),
+        ([cond("birthday_month", "is", 13)], 1, "from 1 to 12"),
+        ([cond("birthday_month", "is", "May")], 1, "from 1 to 12"),
+        ([cond("sms_status", "is one of", [])], 1, "at least one"),
+        ([cond("sms_status", "is one of", ["subscribed"])], 1, "not an SMS status"),
+        ([cond("source", "is one of", ["myspace"])], 1, "not a source"),
+        ([cond("source", "is one of", ["pos:"])], 1, "Name the POS source"),
+        ([cond("zip", "starts with", "94%")], 1, "not a zip code"),
+        ([cond("zip", "is", "  ")], 1, "Type a zip code"),
+        ([cond("pending_for", "more than", -1)], 1, "whole number"),
+        ([cond("pending_for", "more than", 2.5)], 1, "whole number"),
+        (["opt-in"], 1, "needs a trait"),
+    ],
+)
 def test_an_unknown_trait_or_a_bad_value_is_a_named_error_naming_the_row(session, conditions, row, words):
     with pytest.raises(aud_conditions.InvalidCondition) as err:
         aud_query.count(session, conditions, now=NOW)
@@ -208,12 +254,14 @@ def test_an_unknown_trait_is_its_own_error(session):
 
 
 def test_conditions_clean_up_to_plain_json(session):
-    conds = aud_conditions.normalize([
-        {"trait": "Created", "op": "Between", "value": [dt.date(2026, 1, 1), "2026-02-01"]},
-        {"trait": "zip", "op": "starts with", "value": " 941 "},
-        {"trait": "birthday_month", "op": "is one of", "value": ["12", 3, 3]},
-        {"trait": "pending_for", "op": "more than", "value": "7"},
-    ])
+    conds = aud_conditions.normalize(
+        [
+            {"trait": "Created", "op": "Between", "value": [dt.date(2026, 1, 1), "2026-02-01"]},
+            {"trait": "zip", "op": "starts with", "value": " 941 "},
+            {"trait": "birthday_month", "op": "is one of", "value": ["12", 3, 3]},
+            {"trait": "pending_for", "op": "more than", "value": "7"},
+        ]
+    )
     assert conds == [
         {"trait": "created", "op": "between", "value": ["2026-01-01", "2026-02-01"]},
         {"trait": "zip", "op": "starts with", "value": "941"},
@@ -235,13 +283,14 @@ def test_a_new_row_for_every_trait_is_valid_as_it_starts(session, shop):
 
 def test_describe_reads_like_the_help_article():
     assert aud_conditions.describe([cond("opt_in_status", "is true")]) == "Performed Event / Opt-in status is true"
-    assert aud_conditions.describe([cond("pending_for", "more than", 7),
-                               cond("source", "is one of", ["pos:Dutchie", "signup_form"])]) == (
-        "Pending for more than 7 days AND Source is one of POS: Dutchie, Sign-up form")
+    assert aud_conditions.describe(
+        [cond("pending_for", "more than", 7), cond("source", "is one of", ["pos:Dutchie", "signup_form"])]
+    ) == ("Pending for more than 7 days AND Source is one of POS: Dutchie, Sign-up form")
     assert aud_conditions.describe([]) == "Everyone"
 
 
 # --- export -----------------------------------------------------------------------------------
+
 
 def _read_csv(chunks) -> list[list[str]]:
     data = b"".join(chunks)
@@ -250,14 +299,21 @@ def _read_csv(chunks) -> list[list[str]]:
 
 
 def test_export_neutralises_formulas_and_keeps_phones_as_e164_text(session):
-    c = make_customer(session, first_name="=HYPERLINK(\"http://x\")", last_name="+SUM(A1)", email="=cmd@evil.com",
-                      zip="-123", source=Source.csv_import, source_detail="@list.csv")
+    c = make_customer(
+        session,
+        first_name='=HYPERLINK("http://x")',
+        last_name="+SUM(A1)",
+        email="=cmd@evil.com",
+        zip="-123",
+        source=Source.csv_import,
+        source_detail="@list.csv",
+    )
     make_customer(session, first_name="José", last_name="-")
     rows = _read_csv(aud_export.export_csv(session, [], now=NOW))
     assert rows[0] == list(aud_export.EXPORT_HEADER)
     first = dict(zip(rows[0], rows[1]))
     assert first["phone"] == f"tel:{c.phone}" and first["phone"].startswith("tel:+1415")
-    assert first["first_name"] == "'=HYPERLINK(\"http://x\")"
+    assert first["first_name"] == '\'=HYPERLINK("http://x")'
     assert first["last_name"] == "'+SUM(A1)"
     assert first["email"] == "'=cmd@evil.com"
     assert first["zip"] == "'-123"
@@ -279,6 +335,7 @@ def test_an_empty_audience_exports_just_the_header(session):
 
 # --- saved audiences --------------------------------------------------------------------------
 
+
 def test_an_audience_saves_reloads_edits_and_deletes(session, shop):
     saved = aud_saved.save(session, name="  Opted-in  fans ", conditions=[cond("opt_in_status", "is true")])
     assert saved.name == "Opted-in fans"
@@ -286,8 +343,12 @@ def test_an_audience_saves_reloads_edits_and_deletes(session, shop):
     assert aud_saved.load_conditions(again) == [{"trait": "opt_in_status", "op": "is true", "value": None}]
     assert aud_query.count(session, again.conditions, now=NOW) == 2
 
-    aud_saved.save(session, name="Opted-in fans", audience_id=saved.id,
-                   conditions=[cond("opt_in_status", "is true"), cond("zip", "is", "94110")])
+    aud_saved.save(
+        session,
+        name="Opted-in fans",
+        audience_id=saved.id,
+        conditions=[cond("opt_in_status", "is true"), cond("zip", "is", "94110")],
+    )
     assert aud_query.count(session, aud_saved.get_saved(session, saved.id).conditions, now=NOW) == 1
     assert [a.name for a in aud_saved.list_saved(session)] == ["Opted-in fans"]
 
@@ -347,8 +408,9 @@ def test_on_sqlite_the_narrowest_condition_leads_the_query(sqlite_session):
 
     assert "ix_customer_zip" in plan([cond("source", "is one of", ["signup_form"]), cond("zip", "starts with", "941")])
     assert "ix_customer_birthday_month" in plan([cond("has_email", "is true"), cond("birthday_month", "is", 5)])
-    assert "ix_customer_created_id" in plan([cond("has_email", "is true"),
-                                             cond("created", "between", ["2026-01-01", "2026-01-31"])])
+    assert "ix_customer_created_id" in plan(
+        [cond("has_email", "is true"), cond("created", "between", ["2026-01-01", "2026-01-31"])]
+    )
     both = plan([cond("opt_in_status", "is true"), cond("has_email", "is true")])
     assert "COVERING INDEX ix_customer_audience" in both
     assert "(sms_status=?)" in plan([cond("opt_in_status", "is true")])  # alone: a status index

@@ -102,8 +102,8 @@ def test_a_corrupt_stored_hash_never_verifies(session):
 
 def _scrypt_hash(password: str, salt: bytes = b"0123456789abcdef") -> str:
     """A hash as versions before Argon2id stored it: "scrypt$n$r$p$salt_b64$hash_b64"."""
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=32, maxmem=2 ** 28)
-    return f"scrypt${2 ** 14}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32, maxmem=2**28)
+    return f"scrypt${2**14}$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def _store(session, value: str) -> None:
@@ -200,7 +200,7 @@ def test_each_further_failure_doubles_the_pause(session, fast_checks):
         t += dt.timedelta(seconds=pause + 1)
     assert "Sign-in paused for 2 minutes" in str(exc.value)
     assert [auth.pause_after(n) for n in range(4, 9)] == [0, 30, 60, 120, 240]
-    assert auth.pause_after(40) == auth.pause_after(10 ** 6) == auth.MAX_PAUSE
+    assert auth.pause_after(40) == auth.pause_after(10**6) == auth.MAX_PAUSE
 
 
 def test_sign_in_refuses_even_the_right_password_while_paused_without_checking_it(session, fast_checks):
@@ -276,8 +276,7 @@ def test_the_client_key_is_the_address_and_localhost_shares_one_key():
 
 
 @pytest.mark.parametrize("file_engine", BACKENDS, indirect=True)
-def test_forty_parallel_wrong_guesses_check_at_most_five_passwords_and_the_rest_are_paused(file_engine,
-                                                                                          monkeypatch):
+def test_forty_parallel_wrong_guesses_check_at_most_five_passwords_and_the_rest_are_paused(file_engine, monkeypatch):
     with Session(file_engine) as s:
         auth.set_password(s, "right password")
     real_check = auth.check_hash
@@ -316,8 +315,9 @@ def test_forty_parallel_wrong_guesses_check_at_most_five_passwords_and_the_rest_
         t.join(timeout=120)
     assert not errors, errors
     assert len(checks) <= auth.FREE_ATTEMPTS
-    assert sorted(outcomes) == sorted(["wrong"] * (auth.FREE_ATTEMPTS - 1) + ["wrong, now paused"]
-                                      + ["refused: paused"] * (n - auth.FREE_ATTEMPTS))
+    assert sorted(outcomes) == sorted(
+        ["wrong"] * (auth.FREE_ATTEMPTS - 1) + ["wrong, now paused"] + ["refused: paused"] * (n - auth.FREE_ATTEMPTS)
+    )
     with Session(file_engine) as s:
         assert auth.check_lockout(s, client=STRANGER, now=T0) == auth.FIRST_PAUSE  # refusals not counted
         # the owner's browser is not paused by the stranger's guesses
@@ -325,7 +325,8 @@ def test_forty_parallel_wrong_guesses_check_at_most_five_passwords_and_the_rest_
 
 
 def test_many_wrong_passwords_from_many_addresses_pause_new_clients_but_not_the_owners_usual_one(
-        session, fast_checks, monkeypatch):
+    session, fast_checks, monkeypatch
+):
     monkeypatch.setattr(auth, "GLOBAL_FREE_ATTEMPTS", 12)
     auth.set_password(session, "right password")
     assert auth.sign_in(session, "right password", client=OWNER, now=T0 - dt.timedelta(days=2))

@@ -40,12 +40,27 @@ def snapshot(s) -> dict:
     """Every stored time and status, in id order."""
     s.expire_all()
     return {
-        "customers": [(c.phone, c.sms_status, c.first_name, c.created_at, c.updated_at, c.status_changed_at,
-                       c.last_request_at, c.opt_in_requests) for c in s.exec(select(Customer).order_by(Customer.id))],
-        "events": [(e.phone, e.old_status, e.new_status, e.occurred_at, e.dedupe_key, e.pending_seconds)
-                   for e in s.exec(select(ConsentEvent).order_by(ConsentEvent.id))],
-        "messages": [(m.phone, m.kind, m.status, m.created_at, m.send_at, m.sent_at, m.reason)
-                     for m in s.exec(select(Message).order_by(Message.id))],
+        "customers": [
+            (
+                c.phone,
+                c.sms_status,
+                c.first_name,
+                c.created_at,
+                c.updated_at,
+                c.status_changed_at,
+                c.last_request_at,
+                c.opt_in_requests,
+            )
+            for c in s.exec(select(Customer).order_by(Customer.id))
+        ],
+        "events": [
+            (e.phone, e.old_status, e.new_status, e.occurred_at, e.dedupe_key, e.pending_seconds)
+            for e in s.exec(select(ConsentEvent).order_by(ConsentEvent.id))
+        ],
+        "messages": [
+            (m.phone, m.kind, m.status, m.created_at, m.send_at, m.sent_at, m.reason)
+            for m in s.exec(select(Message).order_by(Message.id))
+        ],
     }
 
 
@@ -107,9 +122,11 @@ def signup_submit(s, now, tmp_path):
 def send_and_next_send_time(s, now, tmp_path):
     c = _customer(s)
     defaults = texting.get_defaults(s)
-    return (outbox.next_send_time(PHONE, now, defaults), outbox.next_send_time(PHONE, now - dt.timedelta(hours=12),
-                                                                              defaults),
-            _messages([outbox.send(s, customer=c, kind=MessageKind.opt_in_request, now=now, bulk=True)]))
+    return (
+        outbox.next_send_time(PHONE, now, defaults),
+        outbox.next_send_time(PHONE, now - dt.timedelta(hours=12), defaults),
+        _messages([outbox.send(s, customer=c, kind=MessageKind.opt_in_request, now=now, bulk=True)]),
+    )
 
 
 def release_due(s, now, tmp_path):
@@ -130,8 +147,14 @@ def reports_views(s, now, tmp_path):
     _customer(s, SmsStatus.pending, when=EARLIER)
     h = figures.headline(s, dt.date(2026, 11, 1), dt.date(2026, 11, 30), now=now)
     pending = member_club.pending_requests(s, now=now)
-    return (h.counts, h.change, period.local_today(s, now), figures.status_counts_at(s, EARLIER, now=now),
-            [r for r in pending.rows], b"".join(member_club.pending_export(s, now=now)))
+    return (
+        h.counts,
+        h.change,
+        period.local_today(s, now),
+        figures.status_counts_at(s, EARLIER, now=now),
+        [r for r in pending.rows],
+        b"".join(member_club.pending_export(s, now=now)),
+    )
 
 
 def import_csv(s, now, tmp_path):
@@ -194,10 +217,28 @@ def load_demo(s, now, tmp_path):
     return demo.load_demo(s, now=now)
 
 
-SERVICES = [receive_stop, receive_possible_opt_out_sets_the_review_deadline, decide_review, request_opt_in,
-            can_request_opt_in, record_opt_out, add_customer, signup_submit, send_and_next_send_time, release_due,
-            resend, reports_views, import_csv, import_reference_file, pos_sync, personas_view,
-            audiences_count_and_save, forms_create_and_view, sign_in_lockout, load_demo]
+SERVICES = [
+    receive_stop,
+    receive_possible_opt_out_sets_the_review_deadline,
+    decide_review,
+    request_opt_in,
+    can_request_opt_in,
+    record_opt_out,
+    add_customer,
+    signup_submit,
+    send_and_next_send_time,
+    release_due,
+    resend,
+    reports_views,
+    import_csv,
+    import_reference_file,
+    pos_sync,
+    personas_view,
+    audiences_count_and_save,
+    forms_create_and_view,
+    sign_in_lockout,
+    load_demo,
+]
 
 
 def _run(service, now, tmp_path):

@@ -14,8 +14,10 @@ WHEN = dt.date(2026, 11, 30)
 
 
 def results(done_keys=("double_opt_in", "pos_sync")) -> list[ScenarioResult]:
-    return [ScenarioResult(s.key, s.title, s.goal, [StepResult(st.text, st.hint, s.key in done_keys) for st in s.steps])
-            for s in SCENARIOS]
+    return [
+        ScenarioResult(s.key, s.title, s.goal, [StepResult(st.text, st.hint, s.key in done_keys) for st in s.steps])
+        for s in SCENARIOS
+    ]
 
 
 def pdf_text(pdf: bytes) -> tuple[int, str]:

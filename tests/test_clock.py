@@ -28,8 +28,11 @@ def test_the_night_daylight_saving_ends_each_side_has_its_own_label():
 
 def test_aware_and_naive_utc_give_the_same_text_and_midnight_and_noon_read_as_12():
     aware = dt.datetime(2026, 12, 2, 0, 0, tzinfo=ZoneInfo(LA))
-    assert clock.shop_time(aware, LA) == clock.shop_time(dt.datetime(2026, 12, 2, 8, 0), LA) == (
-        "2 Dec 2026, 12:00 AM PST")
+    assert (
+        clock.shop_time(aware, LA)
+        == clock.shop_time(dt.datetime(2026, 12, 2, 8, 0), LA)
+        == ("2 Dec 2026, 12:00 AM PST")
+    )
     assert clock.shop_time(dt.datetime(2026, 12, 2, 20, 0), LA) == "2 Dec 2026, 12:00 PM PST"
 
 

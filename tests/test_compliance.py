@@ -107,7 +107,7 @@ def test_each_missing_requirement_yields_its_code(kind, remove, replace_with, co
     text = GOOD[kind].replace(remove, replace_with)
     findings = check(kind, text, brand=BRAND)
     assert codes(findings, Level.error) == [code]
-    assert all(f.message.endswith((".", ".\"")) for f in findings)
+    assert all(f.message.endswith((".", '."')) for f in findings)
 
 
 def test_the_requirements_table_is_the_rulebook_table():

@@ -27,8 +27,7 @@ def test_concurrent_replies_never_error_and_each_status_equals_its_last_ledger_e
             start.wait()
             with Session(file_engine) as s:
                 for phone, body in plan:
-                    inbox.receive(s, phone=phone, body=body, to="+14155550142" if body == "JOIN" else None,
-                                  now=NOW)
+                    inbox.receive(s, phone=phone, body=body, to="+14155550142" if body == "JOIN" else None, now=NOW)
         except BaseException as exc:  # noqa: BLE001 - any escape fails the test
             errors.append(exc)
 
@@ -56,8 +55,16 @@ def test_concurrent_replies_never_error_and_each_status_equals_its_last_ledger_e
         # a phone never gets two opt-out confirmations in a row without an opt-in between
         for c in people:
             kinds = [m.kind for m in inbox.thread(s, c.phone, limit=1000) if m.kind and m.status.value == "sent"]
-            conf = [k for k in kinds if k in (MessageKind.opt_out_confirmation, MessageKind.opt_in_confirmation,
-                                              MessageKind.resubscribe_confirmation)]
+            conf = [
+                k
+                for k in kinds
+                if k
+                in (
+                    MessageKind.opt_out_confirmation,
+                    MessageKind.opt_in_confirmation,
+                    MessageKind.resubscribe_confirmation,
+                )
+            ]
             for a, b in zip(conf, conf[1:]):
                 assert not (a is b is MessageKind.opt_out_confirmation)
         assert s.exec(select(ConsentEvent)).first() is not None

@@ -8,8 +8,13 @@ from core.models import MessageKind as K
 from core.models import SmsStatus as S
 
 UNKNOWN = None
-REQ, CONF, OUTC, RESUB, HELP = (K.opt_in_request, K.opt_in_confirmation, K.opt_out_confirmation,
-                                 K.resubscribe_confirmation, K.help_reply)
+REQ, CONF, OUTC, RESUB, HELP = (
+    K.opt_in_request,
+    K.opt_in_confirmation,
+    K.opt_out_confirmation,
+    K.resubscribe_confirmation,
+    K.help_reply,
+)
 
 # keyword, number, status -> (new status, sends, join request)
 CELLS = [

@@ -46,8 +46,11 @@ from tests.import_helpers import write_csv
 
 ROUNDS = 40
 WRITERS = ["inbound", "request", "opt_out", "signup", "resend", "import", "pos", "review", "release"]
-PAIRS = list(itertools.combinations(WRITERS, 2)) + [("request", "request"), ("release", "release"),
-                                                     ("inbound", "inbound")]
+PAIRS = list(itertools.combinations(WRITERS, 2)) + [
+    ("request", "request"),
+    ("release", "release"),
+    ("inbound", "inbound"),
+]
 EXPECTED = (customers.CustomerError, inbox.InvalidMessage)  # refusals a user sees, not failures
 
 
@@ -68,8 +71,9 @@ def _setup(engine, pair: tuple[str, str], phones: list[str]) -> dict:
         s.commit()
         signup_limits.save_limits(s, per_client=1000, per_phone=20, per_form=10_000)  # the race, not the limits
         for phone in phones:
-            c = customers.create(s, phone=phone, source="dashboard", now=earlier - dt.timedelta(hours=1),
-                                 first_name="Race")
+            c = customers.create(
+                s, phone=phone, source="dashboard", now=earlier - dt.timedelta(hours=1), first_name="Race"
+            )
             customers.send_opt_in_request(s, c, channel=Channel.dashboard, evidence={"by": "test"}, now=earlier)
             s.commit()
             ctx["ids"][phone] = c.id
@@ -80,9 +84,19 @@ def _setup(engine, pair: tuple[str, str], phones: list[str]) -> dict:
         if "release" in pair:
             for phone in phones:
                 c = s.exec(select(Customer).where(Customer.phone == phone)).one()
-                s.add(Message(customer_id=c.id, phone=phone, direction=Direction.outbound, body="Reply Y",
-                              kind=MessageKind.opt_in_request, status=MessageStatus.queued, bulk=True,
-                              send_at=utcnow() - dt.timedelta(minutes=5), created_at=earlier))
+                s.add(
+                    Message(
+                        customer_id=c.id,
+                        phone=phone,
+                        direction=Direction.outbound,
+                        body="Reply Y",
+                        kind=MessageKind.opt_in_request,
+                        status=MessageStatus.queued,
+                        bulk=True,
+                        send_at=utcnow() - dt.timedelta(minutes=5),
+                        created_at=earlier,
+                    )
+                )
                 c.queued_requests += 1
                 s.add(c)
             s.commit()
@@ -111,8 +125,9 @@ def _writer(name: str, engine, phone: str, ctx: dict, round_no: int, tmp_path, t
                 member_club.resend(s, [cid])
             elif name == "import":
                 opt_in = "yes" if round_no % 2 == 0 else ""
-                path = write_csv(tmp_path, f"r{tag}{round_no}.csv", ["phone,first_name,sms_opt_in",
-                                                                    f"{phone},Race,{opt_in}"])
+                path = write_csv(
+                    tmp_path, f"r{tag}{round_no}.csv", ["phone,first_name,sms_opt_in", f"{phone},Race,{opt_in}"]
+                )
                 service.import_csv(s, path, attested=True)
             elif name == "pos":
                 path = write_csv(tmp_path, f"p{tag}{round_no}.csv", ["phone,first_name", f"{phone},Race"])
@@ -150,16 +165,25 @@ def _race(fns) -> list[BaseException]:
 
 def check_phone(s: Session, phone: str, *, stop_texted: bool) -> None:
     c = s.exec(select(Customer).where(Customer.phone == phone)).one()
-    events = list(s.exec(select(ConsentEvent).where(ConsentEvent.customer_id == c.id)
-                         .order_by(ConsentEvent.occurred_at, ConsentEvent.id)).all())
+    events = list(
+        s.exec(
+            select(ConsentEvent)
+            .where(ConsentEvent.customer_id == c.id)
+            .order_by(ConsentEvent.occurred_at, ConsentEvent.id)
+        ).all()
+    )
     assert events and events[-1].new_status is c.sms_status, (phone, c.sms_status, [e.new_status for e in events])
     assert events[0].old_status is SmsStatus.not_opted_in
     for before, after in zip(events, events[1:]):
         assert after.old_status is before.new_status, (phone, [(e.old_status, e.new_status) for e in events])
-    out = list(s.exec(select(Message).where(Message.phone == phone, Message.direction == Direction.outbound)
-                      .order_by(Message.id)).all())
-    sent_requests = sorted(m.sent_at for m in out
-                           if m.kind is MessageKind.opt_in_request and m.status is MessageStatus.sent)
+    out = list(
+        s.exec(
+            select(Message).where(Message.phone == phone, Message.direction == Direction.outbound).order_by(Message.id)
+        ).all()
+    )
+    sent_requests = sorted(
+        m.sent_at for m in out if m.kind is MessageKind.opt_in_request and m.status is MessageStatus.sent
+    )
     assert c.opt_in_requests == len(sent_requests), (phone, c.opt_in_requests, len(sent_requests))
     queued = [m for m in out if m.kind is MessageKind.opt_in_request and m.status is MessageStatus.queued]
     assert c.queued_requests == len(queued), phone
@@ -189,8 +213,7 @@ def test_two_writers_of_one_phone_never_lose_an_opt_out_or_break_the_ledger(file
     ctx = _setup(file_engine, pair, phones)
     errors = []
     for r, phone in enumerate(phones):
-        fns = [_writer(name, file_engine, phone, ctx, r, tmp_path, tag)
-               for name, tag in zip(pair, ("a", "b"))]
+        fns = [_writer(name, file_engine, phone, ctx, r, tmp_path, tag) for name, tag in zip(pair, ("a", "b"))]
         errors += _race(fns)
     assert not errors, errors[:3]
     with Session(file_engine) as s:
@@ -201,6 +224,7 @@ def test_two_writers_of_one_phone_never_lose_an_opt_out_or_break_the_ledger(file
             check_phone(s, phone, stop_texted=stop)
         if "release" in pair:
             # each queued message went once: released (sent or blocked) and never left behind or doubled
-            left = s.exec(select(Message).where(Message.status == MessageStatus.queued,
-                                                Message.send_at <= utcnow())).all()
+            left = s.exec(
+                select(Message).where(Message.status == MessageStatus.queued, Message.send_at <= utcnow())
+            ).all()
             assert not left

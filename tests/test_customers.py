@@ -62,7 +62,8 @@ def test_recording_an_opt_out_needs_a_reason_and_appends_the_reason_as_evidence(
     last = customers.ledger(session, c.id)[0]
     assert last.evidence["reason"] == "asked at the till" and last.channel is Channel.dashboard
     assert customers.status_sentence(c, last, "America/Los_Angeles") == (
-        "Opted out by the shop in the dashboard on 30 Nov 2026, 11:00 AM PST (reason: asked at the till).")
+        "Opted out by the shop in the dashboard on 30 Nov 2026, 11:00 AM PST (reason: asked at the till)."
+    )
 
 
 def test_the_status_sentence_names_the_keyword_texted(session, now):
@@ -74,16 +75,18 @@ def test_the_status_sentence_names_the_keyword_texted(session, now):
 def test_editing_details_validates_each_field_and_never_changes_the_phone(session):
     c = make_customer(session)
     with pytest.raises(customers.InvalidDetails) as info:
-        customers.update_details(session, customer_id=c.id, first_name="x" * 5000, email="nope",
-                                 birthday="2026-02-30", zip="<script>")
+        customers.update_details(
+            session, customer_id=c.id, first_name="x" * 5000, email="nope", birthday="2026-02-30", zip="<script>"
+        )
     assert set(info.value.errors) == {"first_name", "email", "birthday", "zip"}
     with pytest.raises(customers.CustomerError):
         customers.update_details(session, customer_id=c.id, phone="+14155550199")
     with pytest.raises(customers.InvalidDetails) as info:  # markup in a name is refused (issue 11)
         customers.update_details(session, customer_id=c.id, first_name="<b>Zoë</b>")
     assert set(info.value.errors) == {"first_name"}
-    customers.update_details(session, customer_id=c.id, first_name="Zoë", email="Zoe@Example.com",
-                             birthday="1990-05-04", zip="94110")
+    customers.update_details(
+        session, customer_id=c.id, first_name="Zoë", email="Zoe@Example.com", birthday="1990-05-04", zip="94110"
+    )
     session.refresh(c)
     assert (c.first_name, c.email, c.birthday, c.zip) == ("Zoë", "zoe@example.com", dt.date(1990, 5, 4), "94110")
 
@@ -116,6 +119,7 @@ def test_a_blocked_send_is_logged_with_its_reason(session, now):
 
 # --- Issue 11: the owner's Add a customer refuses what the public form refuses --------------------------
 
+
 @pytest.mark.parametrize("phone, kind", [("1-900-555-0123", "premium-rate"), ("(877) 555-0123", "toll-free")])
 def test_adding_a_premium_rate_or_toll_free_number_is_refused(session, phone, kind):
     from core import phones
@@ -126,9 +130,14 @@ def test_adding_a_premium_rate_or_toll_free_number_is_refused(session, phone, ki
     assert session.exec(select(func.count()).select_from(Customer)).one() == 0
 
 
-@pytest.mark.parametrize("name, words", [
-    ("visit http://phish.example/x", "link"), ("Ann 4155550199", "phone number"), ("<i>Ann</i>", "symbols"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("visit http://phish.example/x", "link"),
+        ("Ann 4155550199", "phone number"),
+        ("<i>Ann</i>", "symbols"),
+    ],
+)
 def test_adding_or_editing_a_customer_refuses_a_name_with_a_link_a_phone_or_markup(session, name, words):
     with pytest.raises(customers.InvalidDetails) as info:
         customers.add_customer(session, phone="415-867-5309", first_name=name)

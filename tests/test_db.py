@@ -50,7 +50,8 @@ def test_indexes_exist_for_what_the_pages_ask(engine):
     assert ("created_at", "id") in cols("customer")
     assert ("phone", "created_at") in cols("message")
     uniques = [tuple(u["column_names"]) for u in insp.get_unique_constraints("customer")] + [
-        tuple(ix["column_names"]) for ix in insp.get_indexes("customer") if ix.get("unique")]
+        tuple(ix["column_names"]) for ix in insp.get_indexes("customer") if ix.get("unique")
+    ]
     assert ("phone",) in uniques
 
 

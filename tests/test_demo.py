@@ -83,8 +83,11 @@ def test_the_imported_customers_have_their_import_runs(loaded):
 
 def test_each_customers_status_is_the_new_status_of_its_last_consent_event(loaded):
     for c in loaded.exec(select(Customer)).all():
-        last = loaded.exec(select(ConsentEvent).where(ConsentEvent.customer_id == c.id)
-                           .order_by(ConsentEvent.occurred_at.desc(), ConsentEvent.id.desc())).first()
+        last = loaded.exec(
+            select(ConsentEvent)
+            .where(ConsentEvent.customer_id == c.id)
+            .order_by(ConsentEvent.occurred_at.desc(), ConsentEvent.id.desc())
+        ).first()
         if last is None:
             assert c.sms_status is SmsStatus.not_opted_in, c.name
         else:
@@ -94,8 +97,9 @@ def test_each_customers_status_is_the_new_status_of_its_last_consent_event(loade
 
 def test_consent_events_chain_old_to_new_status(loaded):
     chains: dict[int, list[ConsentEvent]] = {}
-    for e in loaded.exec(select(ConsentEvent).order_by(ConsentEvent.customer_id, ConsentEvent.occurred_at,
-                                                       ConsentEvent.id)).all():
+    for e in loaded.exec(
+        select(ConsentEvent).order_by(ConsentEvent.customer_id, ConsentEvent.occurred_at, ConsentEvent.id)
+    ).all():
         chains.setdefault(e.customer_id, []).append(e)
     for events in chains.values():
         assert events[0].old_status is SmsStatus.not_opted_in
@@ -106,9 +110,11 @@ def test_consent_events_chain_old_to_new_status(loaded):
 def test_every_opt_in_has_evidence(loaded):
     for e in loaded.exec(select(ConsentEvent).where(ConsentEvent.new_status == SmsStatus.opted_in)).all():
         ev = e.evidence
-        assert ("inbound_text" in ev and classify(ev["inbound_text"]) in (Keyword.CONFIRM, Keyword.RESUBSCRIBE)) \
-            or ("form" in ev and ev.get("signature")) \
-            or ("file" in ev and ev.get("attested")), ev
+        assert (
+            ("inbound_text" in ev and classify(ev["inbound_text"]) in (Keyword.CONFIRM, Keyword.RESUBSCRIBE))
+            or ("form" in ev and ev.get("signature"))
+            or ("file" in ev and ev.get("attested"))
+        ), ev
 
 
 def test_reply_evidence_points_at_the_inbound_text_it_quotes(loaded):
@@ -147,15 +153,21 @@ def test_the_messages_are_the_keywords_and_the_replies_the_rules_send(loaded):
 
 def test_nothing_but_an_opt_out_confirmation_or_help_reply_went_to_an_opted_out_phone(loaded):
     for c in loaded.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_out)).all():
-        sent = loaded.exec(select(Message).where(Message.customer_id == c.id, Message.status == MessageStatus.sent,
-                                                 Message.created_at > c.status_changed_at)).all()
+        sent = loaded.exec(
+            select(Message).where(
+                Message.customer_id == c.id,
+                Message.status == MessageStatus.sent,
+                Message.created_at > c.status_changed_at,
+            )
+        ).all()
         assert all(m.kind in (MessageKind.help_reply,) for m in sent), c.name
 
 
 def test_some_customers_have_waited_more_than_7_days_for_their_opt_in_request(loaded):
     week_ago = NOW - dt.timedelta(days=7)
-    assert _count(loaded, Customer, Customer.sms_status == SmsStatus.pending,
-                  Customer.status_changed_at < week_ago) >= 3
+    assert (
+        _count(loaded, Customer, Customer.sms_status == SmsStatus.pending, Customer.status_changed_at < week_ago) >= 3
+    )
 
 
 def test_a_couple_of_possible_opt_outs_await_the_owner_with_a_future_deadline(loaded):
@@ -201,8 +213,9 @@ def test_the_generator_writes_the_same_files_again(tmp_path, monkeypatch):
     g.run()
     mod.dump(g, tmp_path)
     for name in sorted(p.name for p in demo.DATA_DIR.glob("*.csv")):
-        assert (tmp_path / name).read_bytes() == (demo.DATA_DIR / name).read_bytes(), \
+        assert (tmp_path / name).read_bytes() == (demo.DATA_DIR / name).read_bytes(), (
             f"data/{name} is out of date: run python data/make_demo.py"
+        )
 
 
 def test_the_demo_brings_its_sign_up_forms_submissions_and_views(loaded):
@@ -238,6 +251,7 @@ def test_views_of_a_form_opened_before_the_demo_are_kept(session):
 
 # --- The demo shop lives apart from the real shop -------------------------------------------------
 
+
 def test_every_demo_phone_is_fictional_555_01xx_and_still_a_valid_number(loaded):
     import phonenumbers
 
@@ -269,7 +283,9 @@ def _opted_in_export(url: str) -> str:
     eng = db.make_engine(url)
     try:
         with Session(eng) as s:
-            return b"".join(aud_export.export_csv(s, [{"trait": "opt_in_status", "op": "is true", "value": None}])).decode()
+            return b"".join(
+                aud_export.export_csv(s, [{"trait": "opt_in_status", "op": "is true", "value": None}])
+            ).decode()
     finally:
         eng.dispose()
 
@@ -358,8 +374,12 @@ def test_on_postgresql_the_demo_shop_is_a_schema_of_its_own_and_removing_it_drop
 
     def schemas() -> set[str]:
         with admin.connect() as conn:
-            return set(conn.execute(text("SELECT schema_name FROM information_schema.schemata "
-                                         "WHERE schema_name LIKE :p"), {"p": f"{shop}%"}).scalars())
+            return set(
+                conn.execute(
+                    text("SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"),
+                    {"p": f"{shop}%"},
+                ).scalars()
+            )
 
     try:
         eng = db.make_engine(real)

@@ -9,10 +9,22 @@ import pytest
 from core import exports
 
 
-@pytest.mark.parametrize("raw,safe", [
-    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"),
-    ("Ann", "Ann"), ("", ""), (None, ""), ("a=b", "a=b"), (42, "42"),
-])
+@pytest.mark.parametrize(
+    "raw,safe",
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Ann", "Ann"),
+        ("", ""),
+        (None, ""),
+        ("a=b", "a=b"),
+        (42, "42"),
+    ],
+)
 def test_safe_cell_follows_owasp(raw, safe):
     assert exports.safe_cell(raw) == safe
 
@@ -38,8 +50,13 @@ def test_a_file_with_no_rows_is_its_header():
 
 
 def test_a_chart_table_keeps_numbers_and_days_and_makes_text_safe():
-    table = [{"day": dt.date(2026, 11, 30), "source": "=cmd", "opt_ins": 3, "share": 0.5},
-             {"day": dt.datetime(2026, 12, 1), "source": "Text To Join", "opt_ins": 0, "share": None}]
+    table = [
+        {"day": dt.date(2026, 11, 30), "source": "=cmd", "opt_ins": 3, "share": 0.5},
+        {"day": dt.datetime(2026, 12, 1), "source": "Text To Join", "opt_ins": 0, "share": None},
+    ]
     rows = list(csv.reader(io.StringIO(exports.table_csv(table).decode("utf-8-sig"))))
-    assert rows == [["day", "source", "opt_ins", "share"], ["2026-11-30", "'=cmd", "3", "0.5"],
-                    ["2026-12-01", "Text To Join", "0", ""]]
+    assert rows == [
+        ["day", "source", "opt_ins", "share"],
+        ["2026-11-30", "'=cmd", "3", "0.5"],
+        ["2026-12-01", "Text To Join", "0", ""],
+    ]

@@ -38,8 +38,15 @@ def test_the_default_disclosure_names_the_brand_and_says_what_the_rules_need(ses
     text = _main(session).disclosure
     brand = texting.get_defaults(session).brand
     assert brand in text
-    for words in ("recurring", "marketing", "not a condition of purchase", "Msg & data rates may apply",
-                  "Msg frequency varies", "HELP", "STOP"):
+    for words in (
+        "recurring",
+        "marketing",
+        "not a condition of purchase",
+        "Msg & data rates may apply",
+        "Msg frequency varies",
+        "HELP",
+        "STOP",
+    ):
         assert words in text
     assert forms.disclosure_problems(text, brand) == []
 
@@ -86,15 +93,15 @@ def test_auto_opt_in_cannot_be_saved_unless_signature_is_required(session):
 def test_auto_opt_in_needs_double_opt_in_off(session):
     main = _main(session)
     with pytest.raises(forms.InvalidForm) as info:
-        forms.update(session, form_id=main.id, double_opt_in=True, auto_opt_in=True,
-                     fields=_signature_required(main))
+        forms.update(session, form_id=main.id, double_opt_in=True, auto_opt_in=True, fields=_signature_required(main))
     assert info.value.field == "auto_opt_in"
 
 
 def test_the_help_articles_steps_turn_on_auto_opt_in(session):
     main = _main(session)
-    saved = forms.update(session, form_id=main.id, fields=_signature_required(main), double_opt_in=False,
-                         auto_opt_in=True)
+    saved = forms.update(
+        session, form_id=main.id, fields=_signature_required(main), double_opt_in=False, auto_opt_in=True
+    )
     assert saved.auto_opt_in and not saved.double_opt_in and saved.fields["signature"] == "required"
 
 
@@ -132,8 +139,7 @@ def test_the_main_form_is_never_deleted(session):
 def test_deleting_a_form_removes_its_views_and_submissions_but_keeps_the_customer(session, now):
     form = forms.create(session, name="Tablet")
     forms.record_view(session, form_id=form.id, now=now)
-    result = signup.submit(session, form_slug="tablet", answers={"first_name": "Ann", "phone": "415-555-0199"},
-                           now=now)
+    result = signup.submit(session, form_slug="tablet", answers={"first_name": "Ann", "phone": "415-555-0199"}, now=now)
     assert forms.delete(session, form_id=form.id) == "Tablet"
     assert session.exec(select(FormSubmission)).all() == []
     assert session.exec(select(FormView)).all() == []
@@ -150,7 +156,9 @@ def test_views_are_counted_per_day_and_give_the_conversion_rate(session, now):
     stats = forms.list_forms(session)[0]
     assert stats.views == 4 and stats.submissions == 1 and stats.conversion_rate == 0.25
     assert forms.views_by_day(session, form_id=main.id, since=now.date()) == [
-        (now.date(), 2), (now.date() + dt.timedelta(days=1), 2)]
+        (now.date(), 2),
+        (now.date() + dt.timedelta(days=1), 2),
+    ]
 
 
 def test_get_by_slug_finds_the_main_form_when_no_slug_and_refuses_an_unknown_one(session):

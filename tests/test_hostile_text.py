@@ -27,14 +27,28 @@ HOSTILE_NAME = f"\u202eAda\u202c{BIDI}"
 
 # --- keywords ----------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", ["ＳＴＯＰ", "ｓｔｏｐ", "ＵＮＳＵＢＳＣＲＩＢＥ", "Ｓｔｏｐ！", "ＯＰＴ ＯＵＴ", "ＳＴＯＰ．",
-                                  "\u202eSTOP\u202c", "\u2066stop\u2069", "\u200fSTOP"])
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "ＳＴＯＰ",
+        "ｓｔｏｐ",
+        "ＵＮＳＵＢＳＣＲＩＢＥ",
+        "Ｓｔｏｐ！",
+        "ＯＰＴ ＯＵＴ",
+        "ＳＴＯＰ．",
+        "\u202eSTOP\u202c",
+        "\u2066stop\u2069",
+        "\u200fSTOP",
+    ],
+)
 def test_full_width_and_bidi_wrapped_keywords_opt_out(body):
     assert classify(body) is Keyword.OPT_OUT
 
 
-@pytest.mark.parametrize("body", ["please ｓｔｏｐ texting me", "ＵＮＳＵＢＳＣＲＩＢＥ me from this",
-                                  "Ｃａｎｃｅｌ my texts please"])
+@pytest.mark.parametrize(
+    "body", ["please ｓｔｏｐ texting me", "ＵＮＳＵＢＳＣＲＩＢＥ me from this", "Ｃａｎｃｅｌ my texts please"]
+)
 def test_full_width_revocation_words_in_a_longer_text_are_possible_opt_outs(body):
     assert classify(body) is Keyword.POSSIBLE_OPT_OUT
 
@@ -53,6 +67,7 @@ def test_a_full_width_stop_texted_in_opts_the_customer_out(session, now):
 
 
 # --- bidi controls -------------------------------------------------------------------------------------------------
+
 
 def test_clean_text_drops_control_and_bidi_characters_and_collapses_whitespace():
     assert clean_text(HOSTILE_NAME) == "Ada"
@@ -80,8 +95,12 @@ def test_a_name_typed_on_the_dashboard_is_stored_without_bidi_controls(session, 
 
 
 def test_a_name_typed_on_the_sign_up_form_is_stored_without_bidi_controls(session, now):
-    signup.submit(session, form_slug="main", answers={"first_name": HOSTILE_NAME, "last_name": "\u2067Lee\u2069",
-                                                      "phone": PHONE}, now=now)
+    signup.submit(
+        session,
+        form_slug="main",
+        answers={"first_name": HOSTILE_NAME, "last_name": "\u2067Lee\u2069", "phone": PHONE},
+        now=now,
+    )
     assert _stored_names(session) == [("Ada", "Lee")]
 
 

@@ -17,9 +17,15 @@ LA = "America/Los_Angeles"
 
 def add_runs(session, n, origin="csv_import"):
     for i in range(n):
-        session.add(ImportRun(file_name=f"list-{i:02d}.csv", origin=origin, counts={"created": i},
-                              started_at=dt.datetime(2026, 12, 1, 17, 0) + dt.timedelta(minutes=i),
-                              finished_at=dt.datetime(2026, 12, 1, 17, 1)))
+        session.add(
+            ImportRun(
+                file_name=f"list-{i:02d}.csv",
+                origin=origin,
+                counts={"created": i},
+                started_at=dt.datetime(2026, 12, 1, 17, 0) + dt.timedelta(minutes=i),
+                finished_at=dt.datetime(2026, 12, 1, 17, 1),
+            )
+        )
     session.commit()
 
 
@@ -43,8 +49,13 @@ def test_history_rows_and_the_download_picker_read_in_shop_time_with_its_zone(se
 
 
 def test_rows_not_imported_are_listed_by_row_with_what_happens_and_counted_in_the_title():
-    err = lambda row, imported=False: SimpleNamespace(row=row, column="Phone", value="x", reason="bad",  # noqa: E731
-                                                      imported=imported)
+    err = lambda row, imported=False: SimpleNamespace(  # noqa: E731
+        row=row,
+        column="Phone",
+        value="x",
+        reason="bad",  # noqa: E731
+        imported=imported,
+    )
     report = SimpleNamespace(invalid=[err(9), err(3)], warnings=[err(5, True)])
     found = page_model.problems(report, limit=2)
     assert found.title == "2 rows not imported, 1 value dropped"
@@ -58,7 +69,8 @@ def test_a_pos_date_not_started_yet_in_the_shop_s_zone_says_so():
     today = dt.date(2026, 12, 1)
     assert page_model.future_date_warning(today, today, LA) == ""
     assert page_model.future_date_warning(dt.date(2026, 12, 3), today, LA).startswith(
-        "3 Dec 2026 has not started yet in your shop's time zone (America/Los_Angeles; today is 1 Dec 2026)")
+        "3 Dec 2026 has not started yet in your shop's time zone (America/Los_Angeles; today is 1 Dec 2026)"
+    )
 
 
 def test_the_import_history_uses_the_one_previous_next_pager(app_db):

@@ -33,26 +33,57 @@ def ev_of(session, phone):
 
 # --- files that import -------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("name, expected", [
-    ("utf8.csv", {"+14155550101": ("José", "García", "jose@example.com"), "+14155550103": ("Chloé", "Dubois", "")}),
-    ("utf8_bom.csv", {"+14155550102": ("Zoë", "Müller", "zoe@example.com")}),
-    ("cp1252.csv", {"+14155550111": ("José", "O’Brien", ""), "+14155550113": ("Renée", "Ørsted", "")}),
-    ("utf16.txt", {"+14155550122": ("Søren", "Kierkegaard", "")}),
-    ("semicolon.csv", {"+14155550131": ("Jürgen", "Groß, Jr.", "juergen@example.com")}),
-    ("tab.csv", {"+14155550141": ("Amy", "Wong", "")}),
-    ("crlf.csv", {"+14155550151": ("Ann", "Lee", "")}),
-    ("quoted_newlines.csv", {"+14155550161": ("Mary, Jr.", 'O"Neil', "")}),
-    ("blank_lines.csv", {"+14155550171": ("Ann", "", ""), "+14155550172": ("Bob", "", "")}),
-    ("odd_headers.csv", {"+14155550181": ("Ann", "Lee", "ann@example.com")}),
-    ("excel_floats.csv", {"+14155550191": ("Float", "", ""), "+14155550192": ("Float", "with 1", ""),
-                          "+14155550193": ("Scientific", "", ""), "+14155550194": ("Plain", "", "")}),
-    ("extensions.csv", {"+14155550201": ("Ext", "x", ""), "+14155550202": ("Ext", "dot", ""),
-                        "+14155550203": ("Hash", "", ""), "+14155550204": ("Word", "", "")}),
-    ("apostrophes.csv", {"+14155550211": ("Apostrophe", "", ""), "+14155550212": ("Apostrophe", "plus", ""),
-                         "+14155550213": ("Apostrophe", "space", "")}),
-    ("customers.xlsx", {"+14155550221": ("Ann", "Lee", "ann@example.com"), "+14155550222": ("Bob", "Ray", ""),
-                        "+14155550223": ("Cy", "Oh", ""), "+14155550224": ("Di", "Xu", "")}),
-])
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("utf8.csv", {"+14155550101": ("José", "García", "jose@example.com"), "+14155550103": ("Chloé", "Dubois", "")}),
+        ("utf8_bom.csv", {"+14155550102": ("Zoë", "Müller", "zoe@example.com")}),
+        ("cp1252.csv", {"+14155550111": ("José", "O’Brien", ""), "+14155550113": ("Renée", "Ørsted", "")}),
+        ("utf16.txt", {"+14155550122": ("Søren", "Kierkegaard", "")}),
+        ("semicolon.csv", {"+14155550131": ("Jürgen", "Groß, Jr.", "juergen@example.com")}),
+        ("tab.csv", {"+14155550141": ("Amy", "Wong", "")}),
+        ("crlf.csv", {"+14155550151": ("Ann", "Lee", "")}),
+        ("quoted_newlines.csv", {"+14155550161": ("Mary, Jr.", 'O"Neil', "")}),
+        ("blank_lines.csv", {"+14155550171": ("Ann", "", ""), "+14155550172": ("Bob", "", "")}),
+        ("odd_headers.csv", {"+14155550181": ("Ann", "Lee", "ann@example.com")}),
+        (
+            "excel_floats.csv",
+            {
+                "+14155550191": ("Float", "", ""),
+                "+14155550192": ("Float", "with 1", ""),
+                "+14155550193": ("Scientific", "", ""),
+                "+14155550194": ("Plain", "", ""),
+            },
+        ),
+        (
+            "extensions.csv",
+            {
+                "+14155550201": ("Ext", "x", ""),
+                "+14155550202": ("Ext", "dot", ""),
+                "+14155550203": ("Hash", "", ""),
+                "+14155550204": ("Word", "", ""),
+            },
+        ),
+        (
+            "apostrophes.csv",
+            {
+                "+14155550211": ("Apostrophe", "", ""),
+                "+14155550212": ("Apostrophe", "plus", ""),
+                "+14155550213": ("Apostrophe", "space", ""),
+            },
+        ),
+        (
+            "customers.xlsx",
+            {
+                "+14155550221": ("Ann", "Lee", "ann@example.com"),
+                "+14155550222": ("Bob", "Ray", ""),
+                "+14155550223": ("Cy", "Oh", ""),
+                "+14155550224": ("Di", "Xu", ""),
+            },
+        ),
+    ],
+)
 def test_every_kind_of_real_file_imports(session, name, expected):
     report = import_csv(session, fixture(name), attested=False, now=NOW)
     got = {c.phone: (c.first_name, c.last_name, c.email) for c in session.exec(select(Customer)).all()}
@@ -94,6 +125,7 @@ def test_an_uploaded_file_object_imports_like_a_path(session):
 
 # --- §8 merge rules -----------------------------------------------------------------------------------------------
 
+
 def test_opt_out_wins_within_the_file(session):
     report = import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
     assert status_of(session, "+14155550301") == "opted_out"  # yes, then opted out
@@ -106,7 +138,8 @@ def test_opt_out_wins_within_the_file(session):
     assert (report.opted_in, report.opted_out, report.no_status) == (2, 0, 1)
     # one event per phone: the opt-out, never an opt-in first
     assert [(e.old_status, e.new_status) for e in ev_of(session, "+14155550301")] == [
-        (SmsStatus.not_opted_in, SmsStatus.opted_out)]
+        (SmsStatus.not_opted_in, SmsStatus.opted_out)
+    ]
     assert ev_of(session, "+14155550302")[0].evidence["row"] == 3  # the row that says opted out
 
 
@@ -139,8 +172,11 @@ def test_a_pending_customer_becomes_opted_in_by_an_attested_row_with_its_evidenc
     make_customer(session, status=SmsStatus.pending, phone_number="+14155550304")
     import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
     last = ev_of(session, "+14155550304")[-1]
-    assert (last.old_status, last.new_status, last.channel) == (SmsStatus.pending, SmsStatus.opted_in,
-                                                                Channel.csv_import)
+    assert (last.old_status, last.new_status, last.channel) == (
+        SmsStatus.pending,
+        SmsStatus.opted_in,
+        Channel.csv_import,
+    )
     assert last.evidence == {"file": "merge.csv", "row": 7, "attested": True}
     assert last.occurred_at == NOW
 
@@ -172,8 +208,7 @@ def test_a_mapping_chosen_by_the_owner_is_used(session, tmp_path):
     path = write_csv(tmp_path, "custom.csv", ["Telefon,Vorname,Einwilligung", "415-555-0821,Jürgen,ja"])
     with pytest.raises(NoPhoneColumn):
         import_csv(session, path, attested=True, now=NOW)
-    report = import_csv(session, path, attested=True, now=NOW,
-                        mapping={"phone": "Telefon", "first_name": "Vorname"})
+    report = import_csv(session, path, attested=True, now=NOW, mapping={"phone": "Telefon", "first_name": "Vorname"})
     assert report.created == 1
     assert status_of(session, "+14155550821") == "not_opted_in"
 
@@ -198,16 +233,20 @@ def test_opt_in_values_of_the_rulebook_are_all_understood(session, tmp_path):
 
 # --- bad rows among good ones -------------------------------------------------------------------------------------
 
+
 def test_a_bad_row_among_good_ones_is_reported_and_the_rest_imported(session):
     report = import_csv(session, fixture("bad_rows.csv"), attested=True, now=NOW)
-    assert [(e.row, e.column) for e in report.invalid] == [
-        (3, "phone"), (4, "sms_opt_in"), (5, "phone"), (6, "")]
+    assert [(e.row, e.column) for e in report.invalid] == [(3, "phone"), (4, "sms_opt_in"), (5, "phone"), (6, "")]
     assert report.invalid[0].reason == "too few digits"
     assert report.invalid[2].reason == "no phone number"
     assert "cannot be read" in report.invalid[3].reason
     assert [(w.row, w.column, w.imported) for w in report.warnings] == [(7, "email", True)]
     assert {c.phone for c in session.exec(select(Customer)).all()} == {
-        "+14155550701", "+14155550705", "+442079460958", "+14155550706"}
+        "+14155550701",
+        "+14155550705",
+        "+442079460958",
+        "+14155550706",
+    }
     errors = report.errors_csv().decode("utf-8-sig").splitlines()
     assert errors[0] == "row,column,value,reason,what happened"
     assert errors[1].startswith("3,phone,555-0702,too few digits,row not imported")
@@ -229,6 +268,7 @@ def test_a_file_without_a_single_usable_phone_is_refused_with_nothing_written(se
 
 # --- idempotence --------------------------------------------------------------------------------------------------
 
+
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(session):
     import_csv(session, fixture("merge.csv"), attested=True, now=NOW)
     first = snapshot(session)
@@ -239,8 +279,9 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(session):
 
 
 def test_an_import_cut_off_half_way_ends_in_the_same_state_when_run_again(session, engine, monkeypatch, tmp_path):
-    lines = ["phone,first_name,sms_opt_in"] + [f"415-555-{1000 + i},N{i},{['yes', 'no', '', 'unsubscribed'][i % 4]}"
-                                             for i in range(10)]
+    lines = ["phone,first_name,sms_opt_in"] + [
+        f"415-555-{1000 + i},N{i},{['yes', 'no', '', 'unsubscribed'][i % 4]}" for i in range(10)
+    ]
     path = write_csv(tmp_path, "big.csv", lines)
     monkeypatch.setattr(apply, "CHUNK_ROWS", 3)
 
@@ -274,10 +315,12 @@ STATES = [SmsStatus.not_opted_in, SmsStatus.pending, SmsStatus.opted_in, SmsStat
 def _prepare_shop(session):
     """Customers in every status on the phones of merge.csv, one with the request limit reached."""
     for i, phone in enumerate(["+14155550301", "+14155550302", "+14155550303", "+14155550304", "+14155550305"]):
-        make_customer(session, status=STATES[i % 4], phone_number=phone, first_name=f"Old{i}",
-                      now=dt.datetime(2026, 11, 1, 18, 0))
-    c = make_customer(session, status=SmsStatus.pending, phone_number="+14155550901",
-                      now=dt.datetime(2026, 11, 1, 18, 0))
+        make_customer(
+            session, status=STATES[i % 4], phone_number=phone, first_name=f"Old{i}", now=dt.datetime(2026, 11, 1, 18, 0)
+        )
+    c = make_customer(
+        session, status=SmsStatus.pending, phone_number="+14155550901", now=dt.datetime(2026, 11, 1, 18, 0)
+    )
     c.opt_in_requests = 2
     session.add(c)
     session.commit()
@@ -307,8 +350,11 @@ def test_the_bulk_import_ends_in_the_same_state_as_the_row_by_row_rules(session,
 def test_an_import_never_sends_a_text_and_asks_no_one(session, tmp_path):
     """Rulebook §11: an import never sends a text (the old "send opt-in requests" option is gone)."""
     make_customer(session, status=SmsStatus.pending, phone_number="+14155550901")
-    path = write_csv(tmp_path, "night.csv", ["phone,sms_opt_in", "415-555-0901,", "415-555-0902,", "415-555-0903,yes",
-                                             "+44 20 7946 0958,no"])
+    path = write_csv(
+        tmp_path,
+        "night.csv",
+        ["phone,sms_opt_in", "415-555-0901,", "415-555-0902,", "415-555-0903,yes", "+44 20 7946 0958,no"],
+    )
     for when in (NIGHT, NOW):
         report = import_csv(session, path, attested=False, now=when)
         assert (report.requests_sent, report.requests_queued, report.requests_blocked) == (0, 0, 0)
@@ -320,6 +366,7 @@ def test_an_import_never_sends_a_text_and_asks_no_one(session, tmp_path):
 
 
 # --- dry run, report and history ------------------------------------------------------------------------------------
+
 
 def test_a_dry_run_writes_nothing_and_predicts_the_import(session):
     make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550304")
@@ -351,8 +398,10 @@ def test_the_history_is_paged_newest_first(session, tmp_path):
 
 
 def test_the_download_of_rows_not_imported_lists_them_in_row_order():
-    report = ImportReport(invalid=[RowError(5, "phone", "not a number", "abc")],
-                          warnings=[RowError(2, "email", "not an email address", "x@", imported=True)])
+    report = ImportReport(
+        invalid=[RowError(5, "phone", "not a number", "abc")],
+        warnings=[RowError(2, "email", "not an email address", "x@", imported=True)],
+    )
     lines = report.errors_csv().decode("utf-8-sig").splitlines()
     assert [line.split(",")[0] for line in lines] == ["row", "2", "5"]
     assert lines[1].endswith("imported without this value") and lines[2].endswith("row not imported")
@@ -360,35 +409,56 @@ def test_the_download_of_rows_not_imported_lists_them_in_row_order():
 
 # --- Issue 11: numbers that cannot be a customer's mobile, names with links -------------------------------------
 
+
 @pytest.mark.parametrize("existing", [False, True])
 def test_premium_rate_and_toll_free_rows_are_reported_invalid_with_the_reason(session, tmp_path, existing):
     if existing:  # a shop with customers takes the other path through the phone check
         customers.add_customer(session, phone="415-555-0100", first_name="Old")
-    lines = ["phone,first_name,sms_opt_in", "415-555-0101,Ann,yes", "1-900-555-0123,Premium,yes",
-             "(800) 555-0123,Tollfree,no", "+44 871 234 5678,Uk,yes", "+1 500 555 0006,Pcs,yes", "4155550102,Bo,yes"]
+    lines = [
+        "phone,first_name,sms_opt_in",
+        "415-555-0101,Ann,yes",
+        "1-900-555-0123,Premium,yes",
+        "(800) 555-0123,Tollfree,no",
+        "+44 871 234 5678,Uk,yes",
+        "+1 500 555 0006,Pcs,yes",
+        "4155550102,Bo,yes",
+    ]
     report = import_csv(session, write_csv(tmp_path, "pump.csv", lines), attested=True, now=NOW)
     assert [(e.row, e.reason) for e in report.invalid] == [
-        (3, "premium-rate number, not a mobile"), (4, "toll-free number, not a mobile"),
-        (5, "premium-rate number, not a mobile"), (6, "personal forwarding number, not a mobile")]
-    assert [e.value for e in report.invalid] == ["1-900-555-0123", "(800) 555-0123", "+44 871 234 5678",
-                                                 "+1 500 555 0006"]
+        (3, "premium-rate number, not a mobile"),
+        (4, "toll-free number, not a mobile"),
+        (5, "premium-rate number, not a mobile"),
+        (6, "personal forwarding number, not a mobile"),
+    ]
+    assert [e.value for e in report.invalid] == [
+        "1-900-555-0123",
+        "(800) 555-0123",
+        "+44 871 234 5678",
+        "+1 500 555 0006",
+    ]
     phones_ = set(session.exec(select(Customer.phone)).all())
     assert {"+14155550101", "+14155550102"} <= phones_
     assert not any(p.startswith(("+1900", "+1800", "+44")) for p in phones_)
 
 
 @pytest.mark.parametrize("existing", [False, True])
-def test_a_name_with_a_link_is_dropped_and_reported_but_the_row_and_its_opt_out_are_imported(session, tmp_path,
-                                                                                            existing):
+def test_a_name_with_a_link_is_dropped_and_reported_but_the_row_and_its_opt_out_are_imported(
+    session, tmp_path, existing
+):
     if existing:
         customers.add_customer(session, phone="415-555-0100", first_name="Old")
-    lines = ["phone,first_name,last_name,sms_opt_out", "415-555-0101,visit http://phish.example/x,Lee,yes",
-             "415-555-0102,Ann,Call 415 555 0199,", "415-555-0103,O'Brien,St. John,"]
+    lines = [
+        "phone,first_name,last_name,sms_opt_out",
+        "415-555-0101,visit http://phish.example/x,Lee,yes",
+        "415-555-0102,Ann,Call 415 555 0199,",
+        "415-555-0103,O'Brien,St. John,",
+    ]
     report = import_csv(session, write_csv(tmp_path, "names.csv", lines), attested=True, now=NOW)
     assert not report.invalid
     assert [(w.row, w.column, w.reason, w.imported) for w in report.warnings] == [
         (2, "first_name", "first name not imported: it contains a web address or link", True),
-        (3, "last_name", "last name not imported: it contains a phone number", True)]
+        (3, "last_name", "last name not imported: it contains a phone number", True),
+    ]
     by_phone = {c.phone: c for c in session.exec(select(Customer)).all()}
     assert (by_phone["+14155550101"].first_name, by_phone["+14155550101"].last_name) == ("", "Lee")
     assert by_phone["+14155550101"].sms_status is SmsStatus.opted_out  # an opt-out is never lost over a name

@@ -10,7 +10,14 @@ import pytest
 import tempfile
 from core.importing import service
 from core.importing.report import (
-    EmptyFile, FileTooLarge, ImportProblem, MappingProblem, NoPhoneColumn, NoValidPhones, NotASpreadsheet, TooManyColumns,
+    EmptyFile,
+    FileTooLarge,
+    ImportProblem,
+    MappingProblem,
+    NoPhoneColumn,
+    NoValidPhones,
+    NotASpreadsheet,
+    TooManyColumns,
 )
 from core.importing.reading import sniff
 from core.importing.service import import_csv
@@ -20,18 +27,21 @@ from tests.import_helpers import counts, fixture, write_csv
 NOTHING = {"customers": 0, "events": 0, "messages": 0, "runs": 0, "pos_contacts": 0}
 
 
-@pytest.mark.parametrize("name, error, words", [
-    ("empty.csv", EmptyFile, "empty.csv is empty"),
-    ("whitespace_only.csv", EmptyFile, "has no rows"),
-    ("header_only.csv", EmptyFile, "column names but no customer rows"),
-    ("no_phone_column.csv", NoPhoneColumn, "No phone column"),
-    ("headerless.csv", NoPhoneColumn, "No phone column"),
-    ("binary.csv", NotASpreadsheet, "a PNG image, not a spreadsheet"),
-    ("random_bytes.csv", NotASpreadsheet, "binary data"),
-    ("fake.xlsx", NotASpreadsheet, "not a real Excel workbook"),
-    ("old.xls", NotASpreadsheet, "old Excel .xls file"),
-    ("wide_header.csv", TooManyColumns, "has 10,001 columns"),
-])
+@pytest.mark.parametrize(
+    "name, error, words",
+    [
+        ("empty.csv", EmptyFile, "empty.csv is empty"),
+        ("whitespace_only.csv", EmptyFile, "has no rows"),
+        ("header_only.csv", EmptyFile, "column names but no customer rows"),
+        ("no_phone_column.csv", NoPhoneColumn, "No phone column"),
+        ("headerless.csv", NoPhoneColumn, "No phone column"),
+        ("binary.csv", NotASpreadsheet, "a PNG image, not a spreadsheet"),
+        ("random_bytes.csv", NotASpreadsheet, "binary data"),
+        ("fake.xlsx", NotASpreadsheet, "not a real Excel workbook"),
+        ("old.xls", NotASpreadsheet, "old Excel .xls file"),
+        ("wide_header.csv", TooManyColumns, "has 10,001 columns"),
+    ],
+)
 def test_a_file_that_cannot_be_imported_says_why_and_writes_nothing(session, name, error, words):
     with pytest.raises(error, match=words):
         import_csv(session, fixture(name), attested=True, now=NOW)
@@ -42,8 +52,7 @@ def test_a_file_that_cannot_be_imported_says_why_and_writes_nothing(session, nam
 
 
 def test_every_import_problem_is_a_value_error_with_a_sentence():
-    for cls in (EmptyFile, NotASpreadsheet, FileTooLarge, TooManyColumns,
-                NoPhoneColumn, MappingProblem, NoValidPhones):
+    for cls in (EmptyFile, NotASpreadsheet, FileTooLarge, TooManyColumns, NoPhoneColumn, MappingProblem, NoValidPhones):
         assert issubclass(cls, ImportProblem) and issubclass(cls, ValueError)
 
 
@@ -72,11 +81,14 @@ def test_the_no_phone_column_message_lists_the_columns(session):
     assert "Choose the phone column" in str(exc.value)
 
 
-@pytest.mark.parametrize("mapping, words", [
-    ({"phone": "Mobile"}, "'Mobile' chosen for Phone is not in"),
-    ({"phone": "phone", "first_name": "phone"}, "chosen for both Phone and First name"),
-    ({"telephone": "phone"}, "Unknown field"),
-])
+@pytest.mark.parametrize(
+    "mapping, words",
+    [
+        ({"phone": "Mobile"}, "'Mobile' chosen for Phone is not in"),
+        ({"phone": "phone", "first_name": "phone"}, "chosen for both Phone and First name"),
+        ({"telephone": "phone"}, "Unknown field"),
+    ],
+)
 def test_a_wrong_mapping_is_named(session, tmp_path, mapping, words):
     path = write_csv(tmp_path, "m.csv", ["phone,first_name", "415-555-0101,Ann"])
     with pytest.raises(MappingProblem, match=words):

@@ -18,8 +18,9 @@ ROWS = 60
 @pytest.mark.parametrize("file_engine", BACKENDS, indirect=True)
 def test_two_imports_of_one_file_and_stop_replies_at_once_end_consistent(file_engine, tmp_path, monkeypatch):
     monkeypatch.setattr(apply, "CHUNK_ROWS", 7)
-    lines = ["phone,first_name,sms_opt_in"] + [f"415-555-{3000 + i},N{i},{['yes', '', 'no'][i % 3]}"
-                                             for i in range(ROWS)]
+    lines = ["phone,first_name,sms_opt_in"] + [
+        f"415-555-{3000 + i},N{i},{['yes', '', 'no'][i % 3]}" for i in range(ROWS)
+    ]
     path = write_csv(tmp_path, "shared.csv", lines)
     stoppers = [f"+1415555{3000 + i}" for i in range(0, ROWS, 5)]
     errors: list[BaseException] = []
@@ -42,8 +43,11 @@ def test_two_imports_of_one_file_and_stop_replies_at_once_end_consistent(file_en
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=import_it), threading.Thread(target=import_it),
-               threading.Thread(target=text_stop)]
+    threads = [
+        threading.Thread(target=import_it),
+        threading.Thread(target=import_it),
+        threading.Thread(target=text_stop),
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -23,9 +23,14 @@ NOTHING = {"customers": 0, "events": 0, "messages": 0, "runs": 0, "pos_contacts"
 
 # --- a row with 10,001 columns -------------------------------------------------------------------------------------
 
+
 def test_a_row_with_10001_columns_is_a_bad_row_and_the_rest_of_the_file_imports(session, tmp_path):
-    lines = (["phone,first_name"] + [f"415-555-{1000 + i},N{i}" for i in range(50)]
-             + [",".join(["415-555-0999"] + ["x"] * 10_000)] + ["415-555-1050,Last"])
+    lines = (
+        ["phone,first_name"]
+        + [f"415-555-{1000 + i},N{i}" for i in range(50)]
+        + [",".join(["415-555-0999"] + ["x"] * 10_000)]
+        + ["415-555-1050,Last"]
+    )
     report = import_csv(session, write_csv(tmp_path, "wide.csv", lines), attested=False, now=NOW)
     assert report.created == 51
     [bad] = report.invalid
@@ -36,8 +41,9 @@ def test_a_row_with_10001_columns_is_a_bad_row_and_the_rest_of_the_file_imports(
 
 
 def test_a_header_with_10001_columns_still_refuses_the_file(session, tmp_path):
-    path = write_csv(tmp_path, "wide_header.csv", ["phone," + ",".join(f"h{i}" for i in range(10_000)),
-                                                   "415-555-0611,Ann"])
+    path = write_csv(
+        tmp_path, "wide_header.csv", ["phone," + ",".join(f"h{i}" for i in range(10_000)), "415-555-0611,Ann"]
+    )
     with pytest.raises(TooManyColumns, match="Row 1 has 10,001 columns"):
         import_csv(session, path, attested=False, now=NOW)
     assert counts(session) == NOTHING
@@ -52,6 +58,7 @@ def test_a_dry_run_and_the_preview_skip_a_wide_row(session, tmp_path):
 
 
 # --- zip bombs -----------------------------------------------------------------------------------------------------
+
 
 def _workbook(rows: int = 3, cols: int = 2) -> bytes:
     import openpyxl
@@ -158,6 +165,7 @@ def test_a_normal_workbook_still_imports(session, tmp_path):
 
 
 # --- UTF-16 without a byte-order mark ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
 def test_a_utf16_file_without_a_byte_order_mark_is_read_correctly(session, tmp_path, codec):

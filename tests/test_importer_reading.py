@@ -76,23 +76,32 @@ def test_column_names_in_any_case_and_spacing_are_recognised():
     info = sniff(fixture("odd_headers.csv"))
     mapping = guess_mapping(info.headers)
     assert mapping == {
-        "phone": "MOBILE  number", "first_name": "first_NAME", "last_name": "Last-Name", "full_name": None,
-        "email": "E-Mail", "opt_in": "SMS_Opt_In", "opt_out": "Do Not Text",
-        "consented_at": None, "consent_source": None,  # the old provider's date and source (§11): not in this file
+        "phone": "MOBILE  number",
+        "first_name": "first_NAME",
+        "last_name": "Last-Name",
+        "full_name": None,
+        "email": "E-Mail",
+        "opt_in": "SMS_Opt_In",
+        "opt_out": "Do Not Text",
+        "consented_at": None,
+        "consent_source": None,  # the old provider's date and source (§11): not in this file
     }
 
 
-@pytest.mark.parametrize("headers, field, expected", [
-    (["Phone", "Mobile"], "phone", "Mobile"),
-    (["Home Phone", "Email"], "phone", "Home Phone"),
-    (["SMS", "Name"], "phone", "SMS"),
-    (["Cell", "SMS Opt-In Status"], "opt_in", "SMS Opt-In Status"),
-    (["Phone Number", "Accepts SMS Marketing"], "opt_in", "Accepts SMS Marketing"),
-    (["phone", "status"], "opt_in", "status"),
-    (["phone", "Opted Out"], "opt_out", "Opted Out"),
-    (["phone", "Full Name"], "full_name", "Full Name"),
-    (["Phone Type", "Phone"], "phone", "Phone"),
-])
+@pytest.mark.parametrize(
+    "headers, field, expected",
+    [
+        (["Phone", "Mobile"], "phone", "Mobile"),
+        (["Home Phone", "Email"], "phone", "Home Phone"),
+        (["SMS", "Name"], "phone", "SMS"),
+        (["Cell", "SMS Opt-In Status"], "opt_in", "SMS Opt-In Status"),
+        (["Phone Number", "Accepts SMS Marketing"], "opt_in", "Accepts SMS Marketing"),
+        (["phone", "status"], "opt_in", "status"),
+        (["phone", "Opted Out"], "opt_out", "Opted Out"),
+        (["phone", "Full Name"], "full_name", "Full Name"),
+        (["Phone Type", "Phone"], "phone", "Phone"),
+    ],
+)
 def test_guess_mapping_uses_the_rulebook_names(headers, field, expected):
     assert guess_mapping(headers)[field] == expected
 
@@ -131,17 +140,50 @@ def test_a_headerless_file_is_recognised_as_data_in_the_header_row():
 
 # --- phones: the fast path must say exactly what phones.normalize says --------------------------------------------
 
+
 def _spellings(rng: random.Random, digits: str) -> list[str]:
     a, b, c = digits[:3], digits[3:6], digits[6:]
     return [
-        f"({a}) {b}-{c}", f"{a}-{b}-{c}", f"{a}.{b}.{c}", digits, f"1{digits}", f"+1{digits}", f"+1 {a} {b} {c}",
-        f"1-{a}-{b}-{c}", f"+1-{a}-{b}-{c}", f"1 ({a}) {b}-{c}", f"+1 ({a}) {b}-{c}", f"{digits}.0",
-        f"1{digits}.0", f"1.{digits}E+10", f"1.{digits}e10", f"{digits[0]}.{digits[1:]}E+9", f"'{digits}",
-        f"' {a}-{b}-{c}", f"  {a} {b} {c}  ", f"{a}-{b}-{c} x{rng.randint(1, 9999)}",
-        f"{a}-{b}-{c} ext. {rng.randint(1, 99)}", f"({a}) {b}-{c} #12", f"{a}.{b}.{c} extension 4",
-        f"{digits}x7", f"{a}{b}-{c}", f"({a}){b}-{c}", f"{a} {b}{c}", f"{a}-{b}-{c[:3]}", f"{a}-{b}-{c}9",
-        f"+2{digits}", f"+{digits}", f"11{digits}", f"{digits}.5", f"1.{digits[:5]}E+10", f"{a}/{b}/{c}",
-        f"({a} {b}-{c}", f"{a}) {b}-{c}", f"{a}--{b}-{c}", f"{a}-{b}-{c} ext", f"{a}-{b}-{c} x",
+        f"({a}) {b}-{c}",
+        f"{a}-{b}-{c}",
+        f"{a}.{b}.{c}",
+        digits,
+        f"1{digits}",
+        f"+1{digits}",
+        f"+1 {a} {b} {c}",
+        f"1-{a}-{b}-{c}",
+        f"+1-{a}-{b}-{c}",
+        f"1 ({a}) {b}-{c}",
+        f"+1 ({a}) {b}-{c}",
+        f"{digits}.0",
+        f"1{digits}.0",
+        f"1.{digits}E+10",
+        f"1.{digits}e10",
+        f"{digits[0]}.{digits[1:]}E+9",
+        f"'{digits}",
+        f"' {a}-{b}-{c}",
+        f"  {a} {b} {c}  ",
+        f"{a}-{b}-{c} x{rng.randint(1, 9999)}",
+        f"{a}-{b}-{c} ext. {rng.randint(1, 99)}",
+        f"({a}) {b}-{c} #12",
+        f"{a}.{b}.{c} extension 4",
+        f"{digits}x7",
+        f"{a}{b}-{c}",
+        f"({a}){b}-{c}",
+        f"{a} {b}{c}",
+        f"{a}-{b}-{c[:3]}",
+        f"{a}-{b}-{c}9",
+        f"+2{digits}",
+        f"+{digits}",
+        f"11{digits}",
+        f"{digits}.5",
+        f"1.{digits[:5]}E+10",
+        f"{a}/{b}/{c}",
+        f"({a} {b}-{c}",
+        f"{a}) {b}-{c}",
+        f"{a}--{b}-{c}",
+        f"{a}-{b}-{c} ext",
+        f"{a}-{b}-{c} x",
     ]
 
 
@@ -175,8 +217,16 @@ def test_the_us_fast_path_agrees_with_phones_normalize(region):
 
 
 def test_the_fast_path_leaves_other_spellings_to_phonenumbers():
-    for raw in ["+44 20 7946 0958", "555-0123", "1.41556E+10", "abc", "", "4155550123.5", "+2 415 555 0123",
-                "٤١٥٥٥٥٠١٢٣"]:
+    for raw in [
+        "+44 20 7946 0958",
+        "555-0123",
+        "1.41556E+10",
+        "abc",
+        "",
+        "4155550123.5",
+        "+2 415 555 0123",
+        "٤١٥٥٥٥٠١٢٣",
+    ]:
         assert phone_cells.nanp_candidate(raw, True) == 0, raw
 
 

@@ -18,10 +18,11 @@ STATUSES = [None, NOT_IN, PENDING, IN, OUT]  # None: not a customer yet
 @pytest.mark.parametrize("status", STATUSES)
 @pytest.mark.parametrize("attested", [True, False])
 def test_opt_out_is_always_applied_and_wins_over_opt_in(status, attested):
-    assert list_statement(OUT, status, attested=attested) == (
-        ListOutcome.opted_out, None if status is OUT else OUT)
+    assert list_statement(OUT, status, attested=attested) == (ListOutcome.opted_out, None if status is OUT else OUT)
     assert list_statement(OUT, status, attested=attested, file_also_says_in=True) == (
-        ListOutcome.kept_opted_out, None if status is OUT else OUT)
+        ListOutcome.kept_opted_out,
+        None if status is OUT else OUT,
+    )
     assert list_statement(IN, OUT, attested=attested) == (ListOutcome.kept_opted_out, None)
 
 
@@ -40,8 +41,13 @@ def test_a_blank_or_no_changes_nothing(status, says):
 @pytest.mark.parametrize("may_opt_in", [True, False])
 def test_every_cell_of_the_importers_tables_is_what_the_rule_says(may_opt_in):
     buckets, targets = plan.decide_tables(may_opt_in)
-    says = {values.V_NONE: (None, False), values.V_NO: (NOT_IN, False), values.V_IN: (IN, False),
-            values.V_OUT: (OUT, False), values.V_OUT_OVER_IN: (OUT, True)}
+    says = {
+        values.V_NONE: (None, False),
+        values.V_NO: (NOT_IN, False),
+        values.V_IN: (IN, False),
+        values.V_OUT: (OUT, False),
+        values.V_OUT_OVER_IN: (OUT, True),
+    }
     codes = {NOT_IN: plan.S_NOT, PENDING: plan.S_PENDING, IN: plan.S_IN, OUT: plan.S_OUT}
     assert buckets.shape == targets.shape == (len(says), len(codes))
     for (v, (said, also_in)), (status, code) in itertools.product(says.items(), codes.items()):

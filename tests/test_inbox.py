@@ -107,8 +107,13 @@ def test_every_status_change_appends_a_consent_event_and_status_equals_the_last_
         text(session, body, t, to=to)
     c = customers.get_by_phone(session, PHONE)
     events = customers.ledger(session, c.id)
-    assert [e.new_status for e in events] == [SmsStatus.opted_out, SmsStatus.opted_in, SmsStatus.opted_out,
-                                              SmsStatus.opted_in, SmsStatus.pending]
+    assert [e.new_status for e in events] == [
+        SmsStatus.opted_out,
+        SmsStatus.opted_in,
+        SmsStatus.opted_out,
+        SmsStatus.opted_in,
+        SmsStatus.pending,
+    ]
     assert events[0].new_status is c.sms_status
     assert all(e.evidence.get("inbound_text") for e in events)
 
@@ -117,8 +122,13 @@ def test_nothing_but_the_confirmation_and_help_goes_to_an_opted_out_phone(sessio
     from core.messaging import outbox
 
     c = make_customer(session, status=SmsStatus.opted_out, phone_number=E164)
-    for kind in (MessageKind.opt_in_request, MessageKind.opt_in_confirmation, MessageKind.resubscribe_confirmation,
-                 MessageKind.help_reply, MessageKind.opt_out_confirmation):
+    for kind in (
+        MessageKind.opt_in_request,
+        MessageKind.opt_in_confirmation,
+        MessageKind.resubscribe_confirmation,
+        MessageKind.help_reply,
+        MessageKind.opt_out_confirmation,
+    ):
         msg = outbox.send(session, customer=c, kind=kind, now=now)
         assert msg.status is MessageStatus.blocked, kind
         assert "opted out" in msg.reason
@@ -209,8 +219,9 @@ def test_every_message_is_logged_with_encoding_and_segments(session, now):
     assert outbound.shop_number == DEFAULT_JOIN_NUMBER
 
 
-@pytest.mark.parametrize("sender, body", [("+1 900 555 0123", "JOIN"), ("1-800-555-0123", "YES"),
-                                          ("+1 888 555 0123", "START")])
+@pytest.mark.parametrize(
+    "sender, body", [("+1 900 555 0123", "JOIN"), ("1-800-555-0123", "YES"), ("+1 888 555 0123", "START")]
+)
 def test_a_join_request_from_a_premium_rate_or_toll_free_number_is_logged_only(session, now, sender, body):
     out = inbox.receive(session, phone=sender, body=body, to=DEFAULT_JOIN_NUMBER, now=now)
     assert out == []  # no opt-in request: a text to such a number costs the shop or reaches no one

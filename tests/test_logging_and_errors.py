@@ -39,7 +39,8 @@ def test_redact_keeps_only_the_last_four_digits():
 
 
 def test_a_stop_a_request_an_import_and_a_failed_sign_in_are_logged_without_numbers_or_secrets(
-        session, now, tmp_path, caplog):
+    session, now, tmp_path, caplog
+):
     caplog.set_level(logging.INFO)
     ada = make_customer(session, status=SmsStatus.opted_in, phone_number=ADA, now=now)
     ben = make_customer(session, phone_number=BEN, first_name="Ben", now=now)
@@ -48,15 +49,17 @@ def test_a_stop_a_request_an_import_and_a_failed_sign_in_are_logged_without_numb
 
     inbox.receive(session, phone=ADA, body="STOP", now=now)
     customers.request_opt_in(session, customer_id=ben.id, now=now)
-    path = write_csv(tmp_path, "spring list.csv", ["phone,first_name", "(415) 555-0166,Cy", "415-555-0199,Dee",
-                                                    "not a phone,Eve"])
+    path = write_csv(
+        tmp_path, "spring list.csv", ["phone,first_name", "(415) 555-0166,Cy", "415-555-0199,Dee", "not a phone,Eve"]
+    )
     import_service.import_csv(session, path, attested=False, now=now)
     assert auth.sign_in(session, WRONG, client=auth.client_key("203.0.113.7"), now=now) is False
 
     lines = [r.getMessage() for r in caplog.records]
     text = "\n".join(lines)
-    assert any(line.startswith(f"consent: customer {ada.id} (…0123) opted_in -> opted_out by sms_reply")
-               for line in lines), text
+    assert any(
+        line.startswith(f"consent: customer {ada.id} (…0123) opted_in -> opted_out by sms_reply") for line in lines
+    ), text
     assert any(line.startswith(f"send: opt_out_confirmation to customer {ada.id} (…0123) sent") for line in lines)
     assert any(f"customer {ben.id} (…0187) not_opted_in -> pending by dashboard" in line for line in lines)
     assert any(line.startswith(f"send: opt_in_request to customer {ben.id} (…0187) sent") for line in lines)
@@ -82,7 +85,8 @@ def test_a_queued_text_released_later_is_logged(session, now, caplog):
     caplog.clear()
     outbox.release_due(session, now=now)
     assert [r.getMessage() for r in caplog.records if r.name == "core.messaging.outbox"] == [
-        f"release: queued opt_in_request {msg.id} to customer {c.id} (…0123) sent"]
+        f"release: queued opt_in_request {msg.id} to customer {c.id} (…0123) sent"
+    ]
 
 
 def test_every_named_error_an_owner_can_fix_shares_one_base():
@@ -91,11 +95,28 @@ def test_every_named_error_an_owner_can_fix_shares_one_base():
     from core.signups import forms, signup, signup_limits
     from core.training import demo, training
 
-    named = [customers.CustomerError, customers.InvalidDetails, signup.InvalidSubmission, import_report.ImportProblem,
-             import_report.MappingProblem, auth.AuthError, auth.Locked, outbox.OutboxError, inbox.InvalidMessage,
-             pos.PosError, forms.FormError, period.ReportError, texting.InvalidSetting, texting.TemplateError,
-             signup_limits.InvalidLimits, signup_limits.TooManySignups, aud_conditions.AudienceError,
-             phones.InvalidPhone, training.TrainingError, demo.DemoError]
+    named = [
+        customers.CustomerError,
+        customers.InvalidDetails,
+        signup.InvalidSubmission,
+        import_report.ImportProblem,
+        import_report.MappingProblem,
+        auth.AuthError,
+        auth.Locked,
+        outbox.OutboxError,
+        inbox.InvalidMessage,
+        pos.PosError,
+        forms.FormError,
+        period.ReportError,
+        texting.InvalidSetting,
+        texting.TemplateError,
+        signup_limits.InvalidLimits,
+        signup_limits.TooManySignups,
+        aud_conditions.AudienceError,
+        phones.InvalidPhone,
+        training.TrainingError,
+        demo.DemoError,
+    ]
     assert [e.__name__ for e in named if not issubclass(e, errors.OwnerError)] == []
     err = texting.InvalidSetting("brand", "Brand is too long.")
     assert (err.field, err.errors, str(err)) == ("brand", {"brand": "Brand is too long."}, "Brand is too long.")
@@ -104,6 +125,7 @@ def test_every_named_error_an_owner_can_fix_shares_one_base():
 
 
 # --- pages -------------------------------------------------------------------------------------
+
 
 def _owner_page(name: str) -> AppTest:
     app = AppTest.from_file(str(PAGES / name), default_timeout=60)
@@ -178,19 +200,23 @@ def test_an_owner_error_shows_its_message_under_its_field(app_db, monkeypatch):
         assert not auth.has_password(s)
 
 
-@pytest.mark.parametrize(("env", "level"), [(None, "INFO"), ("debug", "DEBUG"), ("WARNING", "WARNING"),
-                                            ("chatty", "INFO")])
+@pytest.mark.parametrize(
+    ("env", "level"), [(None, "INFO"), ("debug", "DEBUG"), ("WARNING", "WARNING"), ("chatty", "INFO")]
+)
 def test_the_log_level_comes_from_optin_desk_log_level_and_is_set_once(env, level):
     import os
     import subprocess
     import sys
 
-    code = ("import logging; from pages import ui; ui.configure_logging(); root = logging.getLogger(); "
-            "print(logging.getLevelName(root.level), sum(h.get_name() == 'optin_desk' for h in root.handlers))")
+    code = (
+        "import logging; from pages import ui; ui.configure_logging(); root = logging.getLogger(); "
+        "print(logging.getLevelName(root.level), sum(h.get_name() == 'optin_desk' for h in root.handlers))"
+    )
     environ = {k: v for k, v in os.environ.items() if k != "OPTIN_DESK_LOG_LEVEL"}
     if env is not None:
         environ["OPTIN_DESK_LOG_LEVEL"] = env
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ,
-                         cwd=PAGES.parent, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environ, cwd=PAGES.parent, timeout=60
+    )
     assert out.stdout.split() == [level, "1"], out.stderr
     assert ("is not a log level" in out.stderr) == (env == "chatty")

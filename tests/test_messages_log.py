@@ -82,10 +82,15 @@ def test_queued_messages_show_when_the_next_goes_and_release_sends_them(session)
     assert q.queued == 3 and q.next_send_at == dt.datetime(2026, 12, 1, 16, 0)  # 08:00 PT
     row = messages.log_rows(messages.page(session, statuses=["queued"]).rows, "US", "America/Los_Angeles")[0]
     # the shop's time, with its zone
-    assert row["status"] == "queued" and row["sends at"] == "1 Dec 2026, 8:00 AM PST" and row["reason"] == "Federal rule (TCPA): not after 21:00"
+    assert (
+        row["status"] == "queued"
+        and row["sends at"] == "1 Dec 2026, 8:00 AM PST"
+        and row["reason"] == "Federal rule (TCPA): not after 21:00"
+    )
     assert row["time"] == "30 Nov 2026, 10:00 PM PST"
-    assert q.headline("America/Los_Angeles") == ("**3** messages queued for quiet hours; the next goes out "
-                                                 "1 Dec 2026, 8:00 AM PST.")
+    assert q.headline("America/Los_Angeles") == (
+        "**3** messages queued for quiet hours; the next goes out 1 Dec 2026, 8:00 AM PST."
+    )
     summary = outbox.release_due(session, now=dt.datetime(2026, 12, 1, 16, 1))
     assert summary.sent == 3
     assert messages.queue_summary(session).queued == 0

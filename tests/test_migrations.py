@@ -51,8 +51,9 @@ def load_previous_release(engine, *, with_data: bool = True) -> None:
                 conn.exec_driver_sql(stmt)
             if engine.dialect.name == "postgresql":  # rows inserted with their ids: move the sequences on
                 for table in SERIAL_TABLES:
-                    conn.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                         f"(SELECT max(id) FROM {table}))")
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                    )
 
 
 @pytest.fixture(params=BACKENDS)
@@ -78,12 +79,19 @@ def _revision(engine) -> str | None:
 def _index_names(engine, table: str) -> set[str]:
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
-            rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t "
-                                     "AND sql IS NOT NULL"), {"t": table})
+            rows = conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t AND sql IS NOT NULL"),
+                {"t": table},
+            )
         else:
-            rows = conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t AND "
-                                     "schemaname = current_schema() AND indexname NOT LIKE '%_pkey' "
-                                     "AND indexname NOT LIKE '%_key'"), {"t": table})
+            rows = conn.execute(
+                text(
+                    "SELECT indexname FROM pg_indexes WHERE tablename = :t AND "
+                    "schemaname = current_schema() AND indexname NOT LIKE '%_pkey' "
+                    "AND indexname NOT LIKE '%_key'"
+                ),
+                {"t": table},
+            )
         return {r[0] for r in rows}
 
 
@@ -122,8 +130,11 @@ def test_a_database_made_by_the_previous_release_is_upgraded_at_start_and_keeps_
     with Session(empty_engine) as s:
         people = {c.first_name: c for c in s.exec(select(Customer))}
         assert {n: c.sms_status for n, c in people.items()} == {
-            "Ada": SmsStatus.opted_in, "Ben": SmsStatus.pending, "Cy": SmsStatus.opted_out,
-            "Dee": SmsStatus.not_opted_in}
+            "Ada": SmsStatus.opted_in,
+            "Ben": SmsStatus.pending,
+            "Cy": SmsStatus.opted_out,
+            "Dee": SmsStatus.not_opted_in,
+        }
         assert people["Ada"].email == "ada@example.com" and people["Ada"].birthday == dt.date(1990, 3, 4)
         # Ben's queued request leaves the sent counter for the new queued one; the limit still sees 2
         assert (people["Ben"].opt_in_requests, people["Ben"].queued_requests) == (1, 1)
@@ -190,6 +201,7 @@ def test_several_replicas_starting_on_an_old_database_migrate_it_once(kind, tmp_
     runs once), the others wait for the start lock and find it at head."""
     schema = "t_" + uuid.uuid4().hex[:12]
     if kind == "sqlite":
+
         def make():
             return db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     else:
@@ -198,8 +210,8 @@ def test_several_replicas_starting_on_an_old_database_migrate_it_once(kind, tmp_
         _pg_engine_in_schema(schema).dispose()
 
         def make():
-            return create_engine(db.make_engine(PG_URL).url,
-                                 connect_args={"options": f"-csearch_path={schema}"})
+            return create_engine(db.make_engine(PG_URL).url, connect_args={"options": f"-csearch_path={schema}"})
+
     first = make()
     load_previous_release(first)
     first.dispose()

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import Session, select
 
 from core.consent import customers
-from core import bootstrap, db
+from core import bootstrap
 from core.messaging import inbox, outbox
-from core.models import Customer, Direction, Message, MessageKind, MessageStatus, SmsStatus, TextingDefaults
+from core.models import Customer, Message, MessageKind, MessageStatus, SmsStatus
 from tests.conftest import BACKENDS, NOW
 from tests.factories import make_customer
 

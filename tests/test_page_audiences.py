@@ -20,8 +20,9 @@ def shop(app_db):
         for i in range(3):
             make_customer(s, status=SmsStatus.opted_in, first_name=f"In{i}", zip="94110")
         for i in range(2):
-            make_customer(s, status=SmsStatus.pending, first_name=f"Wait{i}", source=Source.pos_sync,
-                          source_detail="Dutchie")
+            make_customer(
+                s, status=SmsStatus.pending, first_name=f"Wait{i}", source=Source.pos_sync, source_detail="Dutchie"
+            )
         make_customer(s, status=SmsStatus.opted_out, first_name="Gone", email="gone@example.com")
         s.add(PosSource(name="Dutchie"))
         s.commit()
@@ -79,8 +80,10 @@ def test_build_save_and_reload_an_audience(at, shop):
 
     with Session(shop) as s:
         [saved] = aud_saved.list_saved(s)
-        assert saved.conditions == [{"trait": "opt_in_status", "op": "is false", "value": None},
-                                    {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}]
+        assert saved.conditions == [
+            {"trait": "opt_in_status", "op": "is false", "value": None},
+            {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]},
+        ]
 
     # a fresh visit: start again, then load the saved audience
     app = AppTest.from_file(PAGE, default_timeout=30)
@@ -141,8 +144,9 @@ def test_delete_a_saved_audience(shop):
 
 def test_a_saved_audience_whose_pos_source_was_deleted_still_loads_and_says_so(shop):
     with Session(shop) as s:
-        saved = aud_saved.save(s, name="Dutchie", conditions=[
-            {"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}])
+        saved = aud_saved.save(
+            s, name="Dutchie", conditions=[{"trait": "source", "op": "is one of", "value": ["pos:Dutchie"]}]
+        )
         saved_id = saved.id
         s.delete(s.get(PosSource, 1))
         s.commit()

@@ -24,8 +24,9 @@ def at(app_db):
 
 
 def upload(app, name, data=None, mime="text/csv"):
-    app.file_uploader(key="import_file").set_value((name, data if data is not None else fixture(name).read_bytes(),
-                                                    mime))
+    app.file_uploader(key="import_file").set_value(
+        (name, data if data is not None else fixture(name).read_bytes(), mime)
+    )
     app.run()
     assert not app.exception
     return app
@@ -53,8 +54,10 @@ def test_an_upload_shows_the_file_its_columns_and_the_consent_choices(at, app_db
     assert at.selectbox(key="import_map_phone").value == "phone"
     assert at.selectbox(key="import_map_opt_in").value == "sms_opt_in"
     assert at.selectbox(key="import_map_last_name").value == "— not in this file —"
-    assert at.checkbox(key="import_attested").label == "These customers agreed to receive marketing texts from " \
-                                                      "Green Leaf Goods"
+    assert (
+        at.checkbox(key="import_attested").label == "These customers agreed to receive marketing texts from "
+        "Green Leaf Goods"
+    )
     # an import never sends a text (§11): no option to, and the page says so
     assert not [c for c in at.checkbox if c.key == "import_send_requests"]
     assert any("An import never sends a text" in c.value for c in at.caption)
@@ -108,11 +111,14 @@ def test_the_mapping_can_be_corrected_before_the_check(at):
     assert metrics(at)["New customers"] == "1"
 
 
-@pytest.mark.parametrize("name, words", [
-    ("binary.csv", "a PNG image, not a spreadsheet"),
-    ("empty.csv", "is empty"),
-    ("wide_header.csv", "10,001 columns"),
-])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("binary.csv", "a PNG image, not a spreadsheet"),
+        ("empty.csv", "is empty"),
+        ("wide_header.csv", "10,001 columns"),
+    ],
+)
 def test_a_bad_file_gets_a_clear_message_and_no_traceback(at, name, words):
     upload(at, name)
     assert words in at.error[0].value

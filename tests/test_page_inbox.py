@@ -46,8 +46,13 @@ def bubbles(at) -> list[tuple[str, str]]:
 
 def outbound(engine, phone) -> list[Message]:
     with Session(engine) as s:
-        return list(s.exec(select(Message).where(Message.phone == phone, Message.direction == Direction.outbound)
-                           .order_by(Message.id)).all())
+        return list(
+            s.exec(
+                select(Message)
+                .where(Message.phone == phone, Message.direction == Direction.outbound)
+                .order_by(Message.id)
+            ).all()
+        )
 
 
 def text(at, body):
@@ -61,10 +66,12 @@ def text(at, body):
 def shop(app_db):
     with Session(app_db) as s:
         made = {
-            "pending": make_customer(s, first_name="Pat", last_name="Pending", phone_number="+14158675309",
-                                     status=SmsStatus.pending),
-            "in": make_customer(s, first_name="Ina", last_name="In", phone_number="+14155550111",
-                                status=SmsStatus.opted_in),
+            "pending": make_customer(
+                s, first_name="Pat", last_name="Pending", phone_number="+14158675309", status=SmsStatus.pending
+            ),
+            "in": make_customer(
+                s, first_name="Ina", last_name="In", phone_number="+14155550111", status=SmsStatus.opted_in
+            ),
             "evil": make_customer(s, first_name=EVIL, last_name="Evil", phone_number="+14155550122"),
         }
         return {k: c.id for k, c in made.items()}
@@ -185,7 +192,7 @@ def test_a_possible_opt_out_is_listed_with_its_deadline_and_dismiss_needs_a_reas
         review = s.exec(select(PossibleOptOut)).one()
         rid = review.id
     at = app()
-    assert f"please stop texting me" in " ".join(t.value for t in at.text)
+    assert "please stop texting me" in " ".join(t.value for t in at.text)
     assert f"Decide by {review.deadline.strftime('%d %b %Y').lstrip('0')}" in markdown(at)
     at.button(key=f"review_dismiss_{rid}").click().run()
     assert "reason is required" in at.error[0].value

@@ -13,7 +13,7 @@ from core.reports import period
 from tests.factories import make_customer
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "integrations.py")
-LABEL = ("Send an SMS double opt-in request if a contact with a phone number is synced from this source after:")
+LABEL = "Send an SMS double opt-in request if a contact with a phone number is synced from this source after:"
 EXPORT = b"Mobile,First Name,Accepts SMS Marketing\n415-555-0101,Ann,yes\n415-555-0102,Bob,\nnope,Cy,\n"
 
 
@@ -95,8 +95,7 @@ def test_a_sync_shows_its_results_with_requests_sent_and_refused(at, app_db):
     reasons = [d.value for d in at.dataframe if "Refused because" in d.value.columns][0]
     assert list(reasons["Refused because"]) == ["Request limit reached: 2 opt-in requests already sent to this phone"]
     with Session(app_db) as s:
-        assert s.exec(select(Customer).where(Customer.phone == "+14155550101")).one().sms_status in (
-            SmsStatus.pending,)
+        assert s.exec(select(Customer).where(Customer.phone == "+14155550101")).one().sms_status in (SmsStatus.pending,)
         assert len(s.exec(select(Message)).all()) == 2
     table = [d.value for d in at.dataframe if "Contacts synced" in d.value.columns][0]
     assert list(table["Contacts synced"]) == [2]

@@ -42,11 +42,19 @@ def view_buttons(at) -> list:
 def shop(app_db):
     with Session(app_db) as s:
         made = {
-            "ada": make_customer(s, first_name="Ada", last_name="Lovelace", email="ada@example.com",
-                                 phone_number="+14158675309", status=SmsStatus.opted_in, source=Source.signup_form),
+            "ada": make_customer(
+                s,
+                first_name="Ada",
+                last_name="Lovelace",
+                email="ada@example.com",
+                phone_number="+14158675309",
+                status=SmsStatus.opted_in,
+                source=Source.signup_form,
+            ),
             "new": make_customer(s, first_name="Nova", last_name="Fresh", phone_number="+14155550111"),
-            "gone": make_customer(s, first_name="Otto", last_name="Gone", phone_number="+14155550122",
-                                  status=SmsStatus.opted_out),
+            "gone": make_customer(
+                s, first_name="Otto", last_name="Gone", phone_number="+14155550122", status=SmsStatus.opted_out
+            ),
             "evil": make_customer(s, first_name=EVIL[:100], last_name="Evil", phone_number="+14155550133"),
         }
         return {k: c.id for k, c in made.items()}
@@ -107,8 +115,9 @@ def test_the_table_shows_formatted_phones_and_badges(shop):
     assert ":green-badge[✓ opted in]" in md and ":red-badge[✕ opted out]" in md and ":red-badge[✕ not opted in]" in md
 
 
-@pytest.mark.parametrize("query", ["ada", "LOVELACE", "ada lovelace", "ada@example", "(415) 867-5309",
-                                   "867-5309", "5309"])
+@pytest.mark.parametrize(
+    "query", ["ada", "LOVELACE", "ada lovelace", "ada@example", "(415) 867-5309", "867-5309", "5309"]
+)
 def test_a_search_by_name_email_or_phone_finds_the_customer(shop, query):
     at = app()
     at.text_input(key="persona_search").set_value(query).run()
@@ -194,8 +203,9 @@ def test_record_an_opt_out_received_by_phone_keeps_channel_receipt_and_who_and_c
         assert event.channel is Channel.phone_call
         assert event.evidence["by"] == "Sam at the counter"
         assert event.evidence["received_at"] < event.occurred_at.isoformat()
-        sent = s.exec(select(Message).where(Message.customer_id == cid,
-                                            Message.kind == MessageKind.opt_out_confirmation)).all()
+        sent = s.exec(
+            select(Message).where(Message.customer_id == cid, Message.kind == MessageKind.opt_out_confirmation)
+        ).all()
         assert len(sent) == 1  # one confirmation (sent now, or refused outside the window: never two)
 
 
@@ -290,13 +300,16 @@ def test_add_a_customer_refuses_a_premium_rate_number_and_a_name_with_a_link(sho
     at.text_input(key="persona_add_first").set_value("visit http://phish.example/x")
     at.button(key="persona_add_submit").click().run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["That looks like a premium-rate number; enter a mobile number.",
-                                           "First name can't contain a web address or link: type just the name."]
+    assert [e.value for e in at.error] == [
+        "That looks like a premium-rate number; enter a mobile number.",
+        "First name can't contain a web address or link: type just the name.",
+    ]
     with Session(app_db) as s:
         assert s.exec(select(Customer).where(Customer.phone == "+19005550123")).first() is None
 
 
 # --- Add a customer: bad input gets a clear message and loses nothing ------------------------------------------------
+
 
 def customer_count(engine) -> int:
     with Session(engine) as s:

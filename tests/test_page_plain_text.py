@@ -30,8 +30,10 @@ def page(name: str, *, signed_in: bool = True) -> AppTest:
 
 
 def sources(at) -> list[str]:
-    return [str(e.value) for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.success, *at.error,
-                                   *at.warning, *at.info)] + [c.label for c in at.checkbox]
+    return [
+        str(e.value)
+        for e in (*at.title, *at.subheader, *at.markdown, *at.caption, *at.success, *at.error, *at.warning, *at.info)
+    ] + [c.label for c in at.checkbox]
 
 
 def assert_literal(shown: list[str]):
@@ -42,15 +44,21 @@ def assert_literal(shown: list[str]):
             assert live not in s, s
 
 
-@pytest.mark.parametrize("text, expected", [
-    (EVIL, SHOWN),
-    ("# Big\n- item\r\n1. one", r"\# Big - item 1. one"),
-    ("- a list?", r"\- a list?"),
-    ("1. Ann", r"1\. Ann"),
-    (":material/home: <b>hi</b> ~~no~~ `code` a|b &amp; _i_", r"\:material/home: \<b\>hi\</b\> \~\~no\~\~ \`code\` "
-                                                              r"a\|b \&amp; \_i\_"),
-    ("Ann-Lee, 3 o'clock: fine (ok).", "Ann-Lee, 3 o'clock: fine (ok)."),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (EVIL, SHOWN),
+        ("# Big\n- item\r\n1. one", r"\# Big - item 1. one"),
+        ("- a list?", r"\- a list?"),
+        ("1. Ann", r"1\. Ann"),
+        (
+            ":material/home: <b>hi</b> ~~no~~ `code` a|b &amp; _i_",
+            r"\:material/home: \<b\>hi\</b\> \~\~no\~\~ \`code\` "
+            r"a\|b \&amp; \_i\_",
+        ),
+        ("Ann-Lee, 3 o'clock: fine (ok).", "Ann-Lee, 3 o'clock: fine (ok)."),
+    ],
+)
 def test_plain_escapes_every_kind_of_markup_and_leaves_ordinary_text_alone(text, expected):
     assert plain(text) == expected
 

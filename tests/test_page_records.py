@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 from streamlit.testing.v1 import AppTest
 
-from core.consent import age, suppression
+from core.consent import age
 from core.messaging import registration, texting
 from core.models import Customer, Message, SignupForm, SmsStatus, Suppression
 from tests.factories import make_customer
@@ -42,6 +42,7 @@ def _gate(engine, value: int) -> None:
 
 # --- Settings > Age gate ----------------------------------------------------------------------
 
+
 def test_the_age_gate_page_turns_the_gate_on_and_counts_refusals(app_db):
     at = _app("age_gate.py")
     assert at.title[0].value == "Age gate"
@@ -56,6 +57,7 @@ def test_the_age_gate_page_turns_the_gate_on_and_counts_refusals(app_db):
 
 
 # --- the public form ------------------------------------------------------------------------------
+
 
 def test_the_public_form_asks_for_the_date_of_birth_and_refuses_a_minor_calmly(app_db):
     _gate(app_db, 21)
@@ -80,6 +82,7 @@ def test_the_public_form_asks_for_the_date_of_birth_and_refuses_a_minor_calmly(a
 
 # --- the Inbox simulator ----------------------------------------------------------------------------
 
+
 def test_the_simulator_shows_the_birth_date_question_and_the_under_age_reply(app_db):
     _gate(app_db, 21)
     with Session(app_db) as s:
@@ -102,6 +105,7 @@ def test_the_simulator_shows_the_birth_date_question_and_the_under_age_reply(app
 
 
 # --- Personas: delete a customer's data, the opt-out list -------------------------------------------
+
 
 def test_deleting_a_customer_on_personas_needs_confirmation_and_twice_says_it_was_done(app_db):
     with Session(app_db) as s:
@@ -153,6 +157,7 @@ def test_audiences_say_how_many_are_left_out_by_the_age_gate(app_db):
 
 # --- Import > Deactivated numbers ---------------------------------------------------------------------
 
+
 def test_a_deactivation_file_on_the_import_page_voids_and_reports_unknown_numbers(app_db):
     with Session(app_db) as s:
         make_customer(s, phone_number=PHONE, status=SmsStatus.opted_in, now=dt.datetime(2025, 1, 1))
@@ -170,6 +175,7 @@ def test_a_deactivation_file_on_the_import_page_voids_and_reports_unknown_number
 
 
 # --- Settings > Carrier registration ------------------------------------------------------------------
+
 
 def test_the_registration_page_shows_what_is_missing_then_offers_the_packet(app_db):
     at = _app("registration.py")

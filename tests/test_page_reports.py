@@ -57,8 +57,11 @@ def test_reports_show_the_headline_figures_for_the_last_30_days(shop):
     assert (m["Opted in"], m["Pending"], m["Opted out"], m["Not opted in"]) == ("3", "2", "1", "0")
     assert m["Opt-in rate"] == "50%"
     assert m["Requests sent"] == "2"
-    assert {d.key for d in app.get("download_button")} >= {"rep_csv_opt_ins_outs", "rep_csv_by_source",
-                                                            "rep_csv_funnel"}
+    assert {d.key for d in app.get("download_button")} >= {
+        "rep_csv_opt_ins_outs",
+        "rep_csv_by_source",
+        "rep_csv_funnel",
+    }
     assert len(app.get("vega_lite_chart")) >= 3  # opt-ins/outs, by source, funnel (+ forms when viewed)
     assert [e.label for e in app.expander].count("Table") >= 3
 
@@ -94,8 +97,15 @@ def test_member_club_lists_the_pending_requests_longest_waiting_first(shop):
     table = app.dataframe[0].value
     assert list(table["Name"]) == ["Wait0 Long", "Wait1 Long"]
     assert list(table["Days waiting"]) == [10, 3]
-    assert list(table.columns) == ["Name", "Phone", "Requested at", "Requests sent", "Days waiting", "Last request",
-                                   "Source"]
+    assert list(table.columns) == [
+        "Name",
+        "Phone",
+        "Requested at",
+        "Requests sent",
+        "Days waiting",
+        "Last request",
+        "Source",
+    ]
     assert app.button(key="mc_resend").disabled
 
 
@@ -134,8 +144,9 @@ def test_member_club_pages_fifty_at_a_time(app_db):
     now = utcnow()
     with Session(app_db) as s:
         for i in range(60):
-            make_customer(s, status=SmsStatus.pending, first_name=f"P{i:02d}", now=now - dt.timedelta(hours=60 - i),
-                          commit=False)
+            make_customer(
+                s, status=SmsStatus.pending, first_name=f"P{i:02d}", now=now - dt.timedelta(hours=60 - i), commit=False
+            )
         s.commit()
         assert len(s.exec(select(Customer)).all()) == 60
     app = open_page(CLUB)

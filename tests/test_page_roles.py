@@ -21,11 +21,23 @@ from tests.factories import make_customer, phone
 from tests.test_role_matrix import EXPECTED_PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = {"personas": "personas", "audiences": "audiences", "inbox": "inbox", "reports": "reports",
-         "member-club": "member_club", "texting-defaults": "texting_defaults", "signup-forms": "signup_forms",
-         "integrations": "integrations", "import": "import_customers", "walkthrough": "walkthrough",
-         "people": "people", "activity": "activity", "texting-provider": "texting_provider",
-         "age-gate": "age_gate", "carrier-registration": "registration"}
+FILES = {
+    "personas": "personas",
+    "audiences": "audiences",
+    "inbox": "inbox",
+    "reports": "reports",
+    "member-club": "member_club",
+    "texting-defaults": "texting_defaults",
+    "signup-forms": "signup_forms",
+    "integrations": "integrations",
+    "import": "import_customers",
+    "walkthrough": "walkthrough",
+    "people": "people",
+    "activity": "activity",
+    "texting-provider": "texting_provider",
+    "age-gate": "age_gate",
+    "carrier-registration": "registration",
+}
 PASSWORD = "a-long-password"
 
 
@@ -64,8 +76,10 @@ def test_each_page_for_each_role(app_db, url, role):
         assert not refused
         assert not at.error, [e.value for e in at.error]
     else:
-        assert refused == [f"This page is not available for your role ({role.label}). The pages in the menu are "
-                           "the ones you can use; ask the shop's owner if you need this one."]
+        assert refused == [
+            f"This page is not available for your role ({role.label}). The pages in the menu are "
+            "the ones you can use; ask the shop's owner if you need this one."
+        ]
         assert not at.error and not at.dataframe and not at.button and not at.title  # nothing else of the page
 
 
@@ -175,13 +189,21 @@ def test_the_owner_adds_a_person_and_a_duplicate_is_refused_beside_the_field(app
     at = AppTest.from_file(str(ROOT / "pages" / "people.py"), default_timeout=60)
     at.session_state["owner_signed_in"] = True
     at.run()
-    for key, value in (("people_add_name", "Maria Lopez"), ("people_add_login", "maria"),
-                       ("people_add_password", PASSWORD), ("people_add_again", PASSWORD)):
+    for key, value in (
+        ("people_add_name", "Maria Lopez"),
+        ("people_add_login", "maria"),
+        ("people_add_password", PASSWORD),
+        ("people_add_again", PASSWORD),
+    ):
         at.text_input(key=key).input(value)
     at.button(key="people_add_submit").click().run()
     assert not at.exception and "Added Maria Lopez" in at.success[0].value
-    for key, value in (("people_add_name", "Maria Again"), ("people_add_login", "Maria"),
-                       ("people_add_password", PASSWORD), ("people_add_again", PASSWORD)):
+    for key, value in (
+        ("people_add_name", "Maria Again"),
+        ("people_add_login", "Maria"),
+        ("people_add_password", PASSWORD),
+        ("people_add_again", PASSWORD),
+    ):
         at.text_input(key=key).input(value)
     at.button(key="people_add_submit").click().run()
     assert [e.value for e in at.error] == ["The sign-in name “maria” is taken (by Maria Lopez). Choose another."]
@@ -201,8 +223,9 @@ def test_the_owner_cannot_disable_the_last_owner_from_the_page(app_db):
 
 def test_activity_lists_the_trail_with_filters_and_a_formula_safe_export(app_db):
     with Session(app_db) as s:
-        staff = accounts.actor_for(accounts.add_person(s, name="=cmd()", sign_in_name="x", role="staff",
-                                                       password=PASSWORD))
+        staff = accounts.actor_for(
+            accounts.add_person(s, name="=cmd()", sign_in_name="x", role="staff", password=PASSWORD)
+        )
         c = make_customer(s)
         customers.record_opt_out(s, customer_id=c.id, reason="asked", by=staff)
     at = run(app_db, "activity", Role.manager)

@@ -50,8 +50,14 @@ def test_the_page_needs_no_sign_in_and_shows_the_brand_the_fields_and_the_disclo
     app = _open()
     assert app.title[0].value == "Green Leaf Goods"
     labels = [t.label for t in app.text_input]
-    assert labels == ["First name *", "Last name (optional)", "Mobile phone *", "Email (optional)",
-                      "Birthday (optional)", "Signature (optional)"]  # zip is hidden on the main form
+    assert labels == [
+        "First name *",
+        "Last name (optional)",
+        "Mobile phone *",
+        "Email (optional)",
+        "Birthday (optional)",
+        "Signature (optional)",
+    ]  # zip is hidden on the main form
     html = " ".join(str(h.proto) for h in app.get("html"))
     assert "Consent is not a condition of purchase" in html and "Reply HELP for help, STOP to cancel" in html
     assert "Sign in" not in " ".join(_texts(app, "markdown"))
@@ -87,8 +93,9 @@ def test_a_second_submission_of_the_same_phone_says_a_request_was_already_sent(a
 def test_auto_opt_in_says_you_are_subscribed(app_db):
     with Session(app_db) as s:
         main = forms.main_form(s)
-        forms.update(s, form_id=main.id, fields={**main.fields, "signature": "required"}, double_opt_in=False,
-                     auto_opt_in=True)
+        forms.update(
+            s, form_id=main.id, fields={**main.fields, "signature": "required"}, double_opt_in=False, auto_opt_in=True
+        )
     app = _open()
     assert "Signature *" in [t.label for t in app.text_input]
     app = _fill(app, first_name="Ann", phone="4155550123", signature="Ann Lee")
@@ -116,8 +123,13 @@ def test_an_opted_out_phone_is_told_to_text_start_and_gets_no_text(app_db):
 
 def test_a_form_without_sms_consent_says_thank_you(app_db):
     with Session(app_db) as s:
-        forms.create(s, name="Newsletter", slug="news", collects_sms=False,
-                     fields={"first_name": "required", "email": "required"})
+        forms.create(
+            s,
+            name="Newsletter",
+            slug="news",
+            collects_sms=False,
+            fields={"first_name": "required", "email": "required"},
+        )
     app = _open("news")
     assert [t.label for t in app.text_input] == ["First name *", "Email *"]
     assert not app.get("html") or "condition of purchase" not in " ".join(str(h.proto) for h in app.get("html"))
@@ -134,17 +146,20 @@ def test_an_unknown_form_gets_a_friendly_not_found_and_a_way_to_the_main_form(ap
     assert [t.label for t in app.text_input][0] == "First name *"
 
 
-@pytest.mark.parametrize("answers, message", [
-    ({"phone": "4155550123"}, "First name is required."),
-    ({"first_name": "Ann"}, "Mobile phone is required."),
-    ({"first_name": "Ann", "phone": "415-555-CALL"}, "no letters"),
-    ({"first_name": "Ann", "phone": "555"}, "too few digits"),
-    ({"first_name": "Ann", "phone": "4155550123", "email": "ann@example"}, "email address"),
-    ({"first_name": "Ann", "phone": "4155550123", "birthday": "02/31/1990"}, "isn't a real date"),
-    ({"first_name": "A" * 5000, "phone": "4155550123"}, "too long (5,000 characters"),
-    ({"first_name": "<script>alert(1)</script>", "phone": "4155550123"}, "can't contain symbols like < >"),
-    ({"first_name": "Ann", "phone": "4155550123", "signature": "<b>x</b>"}, "can't contain < or >"),
-])
+@pytest.mark.parametrize(
+    "answers, message",
+    [
+        ({"phone": "4155550123"}, "First name is required."),
+        ({"first_name": "Ann"}, "Mobile phone is required."),
+        ({"first_name": "Ann", "phone": "415-555-CALL"}, "no letters"),
+        ({"first_name": "Ann", "phone": "555"}, "too few digits"),
+        ({"first_name": "Ann", "phone": "4155550123", "email": "ann@example"}, "email address"),
+        ({"first_name": "Ann", "phone": "4155550123", "birthday": "02/31/1990"}, "isn't a real date"),
+        ({"first_name": "A" * 5000, "phone": "4155550123"}, "too long (5,000 characters"),
+        ({"first_name": "<script>alert(1)</script>", "phone": "4155550123"}, "can't contain symbols like < >"),
+        ({"first_name": "Ann", "phone": "4155550123", "signature": "<b>x</b>"}, "can't contain < or >"),
+    ],
+)
 def test_a_wrong_field_gets_its_message_beside_it_and_nothing_is_saved(app_db, answers, message):
     app = _fill(_open(), **answers)
     errors = _texts(app, "error")
@@ -164,6 +179,7 @@ def test_fixing_the_wrong_field_then_submits(app_db):
 
 # --- Issue 11: not an SMS pump ---------------------------------------------------------------------------------
 
+
 def test_past_the_device_limit_the_page_says_try_again_later_keeps_what_was_typed_and_saves_nothing(app_db):
     app = _open()
     for i in range(5):  # AppTest has no client address: every sign-up here is the same "unknown" device
@@ -172,7 +188,8 @@ def test_past_the_device_limit_the_page_says_try_again_later_keeps_what_was_type
     assert _count(app_db, Customer) == 5 and _count(app_db, Message) == 5
     _fill(app, first_name="Zed", phone="4155551099")
     assert [w.value for w in app.warning] == [
-        "Too many sign-ups from this device in the last hour. Please try again later."]
+        "Too many sign-ups from this device in the last hour. Please try again later."
+    ]
     assert not app.error and app.text_input(key="signup_first_name").value == "Zed"
     assert _count(app_db, Customer) == 5 and _count(app_db, Message) == 5 and _count(app_db, FormSubmission) == 5
 

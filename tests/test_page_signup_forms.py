@@ -165,6 +165,7 @@ def test_a_base_url_that_is_not_a_web_address_is_refused(at, app_db):
 
 # --- Issue 11: sign-up limits -------------------------------------------------------------------------------------
 
+
 def _limits(app_db):
     from core.signups import signup_limits
 
@@ -175,8 +176,10 @@ def _limits(app_db):
 def test_the_sign_up_limits_show_their_defaults_and_save(at, app_db):
     assert "Sign-up limits" in [t.label for t in at.tabs]
     assert [(n.label, n.value) for n in at.number_input] == [
-        ("Sign-ups per device per hour", 5), ("Sign-ups per phone number per hour", 3),
-        ("Sign-ups per form per hour", 100)]
+        ("Sign-ups per device per hour", 5),
+        ("Sign-ups per phone number per hour", 3),
+        ("Sign-ups per form per hour", 100),
+    ]
     at.number_input(key="sf_limit_per_client").set_value(25)
     at.number_input(key="sf_limit_per_form").set_value(300)
     at.button(key="sf_limits_save").click().run()
@@ -193,7 +196,8 @@ def test_a_limit_out_of_range_is_refused_beside_its_field_and_nothing_is_saved(a
     assert not at.exception
     assert _texts(at, "error") == [
         "Sign-ups per phone number per hour: enter a whole number from 1 to 20.",
-        "Sign-ups per form per hour: enter a whole number from 1 to 10,000."]
+        "Sign-ups per form per hour: enter a whole number from 1 to 10,000.",
+    ]
     assert _limits(app_db).per_phone == 3 and _limits(app_db).per_form == 100
 
 

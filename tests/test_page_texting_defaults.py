@@ -38,8 +38,11 @@ def texts(at) -> str:
 
 
 def type_into(at, key: str, value) -> AppTest:
-    widget = at.text_area(key=key) if key.startswith("td_") and key[3:] in texting.TEMPLATE_FIELDS \
+    widget = (
+        at.text_area(key=key)
+        if key.startswith("td_") and key[3:] in texting.TEMPLATE_FIELDS
         else at.text_input(key=key)
+    )
     widget.input(value).run()
     assert not at.exception
     return at
@@ -57,8 +60,13 @@ def test_the_page_opens_with_the_saved_defaults_and_save_enabled(app_db):
     assert at.title[0].value == "Texting Defaults"
     assert at.text_input(key="td_join_number").value == "(415) 555-0142"
     assert at.text_area(key="td_opt_in_request").value == texting.default_template("opt_in_request")
-    assert [a.label for a in at.text_area] == ["Opt-in request", "Post opt-in confirmation",
-                                              "Opt-out confirmation", "Resubscribe confirmation", "Help reply"]
+    assert [a.label for a in at.text_area] == [
+        "Opt-in request",
+        "Post opt-in confirmation",
+        "Opt-out confirmation",
+        "Resubscribe confirmation",
+        "Help reply",
+    ]
     assert not at.button(key="save").disabled
     assert "Meets the carrier rules" in texts(at)
     assert any(t.value.startswith("Hi Jamie, you're subscribed to Green Leaf Goods texts.") for t in at.text)
@@ -114,8 +122,9 @@ def test_a_help_reply_saved_on_the_page_is_the_next_reply_in_the_inbox(app_db):
     save(type_into(open_page(), "td_help_reply", new))
     with Session(app_db) as s:
         [reply] = inbox.receive(s, phone="+14155550123", body="HELP")
-    assert reply.body == ("Green Leaf Goods here, there! Questions? Write to support@greenleafgoods.example. "
-                          "Reply STOP to opt out.")
+    assert reply.body == (
+        "Green Leaf Goods here, there! Questions? Write to support@greenleafgoods.example. Reply STOP to opt out."
+    )
     assert reply.status is MessageStatus.sent
 
 
@@ -127,10 +136,13 @@ def test_reset_to_default_puts_the_default_template_back(app_db):
     assert not at.button(key="save").disabled
 
 
-@pytest.mark.parametrize("value, message", [
-    ("", "Write the message; it can't be blank."),
-    ("x" * 2000, "Shorten the message to 1,000 characters or fewer (it has 2,000)."),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("", "Write the message; it can't be blank."),
+        ("x" * 2000, "Shorten the message to 1,000 characters or fewer (it has 2,000)."),
+    ],
+)
 def test_an_empty_or_2000_character_template_is_refused_with_a_clear_message(app_db, value, message):
     before = saved(app_db)
     at = type_into(open_page(), "td_opt_in_request", value)
@@ -139,16 +151,19 @@ def test_an_empty_or_2000_character_template_is_refused_with_a_clear_message(app
     assert saved(app_db) == before
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("td_join_number", "555-01", "Text To Join number: too few digits."),
-    ("td_main_number", "(415) 555-014", "Main number: too few digits."),
-    ("td_main_number", "hello", "Main number: not a phone number."),
-    ("td_join_number", "", "Enter the Text To Join number: it cannot be blank."),
-    ("td_join_number", "(415) 555-0100", "The Text To Join number must differ from the main number."),
-    ("td_brand", "", "The brand name cannot be empty"),
-    ("td_help_contact", "ask at the counter", "must be a phone number, an email or a website"),
-    ("td_join_keyword", "STOP", "STOP is a reserved keyword"),
-])
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("td_join_number", "555-01", "Text To Join number: too few digits."),
+        ("td_main_number", "(415) 555-014", "Main number: too few digits."),
+        ("td_main_number", "hello", "Main number: not a phone number."),
+        ("td_join_number", "", "Enter the Text To Join number: it cannot be blank."),
+        ("td_join_number", "(415) 555-0100", "The Text To Join number must differ from the main number."),
+        ("td_brand", "", "The brand name cannot be empty"),
+        ("td_help_contact", "ask at the counter", "must be a phone number, an email or a website"),
+        ("td_join_keyword", "STOP", "STOP is a reserved keyword"),
+    ],
+)
 def test_an_invalid_setting_shows_a_clear_message_and_nothing_is_saved(app_db, key, value, message):
     before = saved(app_db)
     at = type_into(open_page(), key, value)
@@ -207,9 +222,17 @@ def test_queued_messages_are_counted_and_released_by_the_button(app_db):
 
     with Session(app_db) as s:
         c = make_customer(s, phone_number="+14155550123")
-        s.add(Message(customer_id=c.id, phone=c.phone, direction=Direction.outbound, body="x",
-                      kind=MessageKind.opt_in_request,
-                      status=MessageStatus.queued, send_at=utcnow() + dt.timedelta(days=1)))
+        s.add(
+            Message(
+                customer_id=c.id,
+                phone=c.phone,
+                direction=Direction.outbound,
+                body="x",
+                kind=MessageKind.opt_in_request,
+                status=MessageStatus.queued,
+                send_at=utcnow() + dt.timedelta(days=1),
+            )
+        )
         s.commit()
     at = open_page()
     assert "1 text is waiting for quiet hours to end; the next goes" in texts(at)
@@ -231,7 +254,6 @@ def test_a_signed_out_visitor_sees_nothing(app_db):
     at.run()
     assert at.error[0].value == "Sign in to see this page."
     assert not at.text_area
-
 
 
 def test_a_help_contact_with_an_offer_a_regulated_word_and_a_shortener_is_refused_beside_the_field(app_db):
@@ -257,6 +279,7 @@ def test_a_2000_character_template_is_refused_with_its_length_and_nothing_is_sav
 
 
 # --- Rulebook §9–§10 (issue 14) -------------------------------------------------------------------------------
+
 
 def test_the_page_says_which_window_applies_to_the_shops_own_area_and_why(app_db):
     at = open_page()  # the main number (415) 555-0100: San Francisco, California

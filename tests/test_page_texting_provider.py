@@ -13,8 +13,15 @@ from tests.factories import make_customer
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, live_env
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "texting_provider.py")
-ENV = [providers.ENV_PROVIDER, providers.ENV_SID, providers.ENV_TOKEN, providers.ENV_PUBLIC_URL,
-       providers.ENV_API_URL, providers.ENV_RATE, providers.ENV_SECRET_KEY]
+ENV = [
+    providers.ENV_PROVIDER,
+    providers.ENV_SID,
+    providers.ENV_TOKEN,
+    providers.ENV_PUBLIC_URL,
+    providers.ENV_API_URL,
+    providers.ENV_RATE,
+    providers.ENV_SECRET_KEY,
+]
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +40,11 @@ def page(app_db):
 
 
 def texts(at) -> str:
-    return " ".join(str(e.value) for kind in ("markdown", "caption", "success", "error", "info", "warning", "code")
-                    for e in getattr(at, kind))
+    return " ".join(
+        str(e.value)
+        for kind in ("markdown", "caption", "success", "error", "info", "warning", "code")
+        for e in getattr(at, kind)
+    )
 
 
 def fill_twilio(at, token=AUTH_TOKEN):

@@ -46,8 +46,14 @@ def set_zone(engine, zone: str) -> None:
 @pytest.fixture
 def stop_in_winter(app_db):
     with Session(app_db) as s:
-        c = make_customer(s, first_name="Wyn", last_name="Ter", status=SmsStatus.opted_in, phone_number="+14155550161",
-                          now=WINTER - dt.timedelta(days=3))
+        c = make_customer(
+            s,
+            first_name="Wyn",
+            last_name="Ter",
+            status=SmsStatus.opted_in,
+            phone_number="+14155550161",
+            now=WINTER - dt.timedelta(days=3),
+        )
         inbox.receive(s, phone=c.phone, body="STOP", now=WINTER)
         return c.id
 
@@ -66,8 +72,9 @@ def test_personas_shows_the_status_sentence_and_history_in_shop_time_with_its_zo
 
 def test_personas_reads_pdt_for_a_summer_event(app_db):
     with Session(app_db) as s:
-        c = make_customer(s, first_name="Sam", last_name="Mer", status=SmsStatus.opted_in,
-                          phone_number="+14155550162", now=SUMMER)
+        c = make_customer(
+            s, first_name="Sam", last_name="Mer", status=SmsStatus.opted_in, phone_number="+14155550162", now=SUMMER
+        )
     at = page("personas.py")
     at.query_params["customer"] = str(c.id)
     at.run()
@@ -96,8 +103,14 @@ def test_the_inbox_shows_the_thread_status_and_log_in_shop_time_with_its_zone(ap
 
 def test_a_new_york_shop_reads_est_in_the_inbox_log_and_its_review_cards(app_db):
     with Session(app_db) as s:
-        c = make_customer(s, first_name="Rev", last_name="Iew", status=SmsStatus.opted_in,
-                          phone_number="+14155550163", now=WINTER - dt.timedelta(days=3))
+        c = make_customer(
+            s,
+            first_name="Rev",
+            last_name="Iew",
+            status=SmsStatus.opted_in,
+            phone_number="+14155550163",
+            now=WINTER - dt.timedelta(days=3),
+        )
         inbox.receive(s, phone=c.phone, body="please stop texting me", now=WINTER)
     set_zone(app_db, "America/New_York")
     at = page("inbox.py")
@@ -109,8 +122,9 @@ def test_a_new_york_shop_reads_est_in_the_inbox_log_and_its_review_cards(app_db)
 
 def test_member_club_shows_when_each_request_went_in_shop_time_with_its_zone(app_db):
     with Session(app_db) as s:
-        c = make_customer(s, first_name="Pen", last_name="Ding", phone_number="+14155550164",
-                          now=WINTER - dt.timedelta(days=2))
+        c = make_customer(
+            s, first_name="Pen", last_name="Ding", phone_number="+14155550164", now=WINTER - dt.timedelta(days=2)
+        )
         customers.request_opt_in(s, customer_id=c.id, now=WINTER)
     at = page("member_club.py")
     at.run()

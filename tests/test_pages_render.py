@@ -10,8 +10,18 @@ from streamlit.testing.v1 import AppTest
 from core.training import demo
 
 ROOT = Path(__file__).resolve().parent.parent
-OWNER_PAGES = ["personas", "audiences", "inbox", "reports", "member_club", "texting_defaults", "signup_forms",
-               "integrations", "import_customers", "walkthrough"]
+OWNER_PAGES = [
+    "personas",
+    "audiences",
+    "inbox",
+    "reports",
+    "member_club",
+    "texting_defaults",
+    "signup_forms",
+    "integrations",
+    "import_customers",
+    "walkthrough",
+]
 
 
 def run(page: str, signed_in: bool = True, demo_url: str = "") -> AppTest:

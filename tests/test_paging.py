@@ -27,9 +27,14 @@ def rows(session):
 
 ORDERS = {
     "id": (paging.Keyset((C.id,)), lambda r: r.id),
-    "newest first": (paging.Keyset((C.created_at, C.id), descending=True), lambda r: (-r.created_at.timestamp(), -r.id)),
-    "waiting longest, no time first": (paging.Keyset((C.status_changed_at, C.id), nulls_first=True),
-                                       lambda r: (r.status_changed_at is not None, r.status_changed_at or T, r.id)),
+    "newest first": (
+        paging.Keyset((C.created_at, C.id), descending=True),
+        lambda r: (-r.created_at.timestamp(), -r.id),
+    ),
+    "waiting longest, no time first": (
+        paging.Keyset((C.status_changed_at, C.id), nulls_first=True),
+        lambda r: (r.status_changed_at is not None, r.status_changed_at or T, r.id),
+    ),
 }
 
 
@@ -39,8 +44,12 @@ def walk(session, keyset, limit):
         q = select(C.id, C.created_at, C.status_changed_at)
         if cursor is not None:
             q = q.where(keyset.after(cursor))
-        page = paging.page_of(session.execute(q.order_by(*keyset.order_by()).limit(limit + 1)).all(),
-                              limit=limit, keyset=keyset, shape=lambda r: r.id)
+        page = paging.page_of(
+            session.execute(q.order_by(*keyset.order_by()).limit(limit + 1)).all(),
+            limit=limit,
+            keyset=keyset,
+            shape=lambda r: r.id,
+        )
         pages.append(page.rows)
         assert page.has_more == (page.next_cursor is not None)
         if not page.has_more:

@@ -36,20 +36,54 @@ def all_pages(session, limit=7, **kw):
 def shop(session):
     """A handful of customers with known names, emails, phones, sources and statuses."""
     c = {}
-    c["ada"] = make_customer(session, first_name="Ada", last_name="Lovelace", email="ada@example.com",
-                             phone_number="+14158675309", status=SmsStatus.opted_in, source=Source.signup_form,
-                             now=T0)
-    c["grace"] = make_customer(session, first_name="Grace", last_name="Hopper", email="g.hopper@navy.example",
-                               phone_number="+14155550123", status=SmsStatus.pending, source=Source.text_to_join,
-                               now=T0 + dt.timedelta(hours=1))
-    c["alan"] = make_customer(session, first_name="Alan", last_name="Turing", email="alan@bletchley.example",
-                              phone_number="+16505558675", status=SmsStatus.opted_out, source=Source.pos_sync,
-                              now=T0 + dt.timedelta(hours=2))
-    c["mary"] = make_customer(session, first_name="Mary Ann", last_name="Evans", email="",
-                              phone_number="+442079460958", status=SmsStatus.not_opted_in, source=Source.csv_import,
-                              now=T0 + dt.timedelta(hours=3))
-    c["odd"] = make_customer(session, first_name="100%", last_name="Real_Name", email="pct@example.com",
-                             phone_number="+14155559999", now=T0 + dt.timedelta(hours=4))
+    c["ada"] = make_customer(
+        session,
+        first_name="Ada",
+        last_name="Lovelace",
+        email="ada@example.com",
+        phone_number="+14158675309",
+        status=SmsStatus.opted_in,
+        source=Source.signup_form,
+        now=T0,
+    )
+    c["grace"] = make_customer(
+        session,
+        first_name="Grace",
+        last_name="Hopper",
+        email="g.hopper@navy.example",
+        phone_number="+14155550123",
+        status=SmsStatus.pending,
+        source=Source.text_to_join,
+        now=T0 + dt.timedelta(hours=1),
+    )
+    c["alan"] = make_customer(
+        session,
+        first_name="Alan",
+        last_name="Turing",
+        email="alan@bletchley.example",
+        phone_number="+16505558675",
+        status=SmsStatus.opted_out,
+        source=Source.pos_sync,
+        now=T0 + dt.timedelta(hours=2),
+    )
+    c["mary"] = make_customer(
+        session,
+        first_name="Mary Ann",
+        last_name="Evans",
+        email="",
+        phone_number="+442079460958",
+        status=SmsStatus.not_opted_in,
+        source=Source.csv_import,
+        now=T0 + dt.timedelta(hours=3),
+    )
+    c["odd"] = make_customer(
+        session,
+        first_name="100%",
+        last_name="Real_Name",
+        email="pct@example.com",
+        phone_number="+14155559999",
+        now=T0 + dt.timedelta(hours=4),
+    )
     return c
 
 
@@ -64,43 +98,58 @@ def test_the_first_page_lists_the_newest_customers_first(session, shop):
     assert personas.count(session) == 5
 
 
-@pytest.mark.parametrize("query, who", [
-    ("ada", {"ada"}),
-    ("ADA", {"ada"}),
-    ("  Lovelace ", {"ada"}),
-    ("love", {"ada"}),
-    ("Ada Lovelace", {"ada"}),
-    ("ada love", {"ada"}),
-    ("ada   lovelace", {"ada"}),
-    ("gr", {"grace"}),
-    ("hopper", {"grace"}),
-    ("mary ann", {"mary"}),  # a first name with a space
-    ("mary ann evans", {"mary"}),
-    ("a", {"ada", "alan"}),  # first names, and Ada's email
-    ("turing alan", set()),  # last name first is not a first-name-last-name match
-    ("nobody", set()),
-])
+@pytest.mark.parametrize(
+    "query, who",
+    [
+        ("ada", {"ada"}),
+        ("ADA", {"ada"}),
+        ("  Lovelace ", {"ada"}),
+        ("love", {"ada"}),
+        ("Ada Lovelace", {"ada"}),
+        ("ada love", {"ada"}),
+        ("ada   lovelace", {"ada"}),
+        ("gr", {"grace"}),
+        ("hopper", {"grace"}),
+        ("mary ann", {"mary"}),  # a first name with a space
+        ("mary ann evans", {"mary"}),
+        ("a", {"ada", "alan"}),  # first names, and Ada's email
+        ("turing alan", set()),  # last name first is not a first-name-last-name match
+        ("nobody", set()),
+    ],
+)
 def test_search_finds_names_by_first_last_or_full_name_in_any_case(session, shop, query, who):
     assert set(ids(personas.search(session, query=query))) == {shop[k].id for k in who}
     assert personas.count(session, query=query) == len(who)
 
 
-@pytest.mark.parametrize("query, who", [
-    ("ada@example.com", {"ada"}),
-    ("ADA@EXAMPLE", {"ada"}),
-    ("g.hopper", {"grace"}),
-    ("g.hopper@navy.example", {"grace"}),
-    ("alan@", {"alan"}),
-    ("@example.com", set()),  # the start of an email, not its end
-])
+@pytest.mark.parametrize(
+    "query, who",
+    [
+        ("ada@example.com", {"ada"}),
+        ("ADA@EXAMPLE", {"ada"}),
+        ("g.hopper", {"grace"}),
+        ("g.hopper@navy.example", {"grace"}),
+        ("alan@", {"alan"}),
+        ("@example.com", set()),  # the start of an email, not its end
+    ],
+)
 def test_search_finds_emails_by_their_start_in_any_case(session, shop, query, who):
     assert set(ids(personas.search(session, query=query))) == {shop[k].id for k in who}
 
 
-@pytest.mark.parametrize("query", [
-    "+14158675309", "(415) 867-5309", "415-867-5309", "415.867.5309", "4158675309", "1 415 867 5309",
-    "+1 (415) 867-5309", "  415 867 5309  ",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "+14158675309",
+        "(415) 867-5309",
+        "415-867-5309",
+        "415.867.5309",
+        "4158675309",
+        "1 415 867 5309",
+        "+1 (415) 867-5309",
+        "  415 867 5309  ",
+    ],
+)
 def test_search_finds_a_whole_phone_in_any_format(session, shop, query):
     assert ids(personas.search(session, query=query)) == [shop["ada"].id]
     assert personas.count(session, query=query) == 1
@@ -110,16 +159,19 @@ def test_an_international_number_is_found_with_its_country_code(session, shop):
     assert ids(personas.search(session, query="+44 20 7946 0958")) == [shop["mary"].id]
 
 
-@pytest.mark.parametrize("query, who", [
-    ("867-5309", {"ada"}),
-    ("8675309", {"ada"}),
-    ("5309", {"ada"}),
-    ("0123", {"grace"}),
-    ("555-0123", {"grace"}),
-    ("8675", {"alan"}),  # Alan's number ends in 8675; Ada's only contains it
-    ("9999", {"odd"}),
-    ("1234", set()),
-])
+@pytest.mark.parametrize(
+    "query, who",
+    [
+        ("867-5309", {"ada"}),
+        ("8675309", {"ada"}),
+        ("5309", {"ada"}),
+        ("0123", {"grace"}),
+        ("555-0123", {"grace"}),
+        ("8675", {"alan"}),  # Alan's number ends in 8675; Ada's only contains it
+        ("9999", {"odd"}),
+        ("1234", set()),
+    ],
+)
 def test_a_partial_phone_matches_the_end_of_phone_numbers(session, shop, query, who):
     assert set(ids(personas.search(session, query=query))) == {shop[k].id for k in who}
     assert personas.count(session, query=query) == len(who)
@@ -138,19 +190,21 @@ def test_fewer_than_four_digits_match_nothing_and_say_why(session, shop, query):
     assert personas.count(session, query=query) == 0
 
 
-@pytest.mark.parametrize("query, who", [("100%", {"odd"}), ("%", set()), ("_", set()), ("real_", {"odd"}),
-                                        ("real%", set()), ("\\", set())])
+@pytest.mark.parametrize(
+    "query, who", [("100%", {"odd"}), ("%", set()), ("_", set()), ("real_", {"odd"}), ("real%", set()), ("\\", set())]
+)
 def test_like_wildcards_in_a_query_are_plain_characters(session, shop, query, who):
     assert set(ids(personas.search(session, query=query))) == {shop[k].id for k in who}
 
 
 def test_filters_by_status_and_by_source_combine_with_the_query(session, shop):
     assert ids(personas.search(session, statuses=[SmsStatus.opted_in])) == [shop["ada"].id]
-    assert set(ids(personas.search(session, statuses=["pending", "opted_out"]))) == {shop["grace"].id,
-                                                                                    shop["alan"].id}
+    assert set(ids(personas.search(session, statuses=["pending", "opted_out"]))) == {shop["grace"].id, shop["alan"].id}
     assert ids(personas.search(session, sources=[Source.pos_sync])) == [shop["alan"].id]
-    assert set(ids(personas.search(session, sources=["signup_form", "text_to_join"]))) == {shop["ada"].id,
-                                                                                          shop["grace"].id}
+    assert set(ids(personas.search(session, sources=["signup_form", "text_to_join"]))) == {
+        shop["ada"].id,
+        shop["grace"].id,
+    }
     assert ids(personas.search(session, query="a", statuses=[SmsStatus.opted_out])) == [shop["alan"].id]
     assert ids(personas.search(session, query="a", statuses=["opted_out"], sources=["signup_form"])) == []
     assert personas.count(session, statuses=[SmsStatus.not_opted_in]) == 2
@@ -166,14 +220,23 @@ def test_an_unknown_status_or_source_is_refused(session, shop):
 
 
 @pytest.mark.parametrize("sparse", [personas.SPARSE, 5])  # 5: filtered pages take the "many matches" plan
-def test_keyset_pages_never_repeat_or_skip_a_customer_even_when_created_at_the_same_moment(session, monkeypatch,
-                                                                                          sparse):
+def test_keyset_pages_never_repeat_or_skip_a_customer_even_when_created_at_the_same_moment(
+    session, monkeypatch, sparse
+):
     monkeypatch.setattr(personas, "SPARSE", sparse)
     # 40 customers, created in bursts of 4 at the same instant (ties broken by id)
     made = []
     for i in range(40):
-        made.append(make_customer(session, first_name=f"Cust{i}", last_name="Same", now=T0 + dt.timedelta(
-            minutes=i // 4), status=[SmsStatus.opted_in, SmsStatus.pending][i % 2], commit=(i == 39)))
+        made.append(
+            make_customer(
+                session,
+                first_name=f"Cust{i}",
+                last_name="Same",
+                now=T0 + dt.timedelta(minutes=i // 4),
+                status=[SmsStatus.opted_in, SmsStatus.pending][i % 2],
+                commit=(i == 39),
+            )
+        )
     expected = [c.id for c in sorted(made, key=lambda c: (c.created_at, c.id), reverse=True)]
     for limit in (1, 3, 4, 7, 40, 50):
         got, pages = all_pages(session, limit=limit)
@@ -214,8 +277,10 @@ def test_the_view_of_a_customer_who_texted_stop_has_the_sentence_ledger_thread_a
     assert v.sentence == "Opted out by texting STOP on 30 Nov 2026, 11:00 AM PST."  # the shop's time, with its zone
     assert [e.new_status for e, _ in v.ledger] == [SmsStatus.opted_out, SmsStatus.opted_in]  # newest first
     assert v.ledger[0][1].startswith('texted "STOP"')
-    assert [(m.direction.value, m.kind) for m in v.thread] == [("inbound", None),
-                                                                ("outbound", MessageKind.opt_out_confirmation)]
+    assert [(m.direction.value, m.kind) for m in v.thread] == [
+        ("inbound", None),
+        ("outbound", MessageKind.opt_out_confirmation),
+    ]
     assert v.phone_display == "(415) 867-5309"
     assert not v.can_record_opt_out and "already opted out" in v.opt_out_refusal
     assert not v.can_request_opt_in and "opted out" in v.request_refusal
@@ -252,12 +317,22 @@ def test_parse_query_tells_phones_partial_phones_and_words_apart():
 
 
 @pytest.mark.parametrize("sparse", [personas.SPARSE, 0])
-@pytest.mark.parametrize("query, statuses", [
-    ("", None), ("", ["opted_in"]), ("lovelace", None), ("ada lovelace", ["opted_in"]), ("ada@example.com", None),
-    ("(415) 867-5309", None), ("867-5309", None), ("415 867", ["pending", "opted_out"]),
-])
-def test_sqlite_answers_every_search_from_an_index_never_a_table_scan(sqlite_session, monkeypatch, query, statuses,
-                                                                       sparse):
+@pytest.mark.parametrize(
+    "query, statuses",
+    [
+        ("", None),
+        ("", ["opted_in"]),
+        ("lovelace", None),
+        ("ada lovelace", ["opted_in"]),
+        ("ada@example.com", None),
+        ("(415) 867-5309", None),
+        ("867-5309", None),
+        ("415 867", ["pending", "opted_out"]),
+    ],
+)
+def test_sqlite_answers_every_search_from_an_index_never_a_table_scan(
+    sqlite_session, monkeypatch, query, statuses, sparse
+):
     from sqlalchemy import event
 
     session = sqlite_session
@@ -284,8 +359,9 @@ def test_sqlite_answers_every_search_from_an_index_never_a_table_scan(sqlite_ses
     for statement, params in seen:
         plan = " | ".join(r[-1] for r in raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall())
         if "FROM customer" in statement:
-            assert "SCAN customer" not in plan.replace("SCAN customer USING INDEX ix_customer_created_id", "")\
-                .replace("SCAN customer USING COVERING INDEX", ""), (statement, plan)
+            assert "SCAN customer" not in plan.replace("SCAN customer USING INDEX ix_customer_created_id", "").replace(
+                "SCAN customer USING COVERING INDEX", ""
+            ), (statement, plan)
 
 
 def test_adding_a_customer_names_every_problem_at_once_and_adds_nothing(session):

@@ -186,16 +186,20 @@ def test_time_zones_never_contain_etc_unknown():
 
 # --- Numbers that cannot be a customer's mobile (issue 11) ---------------------------------------------
 
-@pytest.mark.parametrize("raw, region, kind", [
-    ("+1 900 555 0123", "US", "premium-rate"),
-    ("1-800-555-0123", "US", "toll-free"),
-    ("(833) 555-0123", "US", "toll-free"),
-    ("+1 500 555 0006", "US", "personal forwarding"),
-    ("0871 234 5678", "GB", "premium-rate"),
-    ("0800 123 4567", "GB", "toll-free"),
-    ("055 1234 5678", "GB", "company switchboard (UAN)"),
-    ("070 1234 5678", "GB", "personal forwarding"),
-])
+
+@pytest.mark.parametrize(
+    "raw, region, kind",
+    [
+        ("+1 900 555 0123", "US", "premium-rate"),
+        ("1-800-555-0123", "US", "toll-free"),
+        ("(833) 555-0123", "US", "toll-free"),
+        ("+1 500 555 0006", "US", "personal forwarding"),
+        ("0871 234 5678", "GB", "premium-rate"),
+        ("0800 123 4567", "GB", "toll-free"),
+        ("055 1234 5678", "GB", "company switchboard (UAN)"),
+        ("070 1234 5678", "GB", "personal forwarding"),
+    ],
+)
 def test_premium_rate_toll_free_and_other_non_mobile_numbers_are_refused_with_their_kind(raw, region, kind):
     from core.phones import NotAMobile, normalize_mobile
 
@@ -207,13 +211,16 @@ def test_premium_rate_toll_free_and_other_non_mobile_numbers_are_refused_with_th
     assert normalize(raw, region)  # still a valid number: the shop's own numbers may be toll free
 
 
-@pytest.mark.parametrize("raw, region, expected", [
-    ("(415) 555-0123", "US", "+14155550123"),  # FIXED_LINE_OR_MOBILE, like most US numbers
-    ("+1 613 555 0123", "US", "+16135550123"),  # Canada
-    ("07400 123456", "GB", "+447400123456"),  # UK mobile
-    ("+33 6 12 34 56 78", "US", "+33612345678"),  # French mobile
-    ("020 7946 0958", "GB", "+442079460958"),  # a UK landline: kept (text-enabled landlines exist)
-])
+@pytest.mark.parametrize(
+    "raw, region, expected",
+    [
+        ("(415) 555-0123", "US", "+14155550123"),  # FIXED_LINE_OR_MOBILE, like most US numbers
+        ("+1 613 555 0123", "US", "+16135550123"),  # Canada
+        ("07400 123456", "GB", "+447400123456"),  # UK mobile
+        ("+33 6 12 34 56 78", "US", "+33612345678"),  # French mobile
+        ("020 7946 0958", "GB", "+442079460958"),  # a UK landline: kept (text-enabled landlines exist)
+    ],
+)
 def test_mobile_and_fixed_line_numbers_are_kept(raw, region, expected):
     from core.phones import normalize_mobile, not_mobile
 
@@ -229,8 +236,36 @@ def test_the_us_canada_shortcut_agrees_with_phonenumbers_number_type():
     from core.phones import _NOT_MOBILE, not_mobile
 
     rng = random.Random(11)
-    npas = [900, 800, 833, 844, 855, 866, 877, 888, 500, 521, 533, 544, 566, 577, 588, 622, 633, 246, 345, 242,
-            868, 268, 264, 415, 212, 613, 416, 809]
+    npas = [
+        900,
+        800,
+        833,
+        844,
+        855,
+        866,
+        877,
+        888,
+        500,
+        521,
+        533,
+        544,
+        566,
+        577,
+        588,
+        622,
+        633,
+        246,
+        345,
+        242,
+        868,
+        268,
+        264,
+        415,
+        212,
+        613,
+        416,
+        809,
+    ]
     checked = 0
     for _ in range(3000):
         digits = f"{rng.choice(npas)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}"

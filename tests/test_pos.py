@@ -23,14 +23,18 @@ NIGHT = dt.datetime(2026, 12, 1, 9, 0)  # 01:00 in San Francisco
 
 
 def export(tmp_path, name, phones, opt_in=""):
-    return write_csv(tmp_path, name, ["Mobile,First Name,Accepts SMS Marketing"]
-                     + [f"{p},N{i},{opt_in}" for i, p in enumerate(phones)])
+    return write_csv(
+        tmp_path,
+        name,
+        ["Mobile,First Name,Accepts SMS Marketing"] + [f"{p},N{i},{opt_in}" for i, p in enumerate(phones)],
+    )
 
 
 def requests_to(session, phone):
     session.expire_all()
-    return session.exec(select(Message).where(Message.phone == phone, Message.kind == MessageKind.opt_in_request)
-                        .order_by(Message.id)).all()
+    return session.exec(
+        select(Message).where(Message.phone == phone, Message.kind == MessageKind.opt_in_request).order_by(Message.id)
+    ).all()
 
 
 def source(session, name="Dutchie"):
@@ -38,6 +42,7 @@ def source(session, name="Dutchie"):
 
 
 # --- sources -------------------------------------------------------------------------------------------------------
+
 
 def test_sources_are_created_listed_renamed_and_deleted(session, tmp_path):
     a = source(session, "Dutchie")
@@ -59,6 +64,7 @@ def test_sources_are_created_listed_renamed_and_deleted(session, tmp_path):
 
 # --- what a sync does ----------------------------------------------------------------------------------------------
 
+
 def test_pos_data_never_opts_anyone_in(session, tmp_path):
     src = source(session)
     report = pos.sync(session, source_id=src.id, file=export(tmp_path, "d.csv", ["415-555-0101"], "yes"), now=NOW)
@@ -76,8 +82,9 @@ def test_pos_data_never_lifts_an_opt_out_but_records_one(session, tmp_path):
     pos.sync(session, source_id=src.id, file=path, now=NOW)
     assert status_of(session, "+14155550101") == "opted_out"
     assert status_of(session, "+14155550102") == "opted_out"
-    event = session.exec(select(ConsentEvent).where(ConsentEvent.phone == "+14155550102")
-                         .order_by(ConsentEvent.id.desc())).first()
+    event = session.exec(
+        select(ConsentEvent).where(ConsentEvent.phone == "+14155550102").order_by(ConsentEvent.id.desc())
+    ).first()
     assert event.channel.value == "pos_sync"
     assert event.evidence == {"file": "d.csv", "row": 3, "attested": False, "pos_source": "Dutchie"}
     assert event.customer_source == "dashboard"
@@ -88,8 +95,9 @@ def test_each_contact_is_remembered_with_its_first_sync_time(session, tmp_path):
     path = export(tmp_path, "d.csv", ["415-555-0101", "415-555-0102"])
     pos.sync(session, source_id=src.id, file=path, now=NOW - 5 * DAY)
     pos.sync(session, source_id=src.id, file=export(tmp_path, "e.csv", ["415-555-0102", "415-555-0103"]), now=NOW)
-    synced = {session.get(Customer, pc.customer_id).phone: pc.synced_at
-              for pc in session.exec(select(PosContact)).all()}
+    synced = {
+        session.get(Customer, pc.customer_id).phone: pc.synced_at for pc in session.exec(select(PosContact)).all()
+    }
     assert synced == {"+14155550101": NOW - 5 * DAY, "+14155550102": NOW - 5 * DAY, "+14155550103": NOW}
     src = pos.get_source(session, src.id)
     assert src.last_sync_at == NOW and src.last_counts["created"] == 1 and src.last_counts["file"] == "e.csv"
@@ -107,8 +115,11 @@ def test_contacts_synced_after_the_date_get_one_request(session, tmp_path):
     make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550105")
     src = source(session)
     pos.set_request_after(session, src.id, (NOW - 2 * DAY).date(), now=NOW - 2 * DAY)
-    path = export(tmp_path, "d.csv", ["415-555-0101", "(415) 555-0102", "415-555-0103", "415-555-0104",
-                                      "415-555-0105", "not a phone"])
+    path = export(
+        tmp_path,
+        "d.csv",
+        ["415-555-0101", "(415) 555-0102", "415-555-0103", "415-555-0104", "415-555-0105", "not a phone"],
+    )
     report = pos.sync(session, source_id=src.id, file=path, now=NOW)
     assert (report.requests_sent, report.requests_queued, report.requests_blocked) == (3, 0, 0)
     assert len(report.invalid) == 1
@@ -138,8 +149,9 @@ def test_contacts_first_synced_before_the_date_are_not_asked(session, tmp_path):
     pos.sync(session, source_id=src.id, file=export(tmp_path, "old.csv", ["415-555-0101"]), now=NOW - 10 * DAY)
     result = pos.set_request_after(session, src.id, (NOW - 2 * DAY).date(), now=NOW - 2 * DAY)
     assert result.evaluated == 0
-    report = pos.sync(session, source_id=src.id, file=export(tmp_path, "new.csv", ["415-555-0101", "415-555-0102"]),
-                      now=NOW)
+    report = pos.sync(
+        session, source_id=src.id, file=export(tmp_path, "new.csv", ["415-555-0101", "415-555-0102"]), now=NOW
+    )
     assert report.requests_sent == 1
     assert requests_to(session, "+14155550101") == [] and len(requests_to(session, "+14155550102")) == 1
 
@@ -232,6 +244,7 @@ def test_a_sync_of_a_bad_file_writes_nothing(session, tmp_path):
 
 # --- the set-wise requests decide exactly as outbox.send does ---------------------------------------------------------
 
+
 def _shop(session):
     """Customers in every state a request can meet: limits, the 24-hour gap, statuses, a UK number."""
     specs = [
@@ -245,8 +258,9 @@ def _shop(session):
     ]
     out = []
     for phone, status, n, last in specs:
-        c = make_customer(session, status=status, phone_number=phone, first_name="Zoë" if n else "Ann",
-                          now=NOW - 10 * DAY)
+        c = make_customer(
+            session, status=status, phone_number=phone, first_name="Zoë" if n else "Ann", now=NOW - 10 * DAY
+        )
         c.opt_in_requests, c.last_request_at = n, last
         session.add(c)
         session.commit()
@@ -261,15 +275,38 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
     from core.db import run_write
     from tests.import_reference import customers as ref_customers
 
-    wanted = [(c.phone, context.Wanted(c.id, c.sms_status.value, c.opt_in_requests, c.last_request_at,
-                                         c.first_name, None, ref_customers.source_key(c.source, c.source_detail),
-                                         c.queued_requests))
-              for c in shop if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending)]
+    wanted = [
+        (
+            c.phone,
+            context.Wanted(
+                c.id,
+                c.sms_status.value,
+                c.opt_in_requests,
+                c.last_request_at,
+                c.first_name,
+                None,
+                ref_customers.source_key(c.source, c.source_detail),
+                c.queued_requests,
+            ),
+        )
+        for c in shop
+        if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending)
+    ]
     versions = {c.id: c.version for c in shop}
 
     def work():
-        ctx = context.ImportContext(session=session, opened=None, columns=None, attested=False, origin="pos_sync",
-                                now=when, write=True, send_requests=False, pos=target, report=None)
+        ctx = context.ImportContext(
+            session=session,
+            opened=None,
+            columns=None,
+            attested=False,
+            origin="pos_sync",
+            now=when,
+            write=True,
+            send_requests=False,
+            pos=target,
+            report=None,
+        )
         ctx.sql = sql.Sql(session)
         ctx.sql.versions.update(versions)  # as _existing reads them
         return bulk_requests(ctx, wanted)
@@ -284,12 +321,17 @@ def test_bulk_requests_decide_exactly_as_outbox_send(session, when):
             if c.sms_status in (SmsStatus.not_opted_in, SmsStatus.pending):
                 was = c.sms_status
                 key = context.request_key("pos_sync", "", c.phone, target)
-                msg = outbox.send(s, customer=c, kind=MessageKind.opt_in_request, now=when, bulk=True,
-                                  dedupe_key=key)
+                msg = outbox.send(s, customer=c, kind=MessageKind.opt_in_request, now=when, bulk=True, dedupe_key=key)
                 if msg.status is not MessageStatus.blocked and was is SmsStatus.not_opted_in:
-                    ref_customers.set_status(s, c, SmsStatus.pending, channel="pos_sync", now=when,
-                                             dedupe_key=key + ":pending",
-                                             evidence={"pos_source": "Dutchie", "action": "sent an opt-in request"})
+                    ref_customers.set_status(
+                        s,
+                        c,
+                        SmsStatus.pending,
+                        channel="pos_sync",
+                        now=when,
+                        dedupe_key=key + ":pending",
+                        evidence={"pos_source": "Dutchie", "action": "sent an opt-in request"},
+                    )
                 s.commit()
         assert snapshot(s) == bulk
     other.dispose()
@@ -302,7 +344,9 @@ def test_the_date_settings_requests_follow_the_state_of_the_customers_zip_code(s
     texting.update_defaults(session, window_start=dt.time(7), window_end=dt.time(22))
     sunday_10_in_houston = dt.datetime(2026, 12, 6, 16, 0)
     src = source(session)
-    pos.sync(session, source_id=src.id, file=export(tmp_path, "d.csv", ["415-555-0125"]), now=sunday_10_in_houston - DAY)
+    pos.sync(
+        session, source_id=src.id, file=export(tmp_path, "d.csv", ["415-555-0125"]), now=sunday_10_in_houston - DAY
+    )
     customer = session.exec(select(Customer).where(Customer.phone == "+14155550125")).one()
     customer.zip = "77001"
     session.add(customer)

@@ -131,8 +131,9 @@ def test_a_reply_to_the_customers_own_text_goes_at_once_even_at_night(session):
     night = utc(2026, 12, 1, 11)  # 03:00 PST
     [help_reply] = inbox.receive(session, phone=c.phone, body="HELP", now=night)
     assert help_reply.status is MessageStatus.sent and help_reply.sent_at == night
-    [join] = inbox.receive(session, phone="+14155550199", body="JOIN", now=night,
-                           to=texting.get_defaults(session).join_number)
+    [join] = inbox.receive(
+        session, phone="+14155550199", body="JOIN", now=night, to=texting.get_defaults(session).join_number
+    )
     assert join.kind is MessageKind.opt_in_request and join.status is MessageStatus.sent
 
 
@@ -148,12 +149,14 @@ def test_a_request_the_owner_sends_from_the_dashboard_waits_for_the_window_too(s
 
 def test_the_queue_state_counts_queued_and_due_messages_and_says_when_the_next_goes(session):
     assert queue_state(session, utc(2026, 12, 1, 7)).sentence("America/Los_Angeles") == (
-        "No texts are waiting for quiet hours to end.")
+        "No texts are waiting for quiet hours to end."
+    )
     bulk_request(session, make_customer(session, phone_number=NY_NUMBER), utc(2026, 12, 1, 7))
     bulk_request(session, make_customer(session, phone_number=LA_NUMBER), utc(2026, 12, 1, 7))
     state = queue_state(session, utc(2026, 12, 1, 14))
     assert (state.queued, state.due, state.next_at) == (2, 1, utc(2026, 12, 1, 13))
     assert outbox.next_release_at(session) == utc(2026, 12, 1, 13)
     assert state.sentence("America/Los_Angeles") == (
-        "2 texts are waiting for quiet hours to end; the next goes 1 Dec 2026, 5:00 AM PST.")
+        "2 texts are waiting for quiet hours to end; the next goes 1 Dec 2026, 5:00 AM PST."
+    )
     assert state.sentence("America/New_York").endswith("the next goes 1 Dec 2026, 8:00 AM EST.")

@@ -16,8 +16,18 @@ from core.consent import age, customers, deletion, optouts, suppression
 from core.importing import deactivation, service as importer
 from tests import import_reference
 from core.messaging import inbox, registration, texting
-from core.models import (Channel, ConsentEvent, Customer, FormSubmission, Message, MessageKind, Setting, SignupForm,
-                         SmsStatus, Suppression)
+from core.models import (
+    Channel,
+    ConsentEvent,
+    Customer,
+    FormSubmission,
+    Message,
+    MessageKind,
+    Setting,
+    SignupForm,
+    SmsStatus,
+    Suppression,
+)
 from core.reports import charts, period
 from core.signups import signup
 from tests.factories import make_customer
@@ -45,13 +55,17 @@ def _customer(session, phone=PHONE):
 
 # --- the age gate: parsing ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, problem", [
-    ("02/31/1990", "isn't a real date"),
-    ("12/01/2099", "can't be in the future"),
-    ("01/01/1826", "more than 120 years ago"),
-    ("yesterday", "MM/DD/YYYY"),
-    ("", "Type your date of birth"),
-])
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("02/31/1990", "isn't a real date"),
+        ("12/01/2099", "can't be in the future"),
+        ("01/01/1826", "more than 120 years ago"),
+        ("yesterday", "MM/DD/YYYY"),
+        ("", "Type your date of birth"),
+    ],
+)
 def test_a_birth_date_that_is_not_real_future_or_200_years_ago_is_refused_with_the_reason(text, problem):
     with pytest.raises(age.InvalidBirthDate, match=problem):
         age.parse_birth_date(text, today=NOW.date())
@@ -74,10 +88,12 @@ def test_the_setting_is_off_18_or_21_only(session):
 
 # --- the age gate on a form -----------------------------------------------------------------------
 
+
 def test_an_under_age_sign_up_is_refused_calmly_and_stores_nothing_but_a_count(session):
     age.set_min_age(session, 21)
-    result = signup.submit(session, form_slug=None, now=NOW,
-                           answers={"first_name": "Kid", "phone": PHONE, "birthday": MINOR})
+    result = signup.submit(
+        session, form_slug=None, now=NOW, answers={"first_name": "Kid", "phone": PHONE, "birthday": MINOR}
+    )
     assert result.outcome is signup.Outcome.under_age
     assert "21 or older" in result.sentence and "haven't kept" in result.sentence
     assert _count(session, Customer) == 0 and _count(session, FormSubmission) == 0
@@ -86,32 +102,42 @@ def test_an_under_age_sign_up_is_refused_calmly_and_stores_nothing_but_a_count(s
     assert session.exec(select(SignupForm.age_refusals).where(SignupForm.is_main == True)).one() == 1  # noqa: E712
 
 
-@pytest.mark.parametrize("birthday, problem", [("02/31/1990", "real date"), ("", "required"),
-                                              ("01/01/2099", "future"), ("01/01/1826", "120 years")])
+@pytest.mark.parametrize(
+    "birthday, problem",
+    [("02/31/1990", "real date"), ("", "required"), ("01/01/2099", "future"), ("01/01/1826", "120 years")],
+)
 def test_the_gate_requires_a_real_date_of_birth_on_every_form(session, birthday, problem):
     age.set_min_age(session, 18)
     with pytest.raises(signup.InvalidSubmission) as exc:
-        signup.submit(session, form_slug=None, now=NOW, answers={"first_name": "A", "phone": PHONE,
-                                                                 "birthday": birthday})
+        signup.submit(
+            session, form_slug=None, now=NOW, answers={"first_name": "A", "phone": PHONE, "birthday": birthday}
+        )
     assert problem in exc.value.errors["birthday"]
     assert _count(session, Customer) == 0
 
 
 def test_an_adult_sign_up_keeps_the_check_in_the_ledger_and_on_the_customer(session):
     age.set_min_age(session, 21)
-    result = signup.submit(session, form_slug=None, now=NOW, answers={"first_name": "Ann", "phone": PHONE,
-                                                                      "birthday": ADULT})
+    result = signup.submit(
+        session, form_slug=None, now=NOW, answers={"first_name": "Ann", "phone": PHONE, "birthday": ADULT}
+    )
     assert result.outcome is signup.Outcome.check_phone
     c = _customer(session)
     assert c.verified_birth_date == dt.date(1990, 7, 14) and c.age_verified_at == NOW
     event = customers.ledger(session, c.id)[0]
-    assert event.evidence["age_check"] == {"minimum_age": 21, "date_of_birth": "1990-07-14", "age_at_check": 36,
-                                           "checked_at": "2026-11-30 19:00:00", "method": "signup_form",
-                                           "verified": True}
+    assert event.evidence["age_check"] == {
+        "minimum_age": 21,
+        "date_of_birth": "1990-07-14",
+        "age_at_check": 36,
+        "checked_at": "2026-11-30 19:00:00",
+        "method": "signup_form",
+        "verified": True,
+    }
     assert "age checked: 21+" in customers.describe_evidence(event)
 
 
 # --- the age gate on Text To Join -----------------------------------------------------------------
+
 
 def test_text_to_join_asks_for_the_birth_date_first_and_requests_only_after_an_adult_date(session):
     age.set_min_age(session, 21)
@@ -166,6 +192,7 @@ def test_with_the_gate_off_text_to_join_is_unchanged(session):
 
 # --- audiences and exports ------------------------------------------------------------------------
 
+
 def test_audiences_and_exports_leave_out_customers_whose_age_is_not_verified(session):
     verified = make_customer(session, status=SmsStatus.opted_in, first_name="Vera")
     make_customer(session, status=SmsStatus.opted_in, first_name="Imported")
@@ -189,9 +216,11 @@ def test_audiences_and_exports_leave_out_customers_whose_age_is_not_verified(ses
 
 # --- deletion and suppression -----------------------------------------------------------------------
 
+
 def test_deleting_a_customer_removes_their_data_and_keeps_a_hashed_suppression(session):
-    signup.submit(session, form_slug=None, now=NOW, answers={"first_name": "Ann", "phone": PHONE,
-                                                             "email": "ann@example.com"})
+    signup.submit(
+        session, form_slug=None, now=NOW, answers={"first_name": "Ann", "phone": PHONE, "email": "ann@example.com"}
+    )
     c = _customer(session)
     inbox.receive(session, phone=PHONE, body="YES", now=NOW)
     done = deletion.delete_customer_data(session, customer_id=c.id, reason="asked by email", now=NOW)
@@ -222,8 +251,9 @@ def test_an_import_or_pos_sync_cannot_bring_a_deleted_customer_back(session, tmp
 
     c = make_customer(session, status=SmsStatus.opted_in, phone_number=PHONE)
     deletion.delete_customer_data(session, customer_id=c.id, now=NOW)
-    path = write_csv(tmp_path, "old.csv", ["phone,first_name,sms_opt_in", "415-555-0123,Ann,yes",
-                                           "415-555-0124,Ben,yes"])
+    path = write_csv(
+        tmp_path, "old.csv", ["phone,first_name,sms_opt_in", "415-555-0123,Ann,yes", "415-555-0124,Ben,yes"]
+    )
     report = importer.import_csv(session, path, attested=True, now=NOW)
     assert report.created == 1
     assert [(e.row, "deleted at their request" in e.reason) for e in report.invalid] == [(2, True)]
@@ -253,25 +283,34 @@ def test_only_the_customers_own_sign_up_or_start_lifts_the_suppression(session):
 
 # --- the opt-out list -------------------------------------------------------------------------------
 
+
 def test_the_opt_out_list_has_phone_when_how_and_source_and_is_formula_safe(session):
     make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550124")
     c = make_customer(session, phone_number=PHONE)
-    customers.record_opt_out(session, customer_id=c.id, reason="=HYPERLINK(\"x\") asked in store", now=NOW)
+    customers.record_opt_out(session, customer_id=c.id, reason='=HYPERLINK("x") asked in store', now=NOW)
     rows = list(csv.reader(io.StringIO(b"".join(optouts.export(session)).decode("utf-8-sig"))))
     assert rows[0] == ["phone", "opted_out_at_utc", "how", "source"]
-    assert rows[1:] == [["tel:+14155550123", "2026-11-30 19:00:00",
-                         'Recorded by the shop: =HYPERLINK("x") asked in store', "Dashboard"]]
+    assert rows[1:] == [
+        ["tel:+14155550123", "2026-11-30 19:00:00", 'Recorded by the shop: =HYPERLINK("x") asked in store', "Dashboard"]
+    ]
     assert optouts.count(session) == 1
 
 
 # --- original consent dates and sources ---------------------------------------------------------
 
+
 def test_an_import_keeps_the_original_consent_date_and_source_as_evidence_and_reports_use_it(session, tmp_path):
-    path = write_csv(tmp_path, "old.csv", ["phone,first_name,sms_opt_in,opt_in_date,source",
-                                           "415-555-0123,Ann,yes,2025-03-14,Klaviyo web form",
-                                           "415-555-0124,Ben,yes,2099-01-01,x",
-                                           "415-555-0125,Cy,yes,1989-12-31,x",
-                                           "415-555-0126,Di,unsubscribed,2099-01-01,x"])
+    path = write_csv(
+        tmp_path,
+        "old.csv",
+        [
+            "phone,first_name,sms_opt_in,opt_in_date,source",
+            "415-555-0123,Ann,yes,2025-03-14,Klaviyo web form",
+            "415-555-0124,Ben,yes,2099-01-01,x",
+            "415-555-0125,Cy,yes,1989-12-31,x",
+            "415-555-0126,Di,unsubscribed,2099-01-01,x",
+        ],
+    )
     report = importer.import_csv(session, path, attested=True, now=NOW)
     assert report.mapping["consented_at"] == "opt_in_date" and report.mapping["consent_source"] == "source"
     reasons = {e.row: e.reason for e in report.invalid}
@@ -291,15 +330,24 @@ def test_an_import_keeps_the_original_consent_date_and_source_as_evidence_and_re
 
 # --- carrier deactivation files -------------------------------------------------------------------
 
+
 def test_a_deactivation_voids_consent_given_before_it_and_keeps_later_consent(session, tmp_path):
     early = make_customer(session, status=SmsStatus.opted_in, phone_number=PHONE, now=dt.datetime(2026, 1, 5))
-    later = make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550124",
-                          now=dt.datetime(2026, 6, 1))
+    later = make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550124", now=dt.datetime(2026, 6, 1))
     out = make_customer(session, status=SmsStatus.opted_out, phone_number="+14155550125")
-    path = write_csv(tmp_path, "deact.csv", ["MDN,Deactivation Date", "415-555-0123,2026-03-01",
-                                             "415-555-0124,2026-03-01", "415-555-0125,2026-03-01",
-                                             "415-555-0199,2026-03-01", "not a phone,2026-03-01",
-                                             "415-555-0126,2099-01-01"])
+    path = write_csv(
+        tmp_path,
+        "deact.csv",
+        [
+            "MDN,Deactivation Date",
+            "415-555-0123,2026-03-01",
+            "415-555-0124,2026-03-01",
+            "415-555-0125,2026-03-01",
+            "415-555-0199,2026-03-01",
+            "not a phone,2026-03-01",
+            "415-555-0126,2099-01-01",
+        ],
+    )
     report = deactivation.import_deactivations(session, path, now=NOW)
     assert (report.voided, report.kept_later, report.nothing_to_void) == (1, 1, 1)
     assert report.unknown == [(5, "(415) 555-0199")]
@@ -331,6 +379,7 @@ def test_a_deactivation_file_without_a_date_column_is_a_clear_error(session, tmp
 
 # --- the carrier registration packet ------------------------------------------------------------
 
+
 def test_the_packet_says_what_is_missing_before_it_can_be_generated(session):
     p = registration.build(session, base_url="http://localhost:8501", now=NOW)
     assert not p.ready
@@ -355,9 +404,20 @@ def test_the_packet_has_every_part_in_markdown_and_real_pdf_text(session):
     p = registration.build(session, now=NOW)
     assert p.ready
     md = registration.markdown(p)
-    for part in ("## Brand", "https://greenleaf.example/signup?form=main", "Text To Join", "JOIN",
-                 "STOP, STOPALL", "Y, YES", "HELP, INFO", "## Sample messages", "3. ", "21 or older",
-                 "does not sell, rent or share", "Date of birth question"):
+    for part in (
+        "## Brand",
+        "https://greenleaf.example/signup?form=main",
+        "Text To Join",
+        "JOIN",
+        "STOP, STOPALL",
+        "Y, YES",
+        "HELP, INFO",
+        "## Sample messages",
+        "3. ",
+        "21 or older",
+        "does not sell, rent or share",
+        "Date of birth question",
+    ):
         assert part in md, part
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(registration.pdf(p))).pages)
     assert "Carrier registration packet" in text and "greenleaf.example/signup?form=main" in text

@@ -14,8 +14,17 @@ from core.clock import business_deadline
 from core.consent import customers, stop_page
 from core.consent.keywords import Keyword, classify
 from core.messaging import inbox, outbox, texting
-from core.models import (Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, PossibleOptOut,
-                         SmsStatus, Source)
+from core.models import (
+    Channel,
+    ConsentEvent,
+    Customer,
+    Message,
+    MessageKind,
+    MessageStatus,
+    PossibleOptOut,
+    SmsStatus,
+    Source,
+)
 from tests.factories import make_customer
 
 LA = "America/Los_Angeles"
@@ -28,29 +37,33 @@ def at(local: dt.datetime, zone: str = LA) -> dt.datetime:
 
 # --- Deadlines: 10 business days in the shop's time zone, US federal holidays skipped ------------------------
 
-@pytest.mark.parametrize("received_local,zone,deadline", [
-    # Thursday 3 Dec 2026 22:00 in California is Friday in UTC: the count starts on Thursday
-    (dt.datetime(2026, 12, 3, 22, 0), LA, dt.date(2026, 12, 17)),
-    # the same instant for a New York shop is already Friday 01:00
-    (dt.datetime(2026, 12, 4, 1, 0), "America/New_York", dt.date(2026, 12, 18)),
-    # across Christmas (Fri 25 Dec 2026) and New Year's Day (Fri 1 Jan 2027)
-    (dt.datetime(2026, 12, 24, 10, 0), LA, dt.date(2027, 1, 11)),
-    # across New Year's Day 2026 (Thursday)
-    (dt.datetime(2025, 12, 29, 9, 0), LA, dt.date(2026, 1, 13)),
-    # across Thanksgiving (Thu 26 Nov 2026)
-    (dt.datetime(2026, 11, 20, 10, 0), LA, dt.date(2026, 12, 7)),
-    # across Thanksgiving 2025 (Thu 27 Nov)
-    (dt.datetime(2025, 11, 24, 10, 0), LA, dt.date(2025, 12, 9)),
-    # received on a Saturday: counted from Monday
-    (dt.datetime(2026, 11, 28, 15, 0), LA, dt.date(2026, 12, 14)),
-    # received on a holiday (Thanksgiving itself): counted from the next business day
-    (dt.datetime(2026, 11, 26, 12, 0), LA, dt.date(2026, 12, 11)),
-    # DST days: the spring and autumn Sundays count like any weekend
-    (dt.datetime(2026, 3, 8, 3, 30), LA, dt.date(2026, 3, 23)),
-    (dt.datetime(2026, 11, 1, 1, 30), LA, dt.date(2026, 11, 17)),  # Veterans Day (Wed 11 Nov) skipped too
-    # 4 July 2026 is a Saturday: observed Friday 3 July is a federal holiday
-    (dt.datetime(2026, 6, 29, 9, 0), LA, dt.date(2026, 7, 14)),
-])
+
+@pytest.mark.parametrize(
+    "received_local,zone,deadline",
+    [
+        # Thursday 3 Dec 2026 22:00 in California is Friday in UTC: the count starts on Thursday
+        (dt.datetime(2026, 12, 3, 22, 0), LA, dt.date(2026, 12, 17)),
+        # the same instant for a New York shop is already Friday 01:00
+        (dt.datetime(2026, 12, 4, 1, 0), "America/New_York", dt.date(2026, 12, 18)),
+        # across Christmas (Fri 25 Dec 2026) and New Year's Day (Fri 1 Jan 2027)
+        (dt.datetime(2026, 12, 24, 10, 0), LA, dt.date(2027, 1, 11)),
+        # across New Year's Day 2026 (Thursday)
+        (dt.datetime(2025, 12, 29, 9, 0), LA, dt.date(2026, 1, 13)),
+        # across Thanksgiving (Thu 26 Nov 2026)
+        (dt.datetime(2026, 11, 20, 10, 0), LA, dt.date(2026, 12, 7)),
+        # across Thanksgiving 2025 (Thu 27 Nov)
+        (dt.datetime(2025, 11, 24, 10, 0), LA, dt.date(2025, 12, 9)),
+        # received on a Saturday: counted from Monday
+        (dt.datetime(2026, 11, 28, 15, 0), LA, dt.date(2026, 12, 14)),
+        # received on a holiday (Thanksgiving itself): counted from the next business day
+        (dt.datetime(2026, 11, 26, 12, 0), LA, dt.date(2026, 12, 11)),
+        # DST days: the spring and autumn Sundays count like any weekend
+        (dt.datetime(2026, 3, 8, 3, 30), LA, dt.date(2026, 3, 23)),
+        (dt.datetime(2026, 11, 1, 1, 30), LA, dt.date(2026, 11, 17)),  # Veterans Day (Wed 11 Nov) skipped too
+        # 4 July 2026 is a Saturday: observed Friday 3 July is a federal holiday
+        (dt.datetime(2026, 6, 29, 9, 0), LA, dt.date(2026, 7, 14)),
+    ],
+)
 def test_the_deadline_counts_business_days_in_the_shops_calendar(received_local, zone, deadline):
     assert business_deadline(at(received_local, zone), zone) == deadline
 
@@ -65,15 +78,18 @@ def test_a_possible_opt_out_texted_thursday_night_in_california_is_due_from_thur
 
 # --- Opt-out by any reasonable means -------------------------------------------------------------------------
 
+
 def test_an_opt_out_received_by_phone_keeps_channel_receipt_and_who_and_confirms_once(session):
     texting.update_defaults(session, window_start=dt.time(7), window_end=dt.time(22))
     c = make_customer(session, status=SmsStatus.opted_in)
     now = at(dt.datetime(2026, 12, 3, 11, 0))
     received = at(dt.datetime(2026, 12, 1, 16, 45))  # a call two days earlier, entered now
-    done = customers.record_revocation(session, customer_id=c.id, channel=Channel.phone_call, received_at=received,
-                                       by="Sam", now=now)
-    event = session.exec(select(ConsentEvent).where(ConsentEvent.customer_id == c.id)
-                         .order_by(ConsentEvent.id.desc())).first()
+    done = customers.record_revocation(
+        session, customer_id=c.id, channel=Channel.phone_call, received_at=received, by="Sam", now=now
+    )
+    event = session.exec(
+        select(ConsentEvent).where(ConsentEvent.customer_id == c.id).order_by(ConsentEvent.id.desc())
+    ).first()
     assert event.channel is Channel.phone_call and event.new_status is SmsStatus.opted_out
     assert event.evidence["by"] == "Sam"
     assert event.evidence["received_at"] == received.isoformat(timespec="seconds")
@@ -89,17 +105,26 @@ def test_an_opt_out_received_by_phone_keeps_channel_receipt_and_who_and_confirms
 
 def test_a_letter_recorded_after_its_deadline_says_so(session):
     c = make_customer(session, status=SmsStatus.opted_in)
-    done = customers.record_revocation(session, customer_id=c.id, channel=Channel.letter, confirm=False,
-                                       received_at=at(dt.datetime(2026, 11, 2, 9)), now=at(dt.datetime(2026, 12, 3, 9)))
+    done = customers.record_revocation(
+        session,
+        customer_id=c.id,
+        channel=Channel.letter,
+        confirm=False,
+        received_at=at(dt.datetime(2026, 11, 2, 9)),
+        now=at(dt.datetime(2026, 12, 3, 9)),
+    )
     assert done.late and done.event.evidence["late"] is True and done.confirmation is None
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    (dict(received_at=dt.datetime(2030, 1, 1)), "received_at"),
-    (dict(by="x" * 101), "by"),
-    (dict(channel=Channel.dashboard, reason=""), "reason"),
-    (dict(channel=Channel.csv_import), "channel"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        (dict(received_at=dt.datetime(2030, 1, 1)), "received_at"),
+        (dict(by="x" * 101), "by"),
+        (dict(channel=Channel.dashboard, reason=""), "reason"),
+        (dict(channel=Channel.csv_import), "channel"),
+    ],
+)
 def test_bad_opt_out_records_name_the_field_and_save_nothing(session, kwargs, field):
     c = make_customer(session, status=SmsStatus.opted_in)
     args = dict(channel=Channel.in_person, now=dt.datetime(2026, 12, 3, 19))
@@ -114,8 +139,9 @@ def test_bad_opt_out_records_name_the_field_and_save_nothing(session, kwargs, fi
 def test_the_confirmation_setting_off_sends_nothing(session):
     texting.update_defaults(session, confirm_recorded_opt_outs=False)
     c = make_customer(session, status=SmsStatus.opted_in)
-    done = customers.record_revocation(session, customer_id=c.id, channel=Channel.in_person,
-                                       now=dt.datetime(2026, 12, 3, 19))
+    done = customers.record_revocation(
+        session, customer_id=c.id, channel=Channel.in_person, now=dt.datetime(2026, 12, 3, 19)
+    )
     assert done.confirmation is None
     assert not session.exec(select(Message).where(Message.kind == MessageKind.opt_out_confirmation)).all()
 
@@ -137,6 +163,7 @@ def test_a_confirmation_whose_window_opens_within_5_minutes_waits_for_it_and_no_
     a = customers.record_revocation(session, customer_id=first.id, channel=Channel.email, now=now).confirmation
     b = customers.record_revocation(session, customer_id=second.id, channel=Channel.email, now=now).confirmation
     assert a.status is MessageStatus.queued and a.send_at == now + dt.timedelta(minutes=3)
+    assert b.status is MessageStatus.queued and b.send_at == a.send_at
     assert outbox.release_due(session, now=a.send_at).sent == 2  # both go at noon
     late = make_customer(session, status=SmsStatus.opted_in, phone_number="+17135550125")
     c = customers.record_revocation(session, customer_id=late.id, channel=Channel.email, now=now).confirmation
@@ -159,6 +186,7 @@ def test_confirming_a_possible_opt_out_sends_one_confirmation(session):
 
 # --- Extra words in other languages ----------------------------------------------------------------------------
 
+
 def test_extra_words_are_chosen_in_settings_and_the_fcc_words_stay(session):
     make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550123")
     now = at(dt.datetime(2026, 12, 3, 10, 0))
@@ -173,8 +201,9 @@ def test_extra_words_are_chosen_in_settings_and_the_fcc_words_stay(session):
     assert classify("STOP", extra_opt_out=()) is Keyword.OPT_OUT  # nothing removes the FCC words
 
 
-@pytest.mark.parametrize("field,value", [("extra_opt_out_words", ["BASTA"]), ("extra_help_words", "STOP"),
-                                         ("extra_help_words", ["HILFE"])])
+@pytest.mark.parametrize(
+    "field,value", [("extra_opt_out_words", ["BASTA"]), ("extra_help_words", "STOP"), ("extra_help_words", ["HILFE"])]
+)
 def test_only_offered_words_can_be_added(session, field, value):
     with pytest.raises(texting.InvalidSetting) as err:
         texting.update_defaults(session, **{field: value})
@@ -189,6 +218,7 @@ def test_a_join_keyword_cannot_be_an_extra_word(session):
 
 
 # --- The public Stop texting me page -------------------------------------------------------------------------
+
 
 def test_a_known_number_is_opted_out_at_once_and_gets_one_confirmation(session):
     c = make_customer(session, status=SmsStatus.opted_in, phone_number="+14155550123")
@@ -217,8 +247,10 @@ def test_an_unknown_number_is_kept_opted_out_but_never_texted_and_the_answer_is_
     assert msg.status is MessageStatus.blocked
 
 
-@pytest.mark.parametrize("typed,words", [("", "Type the mobile number"), ("12", "doesn't look like a phone number"),
-                                         ("+18005550123", "toll-free")])
+@pytest.mark.parametrize(
+    "typed,words",
+    [("", "Type the mobile number"), ("12", "doesn't look like a phone number"), ("+18005550123", "toll-free")],
+)
 def test_the_stop_page_refuses_what_cannot_be_a_mobile(session, typed, words):
     with pytest.raises(stop_page.StopPageError) as err:
         stop_page.submit(session, phone=typed)

@@ -38,8 +38,11 @@ def drain(engine, *, rate=1000.0, steps=50, **kw):
 
 def outbound(engine, phone=PHONE):
     with Session(engine) as s:
-        return list(s.exec(select(Message).where(Message.phone == phone, Message.direction == "outbound")
-                           .order_by(Message.id)).all())
+        return list(
+            s.exec(
+                select(Message).where(Message.phone == phone, Message.direction == "outbound").order_by(Message.id)
+            ).all()
+        )
 
 
 def test_a_live_reply_goes_out_through_twilio_once_with_the_shop_number_and_is_recorded_sent(file_engine, api):
@@ -59,8 +62,9 @@ def test_a_live_reply_goes_out_through_twilio_once_with_the_shop_number_and_is_r
     assert len(api.creates) == 1  # nothing twice
 
 
-def test_in_simulation_and_in_the_demo_shop_texts_are_logged_sent_at_once_and_nothing_is_called(file_engine, api,
-                                                                                               monkeypatch):
+def test_in_simulation_and_in_the_demo_shop_texts_are_logged_sent_at_once_and_nothing_is_called(
+    file_engine, api, monkeypatch
+):
     with Session(file_engine) as s:
         s.add(Setting(key="demo_shop", value="1"))  # the demo shop's own database
         s.commit()
@@ -140,8 +144,9 @@ def test_error_21610_on_sending_fails_the_text_and_opts_the_customer_out_by_the_
 def test_quiet_hours_texts_released_by_the_sender_go_out_when_their_time_comes(file_engine, api, now):
     with Session(file_engine) as s:
         c = make_customer(s, phone_number=PHONE)
-        msg = outbox.send(s, customer=c, kind=MessageKind.opt_in_request, bulk=True,
-                          now=now.replace(hour=6))  # 22:00 in San Francisco: queued
+        msg = outbox.send(
+            s, customer=c, kind=MessageKind.opt_in_request, bulk=True, now=now.replace(hour=6)
+        )  # 22:00 in San Francisco: queued
         s.commit()
         assert msg.status is MessageStatus.queued
     drain(file_engine)

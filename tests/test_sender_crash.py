@@ -40,12 +40,22 @@ def outbound(engine) -> list[Message]:
 
 
 def start_sender(db_url: str, api_url: str, name: str) -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": db_url, "OPTIN_DESK_SMS_PROVIDER": "twilio",
-           "TWILIO_ACCOUNT_SID": os.environ["TWILIO_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": os.environ["TWILIO_AUTH_TOKEN"],
-           "OPTIN_DESK_PUBLIC_URL": os.environ["OPTIN_DESK_PUBLIC_URL"], "TWILIO_API_URL": api_url}
-    return subprocess.Popen([sys.executable, "-m", "core.messaging.sender", "--name", name, "--rate", "40",
-                             "--lease-seconds", "2"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "OPTIN_DESK_SMS_PROVIDER": "twilio",
+        "TWILIO_ACCOUNT_SID": os.environ["TWILIO_ACCOUNT_SID"],
+        "TWILIO_AUTH_TOKEN": os.environ["TWILIO_AUTH_TOKEN"],
+        "OPTIN_DESK_PUBLIC_URL": os.environ["OPTIN_DESK_PUBLIC_URL"],
+        "TWILIO_API_URL": api_url,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "core.messaging.sender", "--name", name, "--rate", "40", "--lease-seconds", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_until(cond, timeout=60.0):
@@ -95,8 +105,11 @@ def test_a_sender_killed_half_way_and_restarted_sends_every_text_exactly_once(tm
     engine.dispose()
 
 
-@pytest.mark.parametrize("file_engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
-    not PG_URL, reason="needs TEST_DATABASE_URL"))], indirect=True)
+@pytest.mark.parametrize(
+    "file_engine",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="needs TEST_DATABASE_URL"))],
+    indirect=True,
+)
 def test_two_senders_at_once_send_each_text_once(file_engine, monkeypatch):
     with FakeTwilio() as api:
         live_env(monkeypatch, api.url)

@@ -36,8 +36,9 @@ def _sent(session, phone=E164):
 
 def _auto_opt_in(session):
     main = forms.main_form(session)
-    forms.update(session, form_id=main.id, fields={**main.fields, "signature": "required"},
-                 double_opt_in=False, auto_opt_in=True)
+    forms.update(
+        session, form_id=main.id, fields={**main.fields, "signature": "required"}, double_opt_in=False, auto_opt_in=True
+    )
 
 
 def test_double_opt_in_makes_the_customer_pending_and_texts_the_opt_in_request(session, now):
@@ -126,10 +127,18 @@ def test_both_toggles_off_saves_the_customer_not_opted_in_without_a_text(session
 
 
 def test_a_form_without_sms_consent_says_thank_you_and_keeps_the_answers_even_without_a_phone(session, now):
-    form = forms.create(session, name="Newsletter", collects_sms=False,
-                        fields={"first_name": "required", "email": "required", "phone": "hidden"})
-    result = signup.submit(session, form_slug=form.slug, answers={"first_name": "Bo", "email": "Bo@Example.com",
-                                                                 "phone": "4155550123"}, now=now)
+    form = forms.create(
+        session,
+        name="Newsletter",
+        collects_sms=False,
+        fields={"first_name": "required", "email": "required", "phone": "hidden"},
+    )
+    result = signup.submit(
+        session,
+        form_slug=form.slug,
+        answers={"first_name": "Bo", "email": "Bo@Example.com", "phone": "4155550123"},
+        now=now,
+    )
     assert result.outcome is Outcome.thank_you and result.customer_id is None
     sub = session.get(FormSubmission, result.submission_id)
     assert sub.answers == {"first_name": "Bo", "email": "bo@example.com"}
@@ -138,9 +147,12 @@ def test_a_form_without_sms_consent_says_thank_you_and_keeps_the_answers_even_wi
 
 def test_the_same_phone_twice_is_one_customer_and_gets_at_most_what_the_limits_allow(session, now):
     first = signup.submit(session, form_slug="main", answers={"first_name": "Ann", "phone": PHONE}, now=now)
-    second = signup.submit(session, form_slug="main",
-                           answers={"first_name": "Annie", "last_name": "Lee", "phone": "+1 415 555 0123"},
-                           now=now + dt.timedelta(minutes=5))
+    second = signup.submit(
+        session,
+        form_slug="main",
+        answers={"first_name": "Annie", "last_name": "Lee", "phone": "+1 415 555 0123"},
+        now=now + dt.timedelta(minutes=5),
+    )
     assert first.customer_id == second.customer_id and _count(session, Customer) == 1
     assert second.outcome is Outcome.already_requested
     assert "We already sent you a request" in second.sentence and "reply Y" in second.sentence
@@ -174,6 +186,7 @@ def test_an_unknown_form_is_not_found_and_saves_nothing(session, now):
 
 # --- Bad input: a message per field, nothing saved ----------------------------------------
 
+
 def _assert_nothing_saved(session):
     assert _count(session, Customer) == 0
     assert _count(session, FormSubmission) == 0
@@ -182,26 +195,29 @@ def _assert_nothing_saved(session):
     assert forms.main_form(session).submissions == 0
 
 
-@pytest.mark.parametrize("answers, field, words", [
-    ({"phone": PHONE}, "first_name", "First name is required"),
-    ({"first_name": "Ann"}, "phone", "Mobile phone is required"),
-    ({"first_name": "Ann", "phone": "   "}, "phone", "required"),
-    ({**ANN, "phone": "415-555-CALL"}, "phone", "no letters"),
-    ({**ANN, "phone": "12"}, "phone", "too few digits"),
-    ({**ANN, "phone": "415 555 01234567"}, "phone", "isn't a mobile number"),
-    ({**ANN, "email": "ann@"}, "email", "email address"),
-    ({**ANN, "email": "ann at example.com"}, "email", "email address"),
-    ({**ANN, "birthday": "02/30/1990"}, "birthday", "real date"),
-    ({**ANN, "birthday": "yesterday"}, "birthday", "real date"),
-    ({**ANN, "birthday": "01/01/2090"}, "birthday", "in the past"),
-    ({**ANN, "first_name": "A" * 5000}, "first_name", "too long (5,000 characters"),
-    ({**ANN, "last_name": "<script>alert(1)</script>"}, "last_name", "symbols like < >"),
-    ({**ANN, "first_name": "<b>Ann</b>"}, "first_name", "symbols like < >"),
-    ({**ANN, "signature": "<img src=x onerror=alert(1)>"}, "signature", "< or >"),
-    ({**ANN, "email": "<script>@example.com"}, "email", "< or >"),
-    ({**ANN, "phone": "<script>alert(1)</script>"}, "phone", "no letters"),
-    ({**ANN, "birthday": "<script>"}, "birthday", "real date"),
-])
+@pytest.mark.parametrize(
+    "answers, field, words",
+    [
+        ({"phone": PHONE}, "first_name", "First name is required"),
+        ({"first_name": "Ann"}, "phone", "Mobile phone is required"),
+        ({"first_name": "Ann", "phone": "   "}, "phone", "required"),
+        ({**ANN, "phone": "415-555-CALL"}, "phone", "no letters"),
+        ({**ANN, "phone": "12"}, "phone", "too few digits"),
+        ({**ANN, "phone": "415 555 01234567"}, "phone", "isn't a mobile number"),
+        ({**ANN, "email": "ann@"}, "email", "email address"),
+        ({**ANN, "email": "ann at example.com"}, "email", "email address"),
+        ({**ANN, "birthday": "02/30/1990"}, "birthday", "real date"),
+        ({**ANN, "birthday": "yesterday"}, "birthday", "real date"),
+        ({**ANN, "birthday": "01/01/2090"}, "birthday", "in the past"),
+        ({**ANN, "first_name": "A" * 5000}, "first_name", "too long (5,000 characters"),
+        ({**ANN, "last_name": "<script>alert(1)</script>"}, "last_name", "symbols like < >"),
+        ({**ANN, "first_name": "<b>Ann</b>"}, "first_name", "symbols like < >"),
+        ({**ANN, "signature": "<img src=x onerror=alert(1)>"}, "signature", "< or >"),
+        ({**ANN, "email": "<script>@example.com"}, "email", "< or >"),
+        ({**ANN, "phone": "<script>alert(1)</script>"}, "phone", "no letters"),
+        ({**ANN, "birthday": "<script>"}, "birthday", "real date"),
+    ],
+)
 def test_a_wrong_field_gets_a_message_beside_it_and_nothing_is_saved(session, now, answers, field, words):
     with pytest.raises(signup.InvalidSubmission) as info:
         signup.submit(session, form_slug="main", answers=answers, now=now)
@@ -222,16 +238,29 @@ def test_script_in_a_hidden_zip_field_is_ignored_but_in_a_shown_one_is_refused(s
 
 def test_every_wrong_field_is_reported_at_once(session, now):
     with pytest.raises(signup.InvalidSubmission) as info:
-        signup.submit(session, form_slug="main", answers={"first_name": "", "phone": "abc", "email": "x@",
-                                                          "birthday": "13/45/2000"}, now=now)
+        signup.submit(
+            session,
+            form_slug="main",
+            answers={"first_name": "", "phone": "abc", "email": "x@", "birthday": "13/45/2000"},
+            now=now,
+        )
     assert set(info.value.errors) == {"first_name", "phone", "email", "birthday"}
     _assert_nothing_saved(session)
 
 
 def test_control_characters_are_stripped_and_markup_free_text_is_stored_as_typed(session, now):
-    result = signup.submit(session, form_slug="main", answers={
-        "first_name": "  Ann\x00\x07 ", "last_name": "O'Brien & Sons", "phone": PHONE,
-        "email": " Ann@Example.COM ", "birthday": "07/14/1990"}, now=now)
+    result = signup.submit(
+        session,
+        form_slug="main",
+        answers={
+            "first_name": "  Ann\x00\x07 ",
+            "last_name": "O'Brien & Sons",
+            "phone": PHONE,
+            "email": " Ann@Example.COM ",
+            "birthday": "07/14/1990",
+        },
+        now=now,
+    )
     c = session.get(Customer, result.customer_id)
     assert c.first_name == "Ann" and c.last_name.startswith("O'Brien & Sons")
     assert c.email == "ann@example.com" and c.birthday == dt.date(1990, 7, 14)
@@ -255,8 +284,15 @@ def test_the_same_phone_submitted_at_once_from_several_browsers_is_one_customer_
         try:
             start.wait()
             with Session(file_engine) as s:
-                results.append(signup.submit(s, form_slug="main", answers={"first_name": f"Ann{i}", "phone": PHONE},
-                                             now=NOW, client_address=f"203.0.113.{i}"))
+                results.append(
+                    signup.submit(
+                        s,
+                        form_slug="main",
+                        answers={"first_name": f"Ann{i}", "phone": PHONE},
+                        now=NOW,
+                        client_address=f"203.0.113.{i}",
+                    )
+                )
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -275,30 +311,39 @@ def test_the_same_phone_submitted_at_once_from_several_browsers_is_one_customer_
 
 # --- Issue 11: numbers and names that would turn the form into an SMS pump --------------------------------
 
-@pytest.mark.parametrize("phone, kind", [("1 (900) 555-0123", "premium-rate"), ("800-555-0123", "toll-free"),
-                                         ("+1 888 555 0123", "toll-free"), ("500-555-0006", "personal forwarding")])
-def test_a_premium_rate_or_toll_free_number_is_refused_beside_the_phone_and_nothing_is_sent(session, now, phone,
-                                                                                           kind):
+
+@pytest.mark.parametrize(
+    "phone, kind",
+    [
+        ("1 (900) 555-0123", "premium-rate"),
+        ("800-555-0123", "toll-free"),
+        ("+1 888 555 0123", "toll-free"),
+        ("500-555-0006", "personal forwarding"),
+    ],
+)
+def test_a_premium_rate_or_toll_free_number_is_refused_beside_the_phone_and_nothing_is_sent(session, now, phone, kind):
     with pytest.raises(signup.InvalidSubmission) as info:
         signup.submit(session, form_slug="main", answers={**ANN, "phone": phone}, now=now)
     assert info.value.errors == {"phone": f"That looks like a {kind} number; enter a mobile number."}
     _assert_nothing_saved(session)
 
 
-@pytest.mark.parametrize("first_name, words", [
-    ("visit http://phish.example/x", "can't contain a web address or link"),
-    ("www.prizes.example", "can't contain a web address or link"),
-    ("Win at x.com/abc", "can't contain a web address or link"),
-    ("bit.ly/x7", "can't contain a web address or link"),
-    ("Call 415-555-0199", "can't contain a phone number"),
-    ("[click](http://x)", "can't contain a web address or link"),
-    ("**Ann**", "can't contain symbols like < > [ ] { }"),
-    ("{brand}", "can't contain symbols like < > [ ] { }"),
-    ("Ann`x`", "can't contain symbols like < > [ ] { }"),
-    ("Ann | Bob", "can't contain symbols like < > [ ] { }"),
-])
-def test_a_name_with_a_link_a_phone_number_or_markup_is_refused_and_nothing_is_texted(session, now, first_name,
-                                                                                     words):
+@pytest.mark.parametrize(
+    "first_name, words",
+    [
+        ("visit http://phish.example/x", "can't contain a web address or link"),
+        ("www.prizes.example", "can't contain a web address or link"),
+        ("Win at x.com/abc", "can't contain a web address or link"),
+        ("bit.ly/x7", "can't contain a web address or link"),
+        ("Call 415-555-0199", "can't contain a phone number"),
+        ("[click](http://x)", "can't contain a web address or link"),
+        ("**Ann**", "can't contain symbols like < > [ ] { }"),
+        ("{brand}", "can't contain symbols like < > [ ] { }"),
+        ("Ann`x`", "can't contain symbols like < > [ ] { }"),
+        ("Ann | Bob", "can't contain symbols like < > [ ] { }"),
+    ],
+)
+def test_a_name_with_a_link_a_phone_number_or_markup_is_refused_and_nothing_is_texted(session, now, first_name, words):
     with pytest.raises(signup.InvalidSubmission) as info:
         signup.submit(session, form_slug="main", answers={**ANN, "first_name": first_name}, now=now)
     assert words in info.value.errors["first_name"]
@@ -309,14 +354,26 @@ def test_a_name_with_a_link_a_phone_number_or_markup_is_refused_and_nothing_is_t
     assert info.value.errors["last_name"].startswith("Last name ") and words in info.value.errors["last_name"]
 
 
-@pytest.mark.parametrize("first_name, last_name", [
-    ("Siobhán", "O'Brien"), ("Anne-Marie", "St. John"), ("José", "Nguyễn"), ("Zoë", "D’Arcy"), ("J.R.", "Ørsted"),
-    ("Mary Ann", "Smith-Jones Jr."), ("李", "小龙"),
-])
+@pytest.mark.parametrize(
+    "first_name, last_name",
+    [
+        ("Siobhán", "O'Brien"),
+        ("Anne-Marie", "St. John"),
+        ("José", "Nguyễn"),
+        ("Zoë", "D’Arcy"),
+        ("J.R.", "Ørsted"),
+        ("Mary Ann", "Smith-Jones Jr."),
+        ("李", "小龙"),
+    ],
+)
 def test_real_names_are_accepted_and_texted_back_as_typed(session, now, first_name, last_name):
     _auto_opt_in(session)
-    result = signup.submit(session, form_slug="main", answers={"first_name": first_name, "last_name": last_name,
-                                                               "phone": PHONE, "signature": "A B"}, now=now)
+    result = signup.submit(
+        session,
+        form_slug="main",
+        answers={"first_name": first_name, "last_name": last_name, "phone": PHONE, "signature": "A B"},
+        now=now,
+    )
     customer = session.get(Customer, result.customer_id)
     assert (customer.first_name, customer.last_name) == (first_name, last_name)
     assert _sent(session)[0].body.startswith(f"Hi {first_name}, ")

@@ -22,8 +22,13 @@ def _phone(i: int) -> str:
 
 
 def _sign_up(session, i: int, *, client="203.0.113.7", now=NOW, form="main", phone=None):
-    return signup.submit(session, form_slug=form, answers={"first_name": "Ann", "phone": phone or _phone(i)},
-                         now=now, client_address=client)
+    return signup.submit(
+        session,
+        form_slug=form,
+        answers={"first_name": "Ann", "phone": phone or _phone(i)},
+        now=now,
+        client_address=client,
+    )
 
 
 def _count(session, model):
@@ -41,16 +46,19 @@ def test_the_defaults_are_5_per_device_3_per_phone_and_100_per_form_each_per_hou
     assert signup_limits.get_limits(session) == saved
 
 
-@pytest.mark.parametrize("values, field", [
-    ({"per_client": 0}, "per_client"),
-    ({"per_client": -3}, "per_client"),
-    ({"per_client": 1001}, "per_client"),
-    ({"per_phone": 21}, "per_phone"),
-    ({"per_phone": "three"}, "per_phone"),
-    ({"per_form": 2.5}, "per_form"),
-    ({"per_form": None}, "per_form"),
-    ({"per_form": True}, "per_form"),
-])
+@pytest.mark.parametrize(
+    "values, field",
+    [
+        ({"per_client": 0}, "per_client"),
+        ({"per_client": -3}, "per_client"),
+        ({"per_client": 1001}, "per_client"),
+        ({"per_phone": 21}, "per_phone"),
+        ({"per_phone": "three"}, "per_phone"),
+        ({"per_form": 2.5}, "per_form"),
+        ({"per_form": None}, "per_form"),
+        ({"per_form": True}, "per_form"),
+    ],
+)
 def test_a_limit_must_be_a_whole_number_within_its_range_and_nothing_is_saved(session, values, field):
     good = {"per_client": 5, "per_phone": 3, "per_form": 100}
     with pytest.raises(signup_limits.InvalidLimits) as info:
@@ -91,7 +99,10 @@ def test_past_the_phone_limit_the_same_number_is_refused_from_any_device(session
     assert info.value.limit == "per_phone" and "This phone number" in info.value.message
     # three logged replies (one sent, two blocked by the opt-in request rules); none for the refused one
     assert [m.status.value for m in session.exec(select(Message).order_by(Message.id)).all()] == [
-        "sent", "blocked", "blocked"]
+        "sent",
+        "blocked",
+        "blocked",
+    ]
 
 
 def test_past_the_form_limit_the_form_is_refused_for_everyone_but_other_forms_still_work(session):

@@ -8,10 +8,9 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import select
 
 from core.messaging import outbox, texting, windows
-from core.models import Message, MessageKind, MessageStatus, SmsStatus
+from core.models import Message, MessageKind, MessageStatus
 from tests.factories import make_customer
 
 T = dt.time
@@ -24,8 +23,15 @@ CA = "+14155550123"  # San Francisco: California (no state row), America/Los_Ang
 TOLL_FREE = "+18005550123"
 CANADA = "+14165550123"  # Toronto
 
-ZONES = {TX: "America/Chicago", OK: "America/Chicago", FL: "America/New_York", MD: "America/New_York",
-         CT: "America/New_York", CA: "America/Los_Angeles", CANADA: "America/Toronto"}
+ZONES = {
+    TX: "America/Chicago",
+    OK: "America/Chicago",
+    FL: "America/New_York",
+    MD: "America/New_York",
+    CT: "America/New_York",
+    CA: "America/Los_Angeles",
+    CANADA: "America/Toronto",
+}
 
 
 def at(local: dt.datetime, zone: str) -> dt.datetime:
@@ -35,8 +41,14 @@ def at(local: dt.datetime, zone: str) -> dt.datetime:
 
 def held(phone: str, local: dt.datetime, *, shop=(T(7), T(22)), zip_code: str = "", recent=()) -> windows.Hold:
     where = outbox.place_of(phone, zip_code)
-    return windows.hold(where=where, now=at(local, ZONES.get(phone, "America/Los_Angeles")), shop_start=shop[0],
-                        shop_end=shop[1], shop_zone="America/Los_Angeles", recent=recent)
+    return windows.hold(
+        where=where,
+        now=at(local, ZONES.get(phone, "America/Los_Angeles")),
+        shop_start=shop[0],
+        shop_end=shop[1],
+        shop_zone="America/Los_Angeles",
+        recent=recent,
+    )
 
 
 # 2026-11-29 is a Sunday, 2026-11-28 a Saturday, 2026-11-30 a Monday (all standard time)
@@ -72,8 +84,7 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize("phone,day,time,reason", TABLE,
-                         ids=[f"{p[-10:-7]}-{d:%a}-{t:%H%M}" for p, d, t, _r in TABLE])
+@pytest.mark.parametrize("phone,day,time,reason", TABLE, ids=[f"{p[-10:-7]}-{d:%a}-{t:%H%M}" for p, d, t, _r in TABLE])
 def test_each_state_window_by_weekday_and_hour(phone, day, time, reason):
     h = held(phone, dt.datetime.combine(day, time))
     assert h.reason == reason
@@ -111,8 +122,9 @@ def test_the_customers_zip_code_decides_the_state_and_time_zone_before_the_area_
     local = dt.datetime.combine(SUN, T(11, 0))  # 11:00 in Houston = 09:00 in San Francisco
     where = outbox.place_of(CA, "77001")
     assert (where.state, where.zones) == ("TX", ("America/Chicago",))
-    h = windows.hold(where=where, now=at(local, "America/Chicago"), shop_start=T(7), shop_end=T(22),
-                     shop_zone="America/Los_Angeles")
+    h = windows.hold(
+        where=where, now=at(local, "America/Chicago"), shop_start=T(7), shop_end=T(22), shop_zone="America/Los_Angeles"
+    )
     assert h.reason == "Texas: not before 12:00 on Sundays"
     assert outbox.place_of(CA, "77001-1234").state == "TX"  # ZIP+4
 
@@ -133,8 +145,13 @@ def test_a_toll_free_number_gets_the_federal_window_in_every_zone_it_may_be_in()
     where = outbox.place_of(TOLL_FREE)
     assert where.state is None and len(where.zones) > 10  # Guam to Newfoundland, as §4 already read it
     local = dt.datetime(2026, 11, 30, 21, 30)  # 21:30 in the shop's Los Angeles
-    h = windows.hold(where=where, now=at(local, "America/Los_Angeles"), shop_start=T(7), shop_end=T(22),
-                     shop_zone="America/Los_Angeles")
+    h = windows.hold(
+        where=where,
+        now=at(local, "America/Los_Angeles"),
+        shop_start=T(7),
+        shop_end=T(22),
+        shop_zone="America/Los_Angeles",
+    )
     assert h.reason.startswith("Federal rule (TCPA): not ")
     for zone in where.zones:  # when it goes, it is inside 08:00-21:00 everywhere
         t = h.until.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo(zone)).time()
@@ -143,18 +160,27 @@ def test_a_toll_free_number_gets_the_federal_window_in_every_zone_it_may_be_in()
 
 def test_a_number_with_no_time_zone_uses_the_shops():
     where = windows.place("+881612345678", "", ())
-    h = windows.hold(where=where, now=at(dt.datetime(2026, 11, 30, 21, 30), "America/New_York"), shop_start=T(7),
-                     shop_end=T(22), shop_zone="America/New_York")
+    h = windows.hold(
+        where=where,
+        now=at(dt.datetime(2026, 11, 30, 21, 30), "America/New_York"),
+        shop_start=T(7),
+        shop_end=T(22),
+        shop_zone="America/New_York",
+    )
     assert h.reason == "Federal rule (TCPA): not after 21:00"
     assert h.until == at(dt.datetime(2026, 12, 1, 8, 0), "America/New_York")
 
 
 # --- DST days ------------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("local_day,utc_open", [
-    (dt.date(2026, 3, 8), dt.datetime(2026, 3, 8, 17, 0)),  # spring forward: noon CDT = 17:00 UTC
-    (dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 18, 0)),  # fall back: noon CST = 18:00 UTC
-])
+
+@pytest.mark.parametrize(
+    "local_day,utc_open",
+    [
+        (dt.date(2026, 3, 8), dt.datetime(2026, 3, 8, 17, 0)),  # spring forward: noon CDT = 17:00 UTC
+        (dt.date(2026, 11, 1), dt.datetime(2026, 11, 1, 18, 0)),  # fall back: noon CST = 18:00 UTC
+    ],
+)
 def test_texas_sunday_noon_on_dst_days_is_noon_local(local_day, utc_open):
     assert local_day.weekday() == 6
     h = held(TX, dt.datetime.combine(local_day, T(11, 30)))
@@ -168,6 +194,7 @@ def test_a_text_held_overnight_across_the_spring_dst_change_goes_at_eight_local(
 
 
 # --- The cap: at most 3 marketing or request texts in 24 hours (FL, OK, MD) ----------------------------------
+
 
 @pytest.mark.parametrize("phone", [FL, OK, MD])
 def test_the_fourth_text_in_24_hours_waits_the_third_does_not(phone):
@@ -199,8 +226,18 @@ def test_states_without_a_cap_never_hold_for_it():
 
 def _seed_sent_requests(session, customer, times):
     for t in times:
-        session.add(Message(customer_id=customer.id, phone=customer.phone, direction="outbound", body="x",
-                            kind=MessageKind.opt_in_request, status=MessageStatus.sent, created_at=t, sent_at=t))
+        session.add(
+            Message(
+                customer_id=customer.id,
+                phone=customer.phone,
+                direction="outbound",
+                body="x",
+                kind=MessageKind.opt_in_request,
+                status=MessageStatus.sent,
+                created_at=t,
+                sent_at=t,
+            )
+        )
     session.commit()
 
 

@@ -48,8 +48,9 @@ def test_one_bad_change_among_good_ones_saves_none_of_them(session):
 
 
 def test_a_brand_change_is_refused_when_a_saved_template_names_the_old_brand_literally(session):
-    texting.update_defaults(session, brand="Bloom", help_reply="Bloom: for help email help@bloom.example. "
-                                                               "Reply STOP to opt out.")
+    texting.update_defaults(
+        session, brand="Bloom", help_reply="Bloom: for help email help@bloom.example. Reply STOP to opt out."
+    )
     with pytest.raises(texting.TemplateError) as info:
         texting.update_defaults(session, brand="Blossom")
     assert info.value.field == "help_reply"
@@ -72,11 +73,19 @@ def test_an_overnight_window_and_an_empty_one_are_refused(session):
         texting.update_defaults(session, window_start=dt.time(9), window_end=dt.time(9))
 
 
-@pytest.mark.parametrize("field,value", [
-    ("timezone", "Mars/Olympus"), ("default_region", "XX"), ("max_opt_in_requests", 0),
-    ("max_opt_in_requests", "two"), ("join_keyword", "STOP"), ("brand", "  "), ("base_url", "ftp://x"),
-    ("window_start", "25:99"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("timezone", "Mars/Olympus"),
+        ("default_region", "XX"),
+        ("max_opt_in_requests", 0),
+        ("max_opt_in_requests", "two"),
+        ("join_keyword", "STOP"),
+        ("brand", "  "),
+        ("base_url", "ftp://x"),
+        ("window_start", "25:99"),
+    ],
+)
 def test_bad_settings_are_named_errors(session, field, value):
     with pytest.raises(texting.InvalidSetting) as info:
         texting.update_defaults(session, **{field: value})
@@ -87,7 +96,8 @@ def test_render_fills_placeholders_and_falls_back_to_there_without_a_first_name(
     d = texting.get_defaults(session)
     tpl = "Hi {first_name}, {brand} here. Text {join_number} or {help_contact}."
     assert texting.render("help_reply", Customer(phone="+14158675309", first_name="Ana"), d, template=tpl) == (
-        f"Hi Ana, {d.brand} here. Text (415) 555-0142 or {d.help_contact}.")
+        f"Hi Ana, {d.brand} here. Text (415) 555-0142 or {d.help_contact}."
+    )
     assert texting.render("help_reply", Customer(phone="+14158675309"), d, template=tpl).startswith("Hi there,")
 
 

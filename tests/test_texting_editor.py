@@ -22,8 +22,9 @@ def check(kind, text, **kw):
 
 def test_the_preview_fills_every_placeholder_for_jamie():
     result = check("help_reply", "Hi {first_name}, {brand} here. Text {join_number} or ask {help_contact}. STOP to end")
-    assert result.preview == ("Hi Jamie, Green Leaf Goods here. Text (415) 555-0142 or ask "
-                              "support@greenleafgoods.example. STOP to end")
+    assert result.preview == (
+        "Hi Jamie, Green Leaf Goods here. Text (415) 555-0142 or ask support@greenleafgoods.example. STOP to end"
+    )
     assert result.errors == []
 
 
@@ -109,8 +110,13 @@ def test_an_equal_start_and_end_has_no_sentence():
 
 def test_time_zones_list_the_us_zones_first_then_every_other():
     options = editor.timezone_options()
-    assert options[:5] == ["America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-                           "America/Los_Angeles"]
+    assert options[:5] == [
+        "America/New_York",
+        "America/Chicago",
+        "America/Denver",
+        "America/Phoenix",
+        "America/Los_Angeles",
+    ]
     assert "Europe/London" in options and len(options) == len(set(options))
     assert editor.timezone_options("Etc/UTC")[0] == "Etc/UTC"  # a saved zone is never dropped
 

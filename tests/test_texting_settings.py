@@ -21,12 +21,15 @@ def test_the_support_contact_can_be_saved_as_a_phone_an_email_or_a_website(sessi
     assert saved(session).help_contact == contact
 
 
-@pytest.mark.parametrize("contact, says", [
-    ("", "Give a support contact"),
-    ("   ", "Give a support contact"),
-    ("ask at the counter", "must be a phone number, an email or a website"),
-    ("help@shop.example " + "x" * 120, "120 characters"),
-])
+@pytest.mark.parametrize(
+    "contact, says",
+    [
+        ("", "Give a support contact"),
+        ("   ", "Give a support contact"),
+        ("ask at the counter", "must be a phone number, an email or a website"),
+        ("help@shop.example " + "x" * 120, "120 characters"),
+    ],
+)
 def test_a_support_contact_that_is_blank_or_no_contact_is_refused(session, contact, says):
     before = saved(session).help_contact
     with pytest.raises(texting.InvalidSetting) as err:
@@ -35,8 +38,9 @@ def test_a_support_contact_that_is_blank_or_no_contact_is_refused(session, conta
     assert saved(session).help_contact == before
 
 
-@pytest.mark.parametrize("field, says", [
-    ("main_number", "Enter the main number"), ("join_number", "Enter the Text To Join number")])
+@pytest.mark.parametrize(
+    "field, says", [("main_number", "Enter the main number"), ("join_number", "Enter the Text To Join number")]
+)
 def test_a_blank_number_says_to_enter_it(session, field, says):
     with pytest.raises(texting.InvalidSetting, match=says):
         texting.update_defaults(session, **{field: "  "})
@@ -51,8 +55,15 @@ def test_a_template_error_is_named_by_the_templates_label(session):
 
 def test_problems_lists_every_problem_at_once_by_field_and_saves_nothing(session):
     before = saved(session).model_dump()
-    found = texting.problems(session, brand="New Name", main_number="555", join_number="123",
-                             help_reply="", window_start=dt.time(9), window_end=dt.time(9))
+    found = texting.problems(
+        session,
+        brand="New Name",
+        main_number="555",
+        join_number="123",
+        help_reply="",
+        window_start=dt.time(9),
+        window_end=dt.time(9),
+    )
     assert set(found) == {"main_number", "join_number", "help_reply", "window_end"}
     assert "too few digits" in str(found["main_number"])
     assert "same time" in str(found["window_end"])
@@ -60,8 +71,13 @@ def test_problems_lists_every_problem_at_once_by_field_and_saves_nothing(session
 
 
 def test_problems_is_empty_for_changes_update_defaults_accepts(session):
-    changes = dict(brand="Corner Shop", main_number="(415) 555-0111", window_start=dt.time(9),
-                   window_end=dt.time(17), help_contact="hello@corner.example")
+    changes = dict(
+        brand="Corner Shop",
+        main_number="(415) 555-0111",
+        window_start=dt.time(9),
+        window_end=dt.time(17),
+        help_contact="hello@corner.example",
+    )
     assert texting.problems(session, **changes) == {}
     row = texting.update_defaults(session, **changes)
     assert (row.brand, row.main_number, row.window_end) == ("Corner Shop", "+14155550111", dt.time(17))
@@ -75,8 +91,9 @@ def test_validate_changes_still_raises_the_first_problem(session):
 
 
 def test_a_new_brand_is_checked_against_the_templates_that_name_the_old_one(session):
-    texting.update_defaults(session, help_reply=(
-        "Green Leaf Goods: For help, contact {help_contact}. Reply STOP to opt out."))
+    texting.update_defaults(
+        session, help_reply=("Green Leaf Goods: For help, contact {help_contact}. Reply STOP to opt out.")
+    )
     found = texting.problems(session, brand="Corner Shop")
     assert list(found) == ["help_reply"]
     assert isinstance(found["help_reply"], texting.TemplateError)
@@ -84,17 +101,29 @@ def test_a_new_brand_is_checked_against_the_templates_that_name_the_old_one(sess
 
 # --- Issue 11: values placed into templates pass the template's content rules ------------------------------
 
-@pytest.mark.parametrize("field, value, words", [
-    ("help_contact", "FREE CBD deals bit.ly/x7", ['Remove "FREE" from the support contact', 'Remove "CBD"',
-                                                  "Replace the bit.ly link in the support contact"]),
-    ("help_contact", "text 415-555-0100 for 20% off", ['Remove "20% off" from the support contact']),
-    ("help_contact", "help@shop.example, free gift", ['Remove "free" from the support contact']),
-    ("brand", "Green Leaf CBD", ['Remove "CBD" from the brand name', "cannabis, vaping, alcohol"]),
-    ("brand", "Deals at bit.ly/gl", ['Remove "Deals" from the brand name', "Replace the bit.ly link in the brand"]),
-    ("brand", "FREE Vape Co", ['Remove "FREE"', 'Remove "Vape"']),
-])
-def test_a_brand_or_help_contact_with_promotion_regulated_words_or_a_shortener_cannot_be_saved(session, field,
-                                                                                               value, words):
+
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        (
+            "help_contact",
+            "FREE CBD deals bit.ly/x7",
+            [
+                'Remove "FREE" from the support contact',
+                'Remove "CBD"',
+                "Replace the bit.ly link in the support contact",
+            ],
+        ),
+        ("help_contact", "text 415-555-0100 for 20% off", ['Remove "20% off" from the support contact']),
+        ("help_contact", "help@shop.example, free gift", ['Remove "free" from the support contact']),
+        ("brand", "Green Leaf CBD", ['Remove "CBD" from the brand name', "cannabis, vaping, alcohol"]),
+        ("brand", "Deals at bit.ly/gl", ['Remove "Deals" from the brand name', "Replace the bit.ly link in the brand"]),
+        ("brand", "FREE Vape Co", ['Remove "FREE"', 'Remove "Vape"']),
+    ],
+)
+def test_a_brand_or_help_contact_with_promotion_regulated_words_or_a_shortener_cannot_be_saved(
+    session, field, value, words
+):
     before = texting.get_defaults(session).model_dump()
     with pytest.raises(texting.InvalidSetting) as info:
         texting.update_defaults(session, **{field: value})

@@ -62,8 +62,13 @@ def test_on_postgresql_the_training_shop_is_a_schema_of_its_own():
         main = db.make_engine(PG_URL)
         with main.connect() as conn:
             from sqlalchemy import text
-            assert conn.execute(text("SELECT count(*) FROM information_schema.schemata "
-                                     "WHERE schema_name = 'training_pgtrain'")).scalar() == 1
+
+            assert (
+                conn.execute(
+                    text("SELECT count(*) FROM information_schema.schemata WHERE schema_name = 'training_pgtrain'")
+                ).scalar()
+                == 1
+            )
         main.dispose()
     finally:
         training.drop(url, eng)

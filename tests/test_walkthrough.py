@@ -5,7 +5,6 @@ import datetime as dt
 import pytest
 from sqlmodel import Session, select
 
-from core.consent import customers
 from core import bootstrap, db
 from core.signups import forms, signup
 from core.messaging import inbox, texting
@@ -87,7 +86,9 @@ def test_scenario_3_auto_opt_in_needs_the_form_the_signup_and_a_look_at_the_evid
     fields["signature"] = "required"
     forms.update(shop, form_id=form.id, fields=fields, double_opt_in=False, auto_opt_in=True, now=at(1))
     assert status(shop, "auto_opt_in") == [True, False, False]
-    res = signup.submit(shop, form_slug=form.slug, answers={"phone": PHONE, "first_name": "Tess", "signature": "Tess Tester"}, now=at(2))
+    res = signup.submit(
+        shop, form_slug=form.slug, answers={"phone": PHONE, "first_name": "Tess", "signature": "Tess Tester"}, now=at(2)
+    )
     assert res.outcome is signup.Outcome.subscribed
     assert status(shop, "auto_opt_in") == [True, True, False]
     view(shop, res.customer_id, 3)
@@ -96,8 +97,10 @@ def test_scenario_3_auto_opt_in_needs_the_form_the_signup_and_a_look_at_the_evid
 
 def test_scenario_4_needs_a_refusal_then_a_compliant_saved_request(shop):
     d = texting.get_defaults(shop)
-    good = ("{brand}: reply Y or YES to get our store news by text. Msg frequency varies. "
-            "Msg & data rates may apply. Reply HELP for help, STOP to opt out.")
+    good = (
+        "{brand}: reply Y or YES to get our store news by text. Msg frequency varies. "
+        "Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+    )
     texting.update_defaults(shop, opt_in_request=good)
     assert status(shop, "noncompliant_request") == [False, False]  # no refusal seen yet
     training.mark(shop, "refused_opt_in_request")
@@ -142,8 +145,9 @@ def test_scenario_6_an_import_never_lifts_an_opt_out(shop, tmp_path):
 
     out = shop.exec(select(Customer).where(Customer.sms_status == SmsStatus.opted_out)).first()
     listing = tmp_path / "old-provider.csv"
-    listing.write_text(f"phone,first_name,sms_opt_in\n{out.phone},{out.first_name or 'X'},yes\n"
-                       "(415) 555-0193,Lee,yes\n")
+    listing.write_text(
+        f"phone,first_name,sms_opt_in\n{out.phone},{out.first_name or 'X'},yes\n(415) 555-0193,Lee,yes\n"
+    )
     report = service.import_csv(shop, str(listing), attested=True, now=at(1))
     assert report.kept_opted_out == 1
     assert status(shop, "import_conflicts") == [True, False]
@@ -154,6 +158,7 @@ def test_scenario_6_an_import_never_lifts_an_opt_out(shop, tmp_path):
 
 
 # --- Steps stay green once really done, when the trainee goes on with the same customer -----------
+
 
 def test_scenario_1_stays_done_when_the_same_customer_then_texts_stop(shop):
     res = signup.submit(shop, form_slug=None, answers={"phone": PHONE, "first_name": "Tess"}, now=at(1))

@@ -36,9 +36,11 @@ def post(server, path, form, headers=None, **kw):
 
 def counts(engine):
     with Session(engine) as s:
-        return (s.exec(select(func.count()).select_from(Message)).one(),
-                s.exec(select(func.count()).select_from(ConsentEvent)).one(),
-                s.exec(select(func.count()).select_from(Customer)).one())
+        return (
+            s.exec(select(func.count()).select_from(Message)).one(),
+            s.exec(select(func.count()).select_from(ConsentEvent)).one(),
+            s.exec(select(func.count()).select_from(Customer)).one(),
+        )
 
 
 def customer(engine, phone=PHONE):
@@ -111,14 +113,17 @@ def test_a_replayed_webhook_with_the_same_message_sid_changes_nothing(server, fi
     assert [m.kind for m in messages(file_engine) if m.kind] == [MessageKind.opt_in_request]
 
 
-@pytest.mark.parametrize("case, expect", [
-    ("long body", "1,600"),
-    ("from not a phone", "From"),
-    ("missing body", "Body is missing"),
-    ("missing sid", "MessageSid is missing"),
-    ("bad sid", "MessageSid"),
-    ("twice", "more than once"),
-])
+@pytest.mark.parametrize(
+    "case, expect",
+    [
+        ("long body", "1,600"),
+        ("from not a phone", "From"),
+        ("missing body", "Body is missing"),
+        ("missing sid", "MessageSid is missing"),
+        ("bad sid", "MessageSid"),
+        ("twice", "more than once"),
+    ],
+)
 def test_a_malformed_signed_webhook_gets_400_with_the_reason_and_writes_nothing(server, file_engine, case, expect):
     form = inbound_form(PHONE, "hello")
     if case == "long body":
@@ -136,8 +141,11 @@ def test_a_malformed_signed_webhook_gets_400_with_the_reason_and_writes_nothing(
         from twilio.request_validator import RequestValidator
         from starlette.datastructures import MultiDict
 
-        headers = {"X-Twilio-Signature": RequestValidator("0123456789abcdef0123456789abcdef").compute_signature(
-            INBOUND, MultiDict(pairs))}
+        headers = {
+            "X-Twilio-Signature": RequestValidator("0123456789abcdef0123456789abcdef").compute_signature(
+                INBOUND, MultiDict(pairs)
+            )
+        }
         r = post(server, "/sms/twilio/inbound", pairs, headers)
     else:
         r = post(server, "/sms/twilio/inbound", form, signed(INBOUND, form))
@@ -151,8 +159,12 @@ def test_a_huge_body_a_wrong_content_type_and_broken_encoding_get_400_and_the_se
     assert huge.status_code == 400 and "larger" in huge.text
     as_json = requests.post(server + "/sms/twilio/inbound", json=inbound_form(PHONE, "STOP"), timeout=10)
     assert as_json.status_code == 400 and "x-www-form-urlencoded" in as_json.text
-    broken = requests.post(server + "/sms/twilio/inbound", data=b"Body=%ff%fe&From=%2B1415",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    broken = requests.post(
+        server + "/sms/twilio/inbound",
+        data=b"Body=%ff%fe&From=%2B1415",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
     assert broken.status_code == 400
     assert requests.get(server + "/sms/twilio/inbound", timeout=10).status_code == 405
     assert counts(file_engine) == (0, 0, 0)
@@ -184,6 +196,7 @@ def test_a_stop_twilio_already_answered_gets_no_second_confirmation(server, file
 
 
 # --- status callbacks ----------------------------------------------------------------------------
+
 
 def _sent_request(engine, phone=PHONE, sid="SM" + "a" * 32):
     """An opt-in request the sender handed to Twilio (status sent, with its sid)."""
@@ -243,8 +256,9 @@ def test_an_unreachable_phone_is_marked_and_gets_no_more_opt_in_requests(server,
     assert (c.unreachable, c.unreachable_code) == (mark, code)
     assert c.sms_status is SmsStatus.pending  # consent is unchanged: the phone just cannot get texts
     with Session(file_engine) as s:
-        reason = customers.can_request_opt_in(s, customers.get(s, c.id),
-                                              now=c.last_request_at.replace(year=c.last_request_at.year + 1))
+        reason = customers.can_request_opt_in(
+            s, customers.get(s, c.id), now=c.last_request_at.replace(year=c.last_request_at.year + 1)
+        )
     assert str(code) in reason and "no opt-in requests" in reason
 
 

@@ -58,27 +58,62 @@ class Trait:
     help: str = ""
 
 
-TRAITS: dict[str, Trait] = {t.key: t for t in (
-    Trait("opt_in_status", "Performed Event / Opt-in status", {IS_TRUE: None, IS_FALSE: None},
-          "is true: opted in. is false: any other status (not opted in, pending, opted out)."),
-    Trait("sms_status", "SMS status", {ONE_OF: "statuses"}),
-    Trait("source", "Source", {ONE_OF: "sources"}, "Where the customer record came from."),
-    Trait("created", "Created", {BEFORE: "date", AFTER: "date", BETWEEN: "dates"},
-          "The day the customer was added (both days included for between)."),
-    Trait("has_phone", "Has phone", {IS_TRUE: None, IS_FALSE: None},
-          "Customers are kept by their mobile number, so every customer has one."),
-    Trait("has_email", "Has email", {IS_TRUE: None, IS_FALSE: None}),
-    Trait("birthday_month", "Birthday month", {IS: "month", ONE_OF: "months"}),
-    Trait("zip", "Zip code", {IS: "zip", STARTS_WITH: "zip"}),
-    Trait("last_consent_change", "Last consent change", {BEFORE: "date", AFTER: "date"},
-          "The day of the customer's latest opt-in, opt-out or request (customers with none never match)."),
-    Trait("pending_for", "Pending for", {MORE_THAN: "days"},
-          "Customers waiting for a Y/YES reply for more than this many days."),
-)}
+TRAITS: dict[str, Trait] = {
+    t.key: t
+    for t in (
+        Trait(
+            "opt_in_status",
+            "Performed Event / Opt-in status",
+            {IS_TRUE: None, IS_FALSE: None},
+            "is true: opted in. is false: any other status (not opted in, pending, opted out).",
+        ),
+        Trait("sms_status", "SMS status", {ONE_OF: "statuses"}),
+        Trait("source", "Source", {ONE_OF: "sources"}, "Where the customer record came from."),
+        Trait(
+            "created",
+            "Created",
+            {BEFORE: "date", AFTER: "date", BETWEEN: "dates"},
+            "The day the customer was added (both days included for between).",
+        ),
+        Trait(
+            "has_phone",
+            "Has phone",
+            {IS_TRUE: None, IS_FALSE: None},
+            "Customers are kept by their mobile number, so every customer has one.",
+        ),
+        Trait("has_email", "Has email", {IS_TRUE: None, IS_FALSE: None}),
+        Trait("birthday_month", "Birthday month", {IS: "month", ONE_OF: "months"}),
+        Trait("zip", "Zip code", {IS: "zip", STARTS_WITH: "zip"}),
+        Trait(
+            "last_consent_change",
+            "Last consent change",
+            {BEFORE: "date", AFTER: "date"},
+            "The day of the customer's latest opt-in, opt-out or request (customers with none never match).",
+        ),
+        Trait(
+            "pending_for",
+            "Pending for",
+            {MORE_THAN: "days"},
+            "Customers waiting for a Y/YES reply for more than this many days.",
+        ),
+    )
+}
 _BY_LABEL = {t.label.lower(): t for t in TRAITS.values()}
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 POS_PREFIX = "pos:"  # a source token naming one POS source: "pos:Dutchie"
 ANY_POS = Source.pos_sync.value
@@ -94,7 +129,7 @@ def trait(name: str) -> Trait:
 
 def source_token_label(token: str) -> str:
     if token.startswith(POS_PREFIX):
-        return f"POS: {token[len(POS_PREFIX):]}"
+        return f"POS: {token[len(POS_PREFIX) :]}"
     if token == ANY_POS:
         return "Any POS source"
     return SOURCE_LABELS[Source(token)]
@@ -114,14 +149,21 @@ def blank_condition(key: str) -> dict[str, Any]:
     kind = t.ops[op]
     today = dt.date.today()
     value: Any = {
-        None: None, "statuses": [SmsStatus.opted_in.value], "sources": [Source.signup_form.value],
-        "date": today.isoformat(), "dates": [(today - dt.timedelta(days=30)).isoformat(), today.isoformat()],
-        "month": today.month, "months": [today.month], "zip": "", "days": 7,
+        None: None,
+        "statuses": [SmsStatus.opted_in.value],
+        "sources": [Source.signup_form.value],
+        "date": today.isoformat(),
+        "dates": [(today - dt.timedelta(days=30)).isoformat(), today.isoformat()],
+        "month": today.month,
+        "months": [today.month],
+        "zip": "",
+        "days": 7,
     }[kind]
     return {"trait": t.key, "op": op, "value": value}
 
 
 # --- Checking conditions ---------------------------------------------------------------------
+
 
 def as_date(value: Any) -> Optional[dt.date]:
     """A date from a date, a datetime or 'YYYY-MM-DD' text; None when it is none of those."""
@@ -180,15 +222,16 @@ def _clean_value(row: int, t: Trait, op: str, value: Any) -> Any:
             try:
                 out.append(SmsStatus(v).value)
             except ValueError:
-                raise InvalidCondition(row, f"“{v}” is not an SMS status "
-                                            "(not_opted_in, pending, opted_in, opted_out).") from None
+                raise InvalidCondition(
+                    row, f"“{v}” is not an SMS status (not_opted_in, pending, opted_in, opted_out)."
+                ) from None
         return out
     if kind == "sources":
         out = []
         for v in _list(row, value, "source"):
             v = str(v).strip()
             if v.startswith(POS_PREFIX):
-                name = v[len(POS_PREFIX):].strip()
+                name = v[len(POS_PREFIX) :].strip()
                 if not name:
                     raise InvalidCondition(row, "Name the POS source.")
                 out.append(POS_PREFIX + name)
@@ -289,8 +332,30 @@ def source_label(source: str, detail: str = "") -> str:
 
 
 __all__ = [
-    "AudienceError", "InvalidCondition", "UnknownTrait", "Trait", "TRAITS", "MONTHS", "MAX_CONDITIONS",
-    "IS_TRUE", "IS_FALSE", "ONE_OF", "IS", "STARTS_WITH", "BEFORE", "AFTER", "BETWEEN", "MORE_THAN",
-    "POS_PREFIX", "ANY_POS", "trait", "source_token_label", "source_options", "blank_condition", "as_date",
-    "normalize", "describe", "source_label",
+    "AudienceError",
+    "InvalidCondition",
+    "UnknownTrait",
+    "Trait",
+    "TRAITS",
+    "MONTHS",
+    "MAX_CONDITIONS",
+    "IS_TRUE",
+    "IS_FALSE",
+    "ONE_OF",
+    "IS",
+    "STARTS_WITH",
+    "BEFORE",
+    "AFTER",
+    "BETWEEN",
+    "MORE_THAN",
+    "POS_PREFIX",
+    "ANY_POS",
+    "trait",
+    "source_token_label",
+    "source_options",
+    "blank_condition",
+    "as_date",
+    "normalize",
+    "describe",
+    "source_label",
 ]

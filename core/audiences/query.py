@@ -105,7 +105,7 @@ def _one(c: dict[str, Any], *, tz: str, now: dt.datetime, indexed: bool = True) 
         return col("sms_status").in_([SmsStatus(s) for s in v])
     if key == "source":
         plain = [s for s in v if not s.startswith(POS_PREFIX)]
-        names = [s[len(POS_PREFIX):] for s in v if s.startswith(POS_PREFIX)]
+        names = [s[len(POS_PREFIX) :] for s in v if s.startswith(POS_PREFIX)]
         source, detail = col("source"), col("source_detail")
         if not names or ANY_POS in plain:
             return source.in_(plain)
@@ -161,8 +161,10 @@ def shop_where(session: Session, conditions: Iterable[Any], *, now: Optional[dt.
     export."""
     from core.consent import age
 
-    return and_(where(conditions, tz=texting.get_defaults(session).timezone, now=now),
-                age.audience_clause(session, as_utc(now).date()))
+    return and_(
+        where(conditions, tz=texting.get_defaults(session).timezone, now=now),
+        age.audience_clause(session, as_utc(now).date()),
+    )
 
 
 def count(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datetime] = None) -> int:
@@ -170,13 +172,31 @@ def count(session: Session, conditions: Iterable[Any], *, now: Optional[dt.datet
     return session.execute(select(func.count()).select_from(Customer.__table__).where(clause)).scalar_one()
 
 
-COLUMNS = ("id", "first_name", "last_name", "phone", "email", "birthday", "zip", "sms_status", "source",
-           "source_detail", "created_at", "status_changed_at")
+COLUMNS = (
+    "id",
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "birthday",
+    "zip",
+    "sms_status",
+    "source",
+    "source_detail",
+    "created_at",
+    "status_changed_at",
+)
 BY_ID = paging.Keyset((C.id,))
 
 
-def page(session: Session, conditions: Iterable[Any], *, after: Optional[paging.Cursor] = None,
-         limit: int = paging.PAGE_SIZE, now: Optional[dt.datetime] = None) -> paging.Page:
+def page(
+    session: Session,
+    conditions: Iterable[Any],
+    *,
+    after: Optional[paging.Cursor] = None,
+    limit: int = paging.PAGE_SIZE,
+    now: Optional[dt.datetime] = None,
+) -> paging.Page:
     """One page of the audience in id order (keyset: rows after the cursor `after`), as dicts of COLUMNS."""
     q = select(*(C[k] for k in COLUMNS)).where(shop_where(session, conditions, now=now))
     if after is not None:
@@ -191,16 +211,18 @@ def display_rows(rows: Iterable[dict[str, Any]], region: str = "US", timezone: s
     out = []
     for r in rows:
         status = SmsStatus(r["sms_status"])
-        out.append({
-            "Name": f"{r['first_name']} {r['last_name']}".strip() or "—",
-            "Phone": phones.format_display(r["phone"], region),
-            "Email": r["email"] or "",
-            "SMS": status.badge,
-            "Source": source_label(r["source"], r["source_detail"]),
-            "Zip": r["zip"] or "",
-            "Birthday": r["birthday"].isoformat() if r["birthday"] else "",
-            "Created": shop_time(r["created_at"], timezone, date_only=True),
-        })
+        out.append(
+            {
+                "Name": f"{r['first_name']} {r['last_name']}".strip() or "—",
+                "Phone": phones.format_display(r["phone"], region),
+                "Email": r["email"] or "",
+                "SMS": status.badge,
+                "Source": source_label(r["source"], r["source_detail"]),
+                "Zip": r["zip"] or "",
+                "Birthday": r["birthday"].isoformat() if r["birthday"] else "",
+                "Created": shop_time(r["created_at"], timezone, date_only=True),
+            }
+        )
     return out
 
 

@@ -48,8 +48,15 @@ def _clean_name(name: Any) -> str:
     return text
 
 
-def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id: Optional[int] = None,
-         now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> SavedAudience:
+def save(
+    session: Session,
+    *,
+    name: Any,
+    conditions: Iterable[Any],
+    audience_id: Optional[int] = None,
+    now: Optional[dt.datetime] = None,
+    by: Optional[Actor] = None,
+) -> SavedAudience:
     """Save a new audience, or replace the name and conditions of `audience_id`."""
     by = allow(session, by, "save_audience")
     name = _clean_name(name)
@@ -67,8 +74,13 @@ def save(session: Session, *, name: Any, conditions: Iterable[Any], audience_id:
             row.name, row.conditions, row.updated_at = name, conds, now
         session.add(row)
         session.flush()
-        activity.record(session, by, activity.Kind.audience,
-                        f"{'Saved' if audience_id is None else 'Changed'} the audience “{name}”", now=now)
+        activity.record(
+            session,
+            by,
+            activity.Kind.audience,
+            f"{'Saved' if audience_id is None else 'Changed'} the audience “{name}”",
+            now=now,
+        )
         return row.id
 
     new_id = run_write(session, work)
@@ -100,11 +112,13 @@ def problems(session: Session, conditions: Iterable[Any]) -> list[str]:
         if c["trait"] != "source":
             continue
         for token in c["value"]:
-            if token.startswith(POS_PREFIX) and token[len(POS_PREFIX):] not in existing:
-                name = token[len(POS_PREFIX):]
-                out.append(f"Condition {i}: the POS source “{name}” has been deleted. The audience still "
-                           f"includes the customers it synced before; remove “POS: {name}” from the list "
-                           "if you no longer want them.")
+            if token.startswith(POS_PREFIX) and token[len(POS_PREFIX) :] not in existing:
+                name = token[len(POS_PREFIX) :]
+                out.append(
+                    f"Condition {i}: the POS source “{name}” has been deleted. The audience still "
+                    f"includes the customers it synced before; remove “POS: {name}” from the list "
+                    "if you no longer want them."
+                )
     return out
 
 
@@ -113,5 +127,14 @@ def load_conditions(row: SavedAudience) -> list[dict[str, Any]]:
     return normalize(row.conditions or [])
 
 
-__all__ = ["MAX_NAME", "AudienceNotFound", "InvalidAudienceName", "list_saved", "get_saved", "save", "delete_saved",
-           "problems", "load_conditions"]
+__all__ = [
+    "MAX_NAME",
+    "AudienceNotFound",
+    "InvalidAudienceName",
+    "list_saved",
+    "get_saved",
+    "save",
+    "delete_saved",
+    "problems",
+    "load_conditions",
+]

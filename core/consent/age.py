@@ -32,7 +32,7 @@ from sqlmodel import Session, col, func, select
 from core import activity
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
-from core.models import Customer, Direction, Message, MessageKind, MessageStatus, Setting, SignupForm, utcnow
+from core.models import Customer, Direction, Message, MessageKind, MessageStatus, Setting, SignupForm
 from core.staff.roles import Actor, allow
 from core.text import clean_text
 
@@ -58,6 +58,7 @@ class InvalidBirthDate(AgeError):
 
 
 # --- Pure ---------------------------------------------------------------------------------------
+
 
 def looks_like_date(text: Any) -> bool:
     """Whether a text is written as a date (MM/DD/YYYY or YYYY-MM-DD), real or not."""
@@ -88,8 +89,7 @@ def parse_birth_date(value: Any, *, today: dt.date) -> dt.date:
         try:
             born = dt.date(year, month, day)
         except ValueError:
-            raise InvalidBirthDate(f"{text} isn't a real date: check the day and the month "
-                                   f"({TEXT_FORMAT}).") from None
+            raise InvalidBirthDate(f"{text} isn't a real date: check the day and the month ({TEXT_FORMAT}).") from None
     if born > today:
         raise InvalidBirthDate("Your date of birth can't be in the future: check the year.")
     if age_on(born, today) > OLDEST:
@@ -124,9 +124,14 @@ class AgeCheck:
 
     def evidence(self) -> dict[str, Any]:
         """What the consent event keeps (rulebook §11): the check, with the date as the customer stated it."""
-        return {"minimum_age": self.min_age, "date_of_birth": self.born.isoformat(), "age_at_check": self.age,
-                "checked_at": self.checked_at.isoformat(sep=" ", timespec="seconds"), "method": self.method,
-                "verified": self.adult}
+        return {
+            "minimum_age": self.min_age,
+            "date_of_birth": self.born.isoformat(),
+            "age_at_check": self.age,
+            "checked_at": self.checked_at.isoformat(sep=" ", timespec="seconds"),
+            "method": self.method,
+            "verified": self.adult,
+        }
 
 
 def check(born: dt.date, *, min_age: int, now: dt.datetime, method: str) -> AgeCheck:
@@ -149,11 +154,11 @@ def describe(evidence: dict[str, Any]) -> str:
         return ""
     if ac.get("age_at_check") is None:
         return f"age verified: {ac.get('minimum_age')}+ (born {ac.get('date_of_birth')})"
-    return (f"age checked: {ac.get('minimum_age')}+ (born {ac.get('date_of_birth')}, "
-            f"{ac.get('age_at_check')} that day)")
+    return f"age checked: {ac.get('minimum_age')}+ (born {ac.get('date_of_birth')}, {ac.get('age_at_check')} that day)"
 
 
 # --- The setting --------------------------------------------------------------------------------
+
 
 def min_age(session: Session) -> int:
     """The shop's minimum age for consent: 0 (off), 18 or 21."""
@@ -187,14 +192,16 @@ def set_min_age(session: Session, value: Any, *, by: Optional[Actor] = None) -> 
             row.value = str(value)
             session.add(row)
         if str(before or "0") != str(value):
-            activity.record(session, by, activity.Kind.settings,
-                            f"Set the age gate to {f'{value} or older' if value else 'off'}")
+            activity.record(
+                session, by, activity.Kind.settings, f"Set the age gate to {f'{value} or older' if value else 'off'}"
+            )
         return value
 
     return run_write(session, work)
 
 
 # --- Audiences and exports ---------------------------------------------------------------------
+
 
 def audience_clause(session: Session, today: Optional[dt.date] = None):
     """The condition every audience and export adds: with the gate on, only customers whose verified
@@ -203,8 +210,10 @@ def audience_clause(session: Session, today: Optional[dt.date] = None):
     if not required:
         return true()
     today = today or as_utc(None).date()
-    return and_(Customer.verified_birth_date.is_not(None),
-                Customer.verified_birth_date <= latest_adult_birth_date(required, today))
+    return and_(
+        Customer.verified_birth_date.is_not(None),
+        Customer.verified_birth_date <= latest_adult_birth_date(required, today),
+    )
 
 
 def unverified_count(session: Session, today: Optional[dt.date] = None) -> int:
@@ -218,6 +227,7 @@ def unverified_count(session: Session, today: Optional[dt.date] = None) -> int:
 
 # --- Recording --------------------------------------------------------------------------------------
 
+
 def record_verified(session: Session, customer: Customer, result: AgeCheck) -> None:
     """Keep the verified date of birth on the customer (no commit; the caller holds the phone's lock)."""
     customer.verified_birth_date = result.born
@@ -230,8 +240,9 @@ def record_verified(session: Session, customer: Customer, result: AgeCheck) -> N
 
 def count_form_refusal(session: Session, form_id: int) -> None:
     """An under-age sign-up: one more on the form's count, nothing else (no commit)."""
-    session.execute(sa_update(SignupForm).where(col(SignupForm.id) == form_id)
-                    .values(age_refusals=SignupForm.age_refusals + 1))
+    session.execute(
+        sa_update(SignupForm).where(col(SignupForm.id) == form_id).values(age_refusals=SignupForm.age_refusals + 1)
+    )
 
 
 def count_text_refusal(session: Session, phone: str) -> None:
@@ -254,16 +265,20 @@ def text_refusals(session: Session) -> int:
 
 def form_refusals(session: Session) -> list[tuple[str, int]]:
     """(form name, refusals) for every form, most first."""
-    rows = session.exec(select(SignupForm.name, SignupForm.age_refusals)
-                        .order_by(col(SignupForm.age_refusals).desc(), SignupForm.name)).all()
+    rows = session.exec(
+        select(SignupForm.name, SignupForm.age_refusals).order_by(col(SignupForm.age_refusals).desc(), SignupForm.name)
+    ).all()
     return [(name, int(n or 0)) for name, n in rows]
 
 
 # --- Text To Join: the birth-date question -------------------------------------------------------------
 
+
 def question_text(brand: str, required: int) -> str:
-    return (f"{brand}: to join our texts you must be {required} or older. Reply with your date of birth "
-            f"({TEXT_FORMAT}). Reply HELP for help, STOP to opt out.")
+    return (
+        f"{brand}: to join our texts you must be {required} or older. Reply with your date of birth "
+        f"({TEXT_FORMAT}). Reply HELP for help, STOP to opt out."
+    )
 
 
 def retry_text(brand: str, problem: str) -> str:
@@ -271,27 +286,56 @@ def retry_text(brand: str, problem: str) -> str:
 
 
 def refusal_text(brand: str, required: int) -> str:
-    return (f"{brand}: sorry, our texts are only for customers {required} or older, so we can't sign you up. "
-            "We haven't kept your details.")
+    return (
+        f"{brand}: sorry, our texts are only for customers {required} or older, so we can't sign you up. "
+        "We haven't kept your details."
+    )
 
 
 def questions_asked(session: Session, phone: str, now: dt.datetime) -> int:
     """Birth-date questions sent to this phone in the last 24 hours."""
-    return int(session.exec(select(func.count()).select_from(Message).where(
-        Message.phone == phone, Message.kind == MessageKind.age_question,
-        col(Message.created_at) >= now - QUESTION_WINDOW)).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Message)
+            .where(
+                Message.phone == phone,
+                Message.kind == MessageKind.age_question,
+                col(Message.created_at) >= now - QUESTION_WINDOW,
+            )
+        ).one()
+    )
 
 
-def reply(session: Session, *, phone: str, customer_id: Optional[int], body: str, kind: MessageKind,
-          shop_number: str, now: dt.datetime, keep: bool = True) -> Message:
+def reply(
+    session: Session,
+    *,
+    phone: str,
+    customer_id: Optional[int],
+    body: str,
+    kind: MessageKind,
+    shop_number: str,
+    now: dt.datetime,
+    keep: bool = True,
+) -> Message:
     """An immediate reply to the customer's own text (the question or the refusal). Logged unless `keep`
     is False (the refusal to an under-age texter: nothing about them is kept)."""
     from core.messaging.segments import count as count_segments
 
     seg = count_segments(body)
-    msg = Message(customer_id=customer_id, phone=phone, shop_number=shop_number, direction=Direction.outbound,
-                  body=body, kind=kind, status=MessageStatus.sent, encoding=seg.encoding, segments=seg.segments,
-                  created_at=now, sent_at=now)
+    msg = Message(
+        customer_id=customer_id,
+        phone=phone,
+        shop_number=shop_number,
+        direction=Direction.outbound,
+        body=body,
+        kind=kind,
+        status=MessageStatus.sent,
+        encoding=seg.encoding,
+        segments=seg.segments,
+        created_at=now,
+        sent_at=now,
+    )
     if keep:
         session.add(msg)
     return msg
@@ -318,8 +362,9 @@ def join_step(body: str, *, asked: int, today: dt.date, required: int) -> JoinSt
     return JoinStep("ask" if asked < MAX_QUESTIONS else "quiet")
 
 
-def gated(transition, *, body: str, status, customer: Optional[Customer], required: int, asked_recently: int,
-          today: dt.date) -> bool:
+def gated(
+    transition, *, body: str, status, customer: Optional[Customer], required: int, asked_recently: int, today: dt.date
+) -> bool:
     """Whether the age gate takes this inbound text: the gate is on, the phone's age is not verified, and
     the text would give consent (a join request, YES or START) or answers our birth-date question."""
     from core.models import SmsStatus
@@ -337,9 +382,20 @@ def confirmed_text(brand: str, opted_out: bool) -> str:
     return f"{brand}: thanks, your date of birth is confirmed. Reply YES to the text we sent you to join."
 
 
-def text_to_join(session: Session, *, customer: Optional[Customer], phone: str, body: str, inbound: Message,
-                 which: str, shop_number: str, defaults, now: dt.datetime, required: int,
-                 asked: int) -> list[Message]:
+def text_to_join(
+    session: Session,
+    *,
+    customer: Optional[Customer],
+    phone: str,
+    body: str,
+    inbound: Message,
+    which: str,
+    shop_number: str,
+    defaults,
+    now: dt.datetime,
+    required: int,
+    asked: int,
+) -> list[Message]:
     """A consent-giving text from a phone whose age is not verified (inside receive's transaction, under
     the phone's lock; `inbound` is logged). Returns the replies, saved or not (an under-age refusal is
     sent but not kept)."""
@@ -353,8 +409,17 @@ def text_to_join(session: Session, *, customer: Optional[Customer], phone: str, 
         return []
     if step.action in ("ask", "retry"):
         text = question_text(brand, required) if step.action == "ask" else retry_text(brand, step.problem)
-        return [reply(session, phone=phone, customer_id=cid, body=text, kind=MessageKind.age_question,
-                      shop_number=shop_number, now=now)]
+        return [
+            reply(
+                session,
+                phone=phone,
+                customer_id=cid,
+                body=text,
+                kind=MessageKind.age_question,
+                shop_number=shop_number,
+                now=now,
+            )
+        ]
     if step.action == "refuse":
         if customer is None:
             count_text_refusal(session, phone)
@@ -362,35 +427,79 @@ def text_to_join(session: Session, *, customer: Optional[Customer], phone: str, 
             count_text_refusal(session, phone)
             inbound.body = "(date of birth withheld: under the minimum age)"
             session.add(inbound)
-        return [reply(session, phone=phone, customer_id=cid, body=refusal_text(brand, required),
-                      kind=MessageKind.age_refusal, shop_number=shop_number, now=now, keep=customer is not None)]
+        return [
+            reply(
+                session,
+                phone=phone,
+                customer_id=cid,
+                body=refusal_text(brand, required),
+                kind=MessageKind.age_refusal,
+                shop_number=shop_number,
+                now=now,
+                keep=customer is not None,
+            )
+        ]
     # an adult: the customer (new ones are created now), the verified date, then the opt-in request
     from core.consent import suppression
 
     result = check(step.born, min_age=required, now=now, method="text")
     lifted = suppression.lift(session, phone, how="their own text", now=now)  # their own join request (§11)
     if customer is None:
-        customer = customers.create(session, phone=phone, region=defaults.default_region, now=now,
-                                    source=Source.text_to_join if which == "join" else Source.inbound_sms,
-                                    source_detail=shop_number)
-        session.execute(sa_update(Message).where(col(Message.phone) == phone, col(Message.customer_id).is_(None))
-                        .values(customer_id=customer.id))
+        customer = customers.create(
+            session,
+            phone=phone,
+            region=defaults.default_region,
+            now=now,
+            source=Source.text_to_join if which == "join" else Source.inbound_sms,
+            source_detail=shop_number,
+        )
+        session.execute(
+            sa_update(Message)
+            .where(col(Message.phone) == phone, col(Message.customer_id).is_(None))
+            .values(customer_id=customer.id)
+        )
         inbound.customer_id = customer.id
     record_verified(session, customer, result)
     status = SmsStatus(customer.sms_status)
     if status is SmsStatus.opted_out:
-        return [reply(session, phone=phone, customer_id=customer.id, body=confirmed_text(brand, True),
-                      kind=MessageKind.age_question, shop_number=shop_number, now=now)]
+        return [
+            reply(
+                session,
+                phone=phone,
+                customer_id=customer.id,
+                body=confirmed_text(brand, True),
+                kind=MessageKind.age_question,
+                shop_number=shop_number,
+                now=now,
+            )
+        ]
     evidence = {"inbound_text": body, "message_id": inbound.id, "to": shop_number, "age_check": result.evidence()}
     if lifted:
         evidence["suppression_lifted"] = lifted
     channel = Channel.text_to_join if which == "join" else Channel.sms_reply
-    msg = customers.send_opt_in_request(session, customer, channel=channel, evidence=evidence, now=now,
-                                        shop_number=shop_number, defaults=defaults, customer_asked=True)
+    msg = customers.send_opt_in_request(
+        session,
+        customer,
+        channel=channel,
+        evidence=evidence,
+        now=now,
+        shop_number=shop_number,
+        defaults=defaults,
+        customer_asked=True,
+    )
     out = [msg]
     if msg.status is MessageStatus.blocked and status is SmsStatus.pending:
-        out.append(reply(session, phone=phone, customer_id=customer.id, body=confirmed_text(brand, False),
-                         kind=MessageKind.age_question, shop_number=shop_number, now=now))
+        out.append(
+            reply(
+                session,
+                phone=phone,
+                customer_id=customer.id,
+                body=confirmed_text(brand, False),
+                kind=MessageKind.age_question,
+                shop_number=shop_number,
+                now=now,
+            )
+        )
     return out
 
 
@@ -400,11 +509,18 @@ def evidence_of(customer: Optional[Customer], required: int) -> dict[str, Any]:
     if not required or customer is None or customer.verified_birth_date is None:
         return {}
     at = customer.age_verified_at
-    return {"age_check": {"minimum_age": required, "date_of_birth": customer.verified_birth_date.isoformat(),
-                          "verified_at": at.isoformat(sep=" ", timespec="seconds") if at else "", "verified": True}}
+    return {
+        "age_check": {
+            "minimum_age": required,
+            "date_of_birth": customer.verified_birth_date.isoformat(),
+            "verified_at": at.isoformat(sep=" ", timespec="seconds") if at else "",
+            "verified": True,
+        }
+    }
 
 
 # --- Sign-up forms ----------------------------------------------------------------------------------
+
 
 def form_modes(modes: dict[str, str], required: int) -> dict[str, str]:
     """A form's field modes with the gate on: the birthday is asked, and required, on every form."""

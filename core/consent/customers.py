@@ -26,7 +26,7 @@ from core.models import (
     Source,
     utcnow,
 )
-from core.text import MAX_EMAIL, valid_email
+from core.text import valid_email
 from core.text import clean_text as _clean_text
 from core.errors import OwnerError
 from core.phones import redact
@@ -59,8 +59,9 @@ class InvalidDetails(CustomerError):
         super().__init__("; ".join(errors.values()), errors=errors)
 
 
-def validate_details(*, first_name: Any = None, last_name: Any = None, email: Any = None,
-                     birthday: Any = None, zip: Any = None) -> dict[str, Any]:
+def validate_details(
+    *, first_name: Any = None, last_name: Any = None, email: Any = None, birthday: Any = None, zip: Any = None
+) -> dict[str, Any]:
     """Clean what a person typed; InvalidDetails names each field that is wrong."""
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -120,8 +121,9 @@ def locked(session: Session, *, customer_id: Optional[int] = None, phone: Option
         if phone is None:
             raise NotFound(f"No customer with id {customer_id}")
     lock_phones(session, [phone])
-    return session.exec(select(Customer).where(Customer.phone == phone)
-                        .execution_options(populate_existing=True)).first()
+    return session.exec(
+        select(Customer).where(Customer.phone == phone).execution_options(populate_existing=True)
+    ).first()
 
 
 def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> Optional[Customer]:
@@ -137,22 +139,44 @@ def get_by_phone(session: Session, phone: str, region: Optional[str] = None) -> 
     return session.exec(select(Customer).where(Customer.phone == e164)).first()
 
 
-def create(session: Session, *, phone: str, source: Source | str, now: Optional[dt.datetime] = None,
-           source_detail: str = "", region: str = "US", **details: Any) -> Customer:
+def create(
+    session: Session,
+    *,
+    phone: str,
+    source: Source | str,
+    now: Optional[dt.datetime] = None,
+    source_detail: str = "",
+    region: str = "US",
+    **details: Any,
+) -> Customer:
     """A new customer, not opted in (no commit). The phone must be new."""
     now = as_utc(now)
     e164 = phones.normalize(phone, region)
     clean = validate_details(**details)
-    customer = Customer(phone=e164, source=Source(source).value, source_detail=source_detail[:200],
-                        sms_status=SmsStatus.not_opted_in, created_at=now, updated_at=now, **clean)
+    customer = Customer(
+        phone=e164,
+        source=Source(source).value,
+        source_detail=source_detail[:200],
+        sms_status=SmsStatus.not_opted_in,
+        created_at=now,
+        updated_at=now,
+        **clean,
+    )
     session.add(customer)
     session.flush()
     return customer
 
 
-def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, channel: Channel,
-               evidence: dict[str, Any], now: Optional[dt.datetime] = None,
-               dedupe_key: Optional[str] = None) -> Optional[ConsentEvent]:
+def set_status(
+    session: Session,
+    customer: Customer,
+    new_status: SmsStatus,
+    *,
+    channel: Channel,
+    evidence: dict[str, Any],
+    now: Optional[dt.datetime] = None,
+    dedupe_key: Optional[str] = None,
+) -> Optional[ConsentEvent]:
     """Change a status and append its consent event (no commit). None when nothing changes.
 
     Enforces: opt-out wins (only an SMS reply can lift it); opted in needs evidence.
@@ -171,14 +195,28 @@ def set_status(session: Session, customer: Customer, new_status: SmsStatus, *, c
     customer.status_changed_at = now
     customer.updated_at = now
     session.add(customer)
-    event = ConsentEvent(customer_id=customer.id, phone=customer.phone, old_status=old, new_status=new_status,
-                         occurred_at=now, channel=channel, evidence=evidence, dedupe_key=dedupe_key)
+    event = ConsentEvent(
+        customer_id=customer.id,
+        phone=customer.phone,
+        old_status=old,
+        new_status=new_status,
+        occurred_at=now,
+        channel=channel,
+        evidence=evidence,
+        dedupe_key=dedupe_key,
+    )
     if pending_since is not None:  # denormalised for the reports' median time to confirm
         event.pending_seconds = max(0, int((now - pending_since).total_seconds()))
     event.customer_source = source_key(customer.source, customer.source_detail)  # reports: by source
     session.add(event)
-    log.info("consent: customer %s (%s) %s -> %s by %s", customer.id, redact(customer.phone), old.value,
-             new_status.value, Channel(channel).value)
+    log.info(
+        "consent: customer %s (%s) %s -> %s by %s",
+        customer.id,
+        redact(customer.phone),
+        old.value,
+        new_status.value,
+        Channel(channel).value,
+    )
     return event
 
 
@@ -192,10 +230,13 @@ def source_key(source: str, detail: str = "") -> str:
 
 def ledger(session: Session, customer_id: int) -> list[ConsentEvent]:
     """The customer's consent history, newest first."""
-    return list(session.exec(
-        select(ConsentEvent).where(ConsentEvent.customer_id == customer_id)
-        .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())
-    ).all())
+    return list(
+        session.exec(
+            select(ConsentEvent)
+            .where(ConsentEvent.customer_id == customer_id)
+            .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())
+        ).all()
+    )
 
 
 def describe_evidence(event: ConsentEvent) -> str:
@@ -209,7 +250,7 @@ def describe_evidence(event: ConsentEvent) -> str:
     if "form" in ev:
         parts.append(f"sign-up form '{ev['form']}' (disclosure v{ev.get('disclosure_version', '?')})")
         if ev.get("signature"):
-            parts.append(f"signed \"{ev['signature']}\"")
+            parts.append(f'signed "{ev["signature"]}"')
     if "file" in ev:
         parts.append(f"file {ev['file']} row {ev.get('row', '?')}")
         if ev.get("attested"):
@@ -230,8 +271,6 @@ def describe_evidence(event: ConsentEvent) -> str:
     return ", ".join(parts) if parts else json.dumps(ev, ensure_ascii=False)
 
 
-
-
 def _records_evidence(ev: dict[str, Any]) -> list[str]:
     """The §11 parts of an event's evidence: the age check, the old provider's date and source, a carrier's
     deactivation, a lifted suppression."""
@@ -243,8 +282,10 @@ def _records_evidence(ev: dict[str, Any]) -> list[str]:
         parts.append(f"carrier reports the number deactivated on {ev['deactivated_on']}")
     lifted = ev.get("suppression_lifted")
     if isinstance(lifted, dict):
-        parts.append(f"data deleted on {str(lifted.get('deleted_at', ''))[:10]}; suppression lifted by "
-                     f"{lifted.get('lifted_by', 'the customer')}")
+        parts.append(
+            f"data deleted on {str(lifted.get('deleted_at', ''))[:10]}; suppression lifted by "
+            f"{lifted.get('lifted_by', 'the customer')}"
+        )
     return parts
 
 
@@ -308,29 +349,50 @@ def proof_of_consent_csv(session: Session, customer_id: int, *, by: Optional[Act
     by = allow(session, by, "export")
     customer = get(session, customer_id)
     events = list(reversed(ledger(session, customer_id)))
-    activity.record(session, by, activity.Kind.export, f"Downloaded the proof of consent of {who(customer)}",
-                    customer_id=customer.id)
+    activity.record(
+        session,
+        by,
+        activity.Kind.export,
+        f"Downloaded the proof of consent of {who(customer)}",
+        customer_id=customer.id,
+    )
     session.commit()
-    header = ["phone", "name", "when_utc", "old_status", "new_status", "channel", "by", "evidence",
-              "evidence_json"]
-    return csv_bytes(header, ([
-        phone_cell(customer.phone),
-        safe_cell(customer.name),
-        utc_cell(e.occurred_at),
-        e.old_status.value if e.old_status else "",
-        e.new_status.value,
-        e.channel.value if hasattr(e.channel, "value") else e.channel,
-        safe_cell(str((e.evidence or {}).get("by", ""))),
-        safe_cell(describe_evidence(e)),
-        safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
-    ] for e in events))
+    header = ["phone", "name", "when_utc", "old_status", "new_status", "channel", "by", "evidence", "evidence_json"]
+    return csv_bytes(
+        header,
+        (
+            [
+                phone_cell(customer.phone),
+                safe_cell(customer.name),
+                utc_cell(e.occurred_at),
+                e.old_status.value if e.old_status else "",
+                e.new_status.value,
+                e.channel.value if hasattr(e.channel, "value") else e.channel,
+                safe_cell(str((e.evidence or {}).get("by", ""))),
+                safe_cell(describe_evidence(e)),
+                safe_cell(json.dumps(e.evidence, ensure_ascii=False, sort_keys=True)),
+            ]
+            for e in events
+        ),
+    )
 
 
 # --- Dashboard actions (the shop owner) ------------------------------------------------
 
-def send_opt_in_request(session: Session, customer: Customer, *, channel: Channel, evidence: dict[str, Any],
-                        now: dt.datetime, bulk: bool = False, shop_number: Optional[str] = None,
-                        defaults=None, dedupe_key: Optional[str] = None, customer_asked: bool = False):
+
+def send_opt_in_request(
+    session: Session,
+    customer: Customer,
+    *,
+    channel: Channel,
+    evidence: dict[str, Any],
+    now: dt.datetime,
+    bulk: bool = False,
+    shop_number: Optional[str] = None,
+    defaults=None,
+    dedupe_key: Optional[str] = None,
+    customer_asked: bool = False,
+):
     """The one way an opt-in request goes out (dashboard, resend, inbox, sign-up; the importer's
     set-wise path applies the same rules): through the outbox's rules (§4: limits, 24 hours,
     quiet hours for bulk sends), and a customer not yet asked becomes pending with its consent
@@ -339,16 +401,25 @@ def send_opt_in_request(session: Session, customer: Customer, *, channel: Channe
     Returns the logged message."""
     from core.messaging import outbox
 
-    msg = outbox.send(session, customer=customer, kind=MessageKind.opt_in_request, now=now, bulk=bulk,
-                      shop_number=shop_number, defaults=defaults, dedupe_key=dedupe_key,
-                      customer_asked=customer_asked)
+    msg = outbox.send(
+        session,
+        customer=customer,
+        kind=MessageKind.opt_in_request,
+        now=now,
+        bulk=bulk,
+        shop_number=shop_number,
+        defaults=defaults,
+        dedupe_key=dedupe_key,
+        customer_asked=customer_asked,
+    )
     if msg.status is not MessageStatus.blocked and SmsStatus(customer.sms_status) is SmsStatus.not_opted_in:
         set_status(session, customer, SmsStatus.pending, channel=channel, evidence=evidence, now=now)
     return msg
 
 
-def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datetime] = None,
-                   by: Optional[Actor] = None):
+def request_opt_in(
+    session: Session, *, customer_id: int, now: Optional[dt.datetime] = None, by: Optional[Actor] = None
+):
     """Send one opt-in request from the dashboard. Returns the logged message (sent or blocked)."""
     by = allow(session, by, "request_opt_in")
     given_now = None if now is None else as_utc(now)
@@ -358,12 +429,26 @@ def request_opt_in(session: Session, *, customer_id: int, now: Optional[dt.datet
         if customer is None:
             raise NotFound(f"No customer with id {customer_id}")
         now = given_now or utcnow()  # read under the lock: the ledger's times follow its order
-        msg = send_opt_in_request(session, customer, channel=Channel.dashboard, now=now,
-                                  evidence={**by.evidence, "action": "sent an opt-in request"})
-        outcome = "Sent" if msg.status is MessageStatus.sent else (
-            "Queued" if msg.status is MessageStatus.queued else "Tried to send (blocked)")
-        activity.record(session, by, activity.Kind.consent, f"{outcome} an opt-in request to {who(customer)}",
-                        customer_id=customer.id, now=now)
+        msg = send_opt_in_request(
+            session,
+            customer,
+            channel=Channel.dashboard,
+            now=now,
+            evidence={**by.evidence, "action": "sent an opt-in request"},
+        )
+        outcome = (
+            "Sent"
+            if msg.status is MessageStatus.sent
+            else ("Queued" if msg.status is MessageStatus.queued else "Tried to send (blocked)")
+        )
+        activity.record(
+            session,
+            by,
+            activity.Kind.consent,
+            f"{outcome} an opt-in request to {who(customer)}",
+            customer_id=customer.id,
+            now=now,
+        )
         session.flush()
         return msg
 
@@ -398,10 +483,18 @@ class OptOutRecorded:
 MAX_BY = 100
 
 
-def record_revocation(session: Session, *, customer_id: int, channel: Channel | str = Channel.dashboard,
-                      received_at: Optional[dt.datetime] = None, by: Optional[Actor | str] = None,
-                      reason: str = "", confirm: Optional[bool] = None, taken_by: str = "",
-                      now: Optional[dt.datetime] = None) -> OptOutRecorded:
+def record_revocation(
+    session: Session,
+    *,
+    customer_id: int,
+    channel: Channel | str = Channel.dashboard,
+    received_at: Optional[dt.datetime] = None,
+    by: Optional[Actor | str] = None,
+    reason: str = "",
+    confirm: Optional[bool] = None,
+    taken_by: str = "",
+    now: Optional[dt.datetime] = None,
+) -> OptOutRecorded:
     """The shop records an opt-out it received by any reasonable means (rulebook §10, extending §2): a
     phone call, an email, in person, a letter, a web page (or, as before, the dashboard with a reason).
 
@@ -433,8 +526,10 @@ def record_revocation(session: Session, *, customer_id: int, channel: Channel | 
     given_now = None if now is None else as_utc(now)
     given_received = None if received_at is None else as_utc(received_at)
     if given_received is not None and given_received > (given_now or utcnow()) + dt.timedelta(minutes=1):
-        raise InvalidOptOut("received_at", "The opt-out can't have been received in the future: check the date "
-                                           "and time you received it.")
+        raise InvalidOptOut(
+            "received_at",
+            "The opt-out can't have been received in the future: check the date and time you received it.",
+        )
     defaults = texting.get_defaults(session)
 
     def work() -> OptOutRecorded:
@@ -455,32 +550,56 @@ def record_revocation(session: Session, *, customer_id: int, channel: Channel | 
         if reason:
             evidence["reason"] = reason
         if channel is not Channel.dashboard:
-            evidence.update(received_at=received.isoformat(timespec="seconds"),
-                            recorded_at=now.isoformat(timespec="seconds"), deadline=deadline.isoformat())
+            evidence.update(
+                received_at=received.isoformat(timespec="seconds"),
+                recorded_at=now.isoformat(timespec="seconds"),
+                deadline=deadline.isoformat(),
+            )
             if late:
                 evidence["late"] = True
         event = set_status(session, customer, SmsStatus.opted_out, channel=channel, evidence=evidence, now=now)
         how = [] if channel is Channel.dashboard else [channel.label.lower()]
         how += [f"reason: {reason}"] if reason else []
         how += [f"taken by {evidence['by']}"] if evidence.get("entered_by") else []
-        activity.record(session, by, activity.Kind.consent, f"Recorded an opt-out for {who(customer)}"
-                        + (f" ({', '.join(how)})" if how else ""), customer_id=customer.id, now=now)
+        activity.record(
+            session,
+            by,
+            activity.Kind.consent,
+            f"Recorded an opt-out for {who(customer)}" + (f" ({', '.join(how)})" if how else ""),
+            customer_id=customer.id,
+            now=now,
+        )
         message = None
         if defaults.confirm_recorded_opt_outs if confirm is None else confirm:
-            message = outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now,
-                                  defaults=defaults, confirming_opt_out=True, owner_recorded=True)
+            message = outbox.send(
+                session,
+                customer=customer,
+                kind=MessageKind.opt_out_confirmation,
+                now=now,
+                defaults=defaults,
+                confirming_opt_out=True,
+                owner_recorded=True,
+            )
         session.flush()
         return OptOutRecorded(event, message, deadline if channel is not Channel.dashboard else None, late)
 
     return run_write(session, work)
 
 
-def record_opt_out(session: Session, *, customer_id: int, reason: str, by: Optional[Actor | str] = None,
-                   now: Optional[dt.datetime] = None, confirm: Optional[bool] = False) -> ConsentEvent:
+def record_opt_out(
+    session: Session,
+    *,
+    customer_id: int,
+    reason: str,
+    by: Optional[Actor | str] = None,
+    now: Optional[dt.datetime] = None,
+    confirm: Optional[bool] = False,
+) -> ConsentEvent:
     """The owner records an opt-out from the dashboard (e.g. asked in store). A reason is required.
     No confirmation text unless `confirm` (see record_revocation for the §10 form with channel and receipt)."""
-    return record_revocation(session, customer_id=customer_id, reason=reason, by=by, now=now,
-                             channel=Channel.dashboard, confirm=confirm).event
+    return record_revocation(
+        session, customer_id=customer_id, reason=reason, by=by, now=now, channel=Channel.dashboard, confirm=confirm
+    ).event
 
 
 def update_details(session: Session, *, customer_id: int, by: Optional[Actor] = None, **details: Any) -> Customer:
@@ -500,15 +619,21 @@ def update_details(session: Session, *, customer_id: int, by: Optional[Actor] = 
         customer.updated_at = utcnow()
         session.add(customer)
         if changed:
-            activity.record(session, by, activity.Kind.customer, f"Edited {who(customer)}'s details ("
-                            + ", ".join(k.replace("_", " ") for k in changed) + ")", customer_id=customer.id)
+            activity.record(
+                session,
+                by,
+                activity.Kind.customer,
+                f"Edited {who(customer)}'s details (" + ", ".join(k.replace("_", " ") for k in changed) + ")",
+                customer_id=customer.id,
+            )
         return customer
 
     return run_write(session, work)
 
 
-def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
-                 **details: Any) -> Customer:
+def add_customer(
+    session: Session, *, phone: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None, **details: Any
+) -> Customer:
     """The shop adds a customer by hand (source: dashboard), not opted in."""
     from core.messaging.texting import get_defaults
 
@@ -521,8 +646,14 @@ def add_customer(session: Session, *, phone: str, now: Optional[dt.datetime] = N
         if locked(session, phone=e164) is not None:
             raise CustomerError(f"{phones.format_display(e164, region)} is already a customer.")
         customer = create(session, phone=e164, source=Source.dashboard, now=now, region=region, **details)
-        activity.record(session, by, activity.Kind.customer, f"Added {who(customer)} as a customer",
-                        customer_id=customer.id, now=now)
+        activity.record(
+            session,
+            by,
+            activity.Kind.customer,
+            f"Added {who(customer)} as a customer",
+            customer_id=customer.id,
+            now=now,
+        )
         return customer
 
     return run_write(session, work)

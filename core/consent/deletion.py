@@ -67,8 +67,14 @@ def _already(session: Session, customer_id: int) -> Optional[Suppression]:
     return session.exec(select(Suppression).where(Suppression.customer_id == customer_id)).first()
 
 
-def delete_customer_data(session: Session, *, customer_id: int, reason: str = "",
-                         by: Optional[Actor | str] = None, now: Optional[dt.datetime] = None) -> Deleted:
+def delete_customer_data(
+    session: Session,
+    *,
+    customer_id: int,
+    reason: str = "",
+    by: Optional[Actor | str] = None,
+    now: Optional[dt.datetime] = None,
+) -> Deleted:
     """Delete everything about one customer but the suppression record (commits), as `by` (the owner's
     alone: roles.NotAllowed otherwise, nothing deleted; a plain name is the shop itself, e.g. the console).
 
@@ -92,29 +98,48 @@ def delete_customer_data(session: Session, *, customer_id: int, reason: str = ""
             done = _already(session, customer_id)
             if done is not None:
                 when = done.created_at.strftime("%d %b %Y").lstrip("0")
-                raise AlreadyDeleted(f"This customer's data was already deleted on {when}: there is nothing left "
-                                     "to delete. Their number stays suppressed.")
+                raise AlreadyDeleted(
+                    f"This customer's data was already deleted on {when}: there is nothing left "
+                    "to delete. Their number stays suppressed."
+                )
             raise customers.NotFound(f"No customer with id {customer_id}")
         now = given_now or utcnow()
         status = SmsStatus(customer.sms_status)
         cid = customer.id
-        messages = session.execute(sa_delete(Message).where(
-            or_(col(Message.phone) == phone, col(Message.customer_id) == cid))).rowcount or 0
+        messages = (
+            session.execute(
+                sa_delete(Message).where(or_(col(Message.phone) == phone, col(Message.customer_id) == cid))
+            ).rowcount
+            or 0
+        )
         session.execute(sa_delete(PossibleOptOut).where(col(PossibleOptOut.customer_id) == cid))
         session.execute(sa_delete(PosContact).where(col(PosContact.customer_id) == cid))
-        submissions = session.execute(sa_update(FormSubmission).where(col(FormSubmission.customer_id) == cid)
-                                      .values(customer_id=None, answers={})).rowcount or 0
+        submissions = (
+            session.execute(
+                sa_update(FormSubmission)
+                .where(col(FormSubmission.customer_id) == cid)
+                .values(customer_id=None, answers={})
+            ).rowcount
+            or 0
+        )
         events = session.execute(sa_delete(ConsentEvent).where(col(ConsentEvent.customer_id) == cid)).rowcount or 0
         from core.signups import signup_limits
 
-        session.execute(sa_delete(SignupAttempt).where(col(SignupAttempt.phone_key) == signup_limits._key("phone", phone)))
+        session.execute(
+            sa_delete(SignupAttempt).where(col(SignupAttempt.phone_key) == signup_limits._key("phone", phone))
+        )
         session.delete(customer)
         session.flush()
-        session.execute(sa_update(Activity).where(col(Activity.customer_id) == cid)
-                        .values(summary=SCRUBBED))
+        session.execute(sa_update(Activity).where(col(Activity.customer_id) == cid).values(summary=SCRUBBED))
         suppression.record(session, phone, reason=reason, by=name, customer_id=cid, last_status=status.value, now=now)
-        activity.record(session, by, activity.Kind.customer, f"Deleted a customer's data (reason: {reason})",
-                        customer_id=cid, now=now)
+        activity.record(
+            session,
+            by,
+            activity.Kind.customer,
+            f"Deleted a customer's data (reason: {reason})",
+            customer_id=cid,
+            now=now,
+        )
         session.flush()
         return Deleted(messages=messages, events=events, submissions=submissions, status=status, at=now)
 

@@ -72,9 +72,7 @@ REVOCATION_WORDS = (
 )
 
 # Whole words only: "weekend", "stopped", "spend" do not match.
-_REVOCATION = re.compile(
-    r"(?<!\w)(?:STOP(?:ALL)?|QUIT|END|REVOKE|OPT[ -]?OUT|CANCEL|UNSUBSCRIBE)(?!\w)"
-)
+_REVOCATION = re.compile(r"(?<!\w)(?:STOP(?:ALL)?|QUIT|END|REVOKE|OPT[ -]?OUT|CANCEL|UNSUBSCRIBE)(?!\w)")
 
 _TRAILING = ".!?… "
 

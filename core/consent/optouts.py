@@ -47,8 +47,9 @@ def how(channel, evidence: dict) -> str:
 
 
 def count(session: Session) -> int:
-    return int(session.exec(select(func.count()).select_from(Customer)
-                            .where(Customer.sms_status == SmsStatus.opted_out)).one())
+    return int(
+        session.exec(select(func.count()).select_from(Customer).where(Customer.sms_status == SmsStatus.opted_out)).one()
+    )
 
 
 def export(session: Session, *, batch: int = 2000, by: Optional[Actor] = None) -> Iterator[bytes]:
@@ -59,20 +60,28 @@ def export(session: Session, *, batch: int = 2000, by: Optional[Actor] = None) -
     session.commit()
     C = Customer.__table__.c
     E = ConsentEvent.__table__.c
-    last_out = (select(func.max(E.id)).where(E.customer_id == C.id, E.new_status == SmsStatus.opted_out)
-                .correlate(Customer.__table__).scalar_subquery())
-    q = (select(C.id, C.phone, C.status_changed_at, C.source, C.source_detail, E.occurred_at, E.channel,
-                E.evidence)
-         .select_from(Customer.__table__.outerjoin(ConsentEvent.__table__, E.id == last_out))
-         .where(C.sms_status == SmsStatus.opted_out))
+    last_out = (
+        select(func.max(E.id))
+        .where(E.customer_id == C.id, E.new_status == SmsStatus.opted_out)
+        .correlate(Customer.__table__)
+        .scalar_subquery()
+    )
+    q = (
+        select(C.id, C.phone, C.status_changed_at, C.source, C.source_detail, E.occurred_at, E.channel, E.evidence)
+        .select_from(Customer.__table__.outerjoin(ConsentEvent.__table__, E.id == last_out))
+        .where(C.sms_status == SmsStatus.opted_out)
+    )
 
     def rows():
         for r in paging.keyset_rows(session, q, paging.Keyset((C.id,)), batch=batch):
             m = r._mapping
             when = m["occurred_at"] or m["status_changed_at"]
-            yield (phone_cell(m["phone"]), when.isoformat(sep=" ", timespec="seconds") if when else "",
-                   safe_cell(how(m["channel"], m["evidence"]) if m["channel"] else ""),
-                   safe_cell(source_label(m["source"], m["source_detail"] or "")))
+            yield (
+                phone_cell(m["phone"]),
+                when.isoformat(sep=" ", timespec="seconds") if when else "",
+                safe_cell(how(m["channel"], m["evidence"]) if m["channel"] else ""),
+                safe_cell(source_label(m["source"], m["source_detail"] or "")),
+            )
 
     return csv_chunks(HEADER, rows())
 

@@ -64,8 +64,6 @@ class Query:
         return not (self.text or self.phone or self.digits or self.hint)
 
 
-
-
 def parse_query(query: Optional[str], region: str = "US") -> Query:
     """Decide whether the owner typed a phone, part of a phone, or words."""
     text = clean_text(query)[:MAX_QUERY].rstrip()  # no NUL, lone surrogate or bidi control reaches SQL
@@ -118,8 +116,11 @@ def _starts_with(expr, prefix: str, dialect: str):
 
 def _phone_starts_with(prefix: str):
     """On the unique phone index (E.164 is ASCII: a range is exact on both databases' C-like order)."""
-    return and_(Customer.phone >= prefix, Customer.phone < _after_prefixes(prefix),
-                Customer.phone.like(_escape_like(prefix) + "%", escape="\\"))
+    return and_(
+        Customer.phone >= prefix,
+        Customer.phone < _after_prefixes(prefix),
+        Customer.phone.like(_escape_like(prefix) + "%", escape="\\"),
+    )
 
 
 def _match(q: Query, dialect: str, region: str):
@@ -144,8 +145,11 @@ def _match(q: Query, dialect: str, region: str):
     text = q.text
     if "@" in text:
         return _starts_with(EMAIL_LOWER, text, dialect)
-    terms = [_starts_with(FIRST_LOWER, text, dialect), _starts_with(LAST_LOWER, text, dialect),
-             _starts_with(EMAIL_LOWER, text, dialect)]
+    terms = [
+        _starts_with(FIRST_LOWER, text, dialect),
+        _starts_with(LAST_LOWER, text, dialect),
+        _starts_with(EMAIL_LOWER, text, dialect),
+    ]
     words = text.split(" ")
     for i in range(1, min(len(words), 4)):  # "mary ann evans": (mary, ann evans), (mary ann, evans), ...
         first, last = " ".join(words[:i]), " ".join(words[i:])
@@ -214,9 +218,16 @@ def _timezone(session: Session) -> str:
     return get_defaults(session).timezone
 
 
-def search(session: Session, *, query: str = "", statuses: Optional[Sequence[Any]] = None,
-           sources: Optional[Sequence[Any]] = None, after: Optional[paging.Cursor] = None,
-           limit: int = paging.PAGE_SIZE, region: Optional[str] = None) -> paging.Page:
+def search(
+    session: Session,
+    *,
+    query: str = "",
+    statuses: Optional[Sequence[Any]] = None,
+    sources: Optional[Sequence[Any]] = None,
+    after: Optional[paging.Cursor] = None,
+    limit: int = paging.PAGE_SIZE,
+    region: Optional[str] = None,
+) -> paging.Page:
     """One page of matching customers, newest first. `after` is the previous page's next_cursor.
 
     Without a search or filter: the created_at index, read newest first from the cursor on.
@@ -239,17 +250,31 @@ def search(session: Session, *, query: str = "", statuses: Optional[Sequence[Any
         # ids only: answered from the search's indexes without reading the rows
         hits = session.exec(select(Customer.id).where(*where.conditions()).limit(SPARSE + 1)).all()
         if len(hits) <= SPARSE:
-            stmt = select(Customer).where(col(Customer.id).in_(list(hits)), *keyset) \
-                .order_by(*newest_first).limit(limit + 1)
+            stmt = (
+                select(Customer)
+                .where(col(Customer.id).in_(list(hits)), *keyset)
+                .order_by(*newest_first)
+                .limit(limit + 1)
+            )
         else:
-            stmt = (select(Customer).where(*where.conditions(walk_newest=True), *keyset)
-                    .order_by(*newest_first).limit(limit + 1))
+            stmt = (
+                select(Customer)
+                .where(*where.conditions(walk_newest=True), *keyset)
+                .order_by(*newest_first)
+                .limit(limit + 1)
+            )
         rows = list(session.exec(stmt).all()) if hits else []
     return paging.page_of(rows, limit=limit, keyset=NEWEST_FIRST, hint=where.query.hint)
 
 
-def count(session: Session, *, query: str = "", statuses: Optional[Sequence[Any]] = None,
-          sources: Optional[Sequence[Any]] = None, region: Optional[str] = None) -> int:
+def count(
+    session: Session,
+    *,
+    query: str = "",
+    statuses: Optional[Sequence[Any]] = None,
+    sources: Optional[Sequence[Any]] = None,
+    region: Optional[str] = None,
+) -> int:
     """How many customers match, as one SQL aggregate."""
     where = _where(session, query=query, statuses=statuses, sources=sources, region=region)
     return int(session.exec(select(func.count()).select_from(Customer).where(*where.conditions())).one())
@@ -265,20 +290,23 @@ def table_rows(rows: Iterable[Customer], region: str = "US", timezone: str = "UT
             source = Source(c.source).label
         except ValueError:
             source = c.source
-        out.append({
-            "id": c.id,
-            "name": c.name or "(no name)",
-            "phone": phones.format_display(c.phone, region),
-            "email": c.email,
-            "source": source,
-            "created": shop_time(c.created_at, timezone, date_only=True),
-            "status": status,
-            "sms": status.badge,
-        })
+        out.append(
+            {
+                "id": c.id,
+                "name": c.name or "(no name)",
+                "phone": phones.format_display(c.phone, region),
+                "email": c.email,
+                "source": source,
+                "created": shop_time(c.created_at, timezone, date_only=True),
+                "status": status,
+                "sms": status.badge,
+            }
+        )
     return out
 
 
 # --- One customer -----------------------------------------------------------------------
+
 
 @dataclass
 class CustomerView:
@@ -302,10 +330,15 @@ class CustomerView:
     @property
     def ledger_rows(self) -> list[dict[str, str]]:
         """The consent history table, newest first: when (shop time, with its zone), the change, how, evidence."""
-        return [{"When": shop_time(event.occurred_at, self.timezone),
-                 "Change": f"{event.old_status.label if event.old_status else '—'} → {event.new_status.label}",
-                 "How": channel_label(event.channel), "Evidence": evidence}
-                for event, evidence in self.ledger]
+        return [
+            {
+                "When": shop_time(event.occurred_at, self.timezone),
+                "Change": f"{event.old_status.label if event.old_status else '—'} → {event.new_status.label}",
+                "How": channel_label(event.channel),
+                "Evidence": evidence,
+            }
+            for event, evidence in self.ledger
+        ]
 
     @property
     def can_request_opt_in(self) -> bool:
@@ -316,8 +349,9 @@ class CustomerView:
         return not self.opt_out_refusal
 
 
-def view(session: Session, customer_id: int, *, now: Optional[dt.datetime] = None,
-         thread_limit: int = 200) -> CustomerView:
+def view(
+    session: Session, customer_id: int, *, now: Optional[dt.datetime] = None, thread_limit: int = 200
+) -> CustomerView:
     """Everything the customer page shows; customers.NotFound when there is no such customer."""
     customer = customers.get(session, int(customer_id))
     session.refresh(customer)
@@ -359,6 +393,7 @@ def channel_label(channel: Any) -> str:
 
 # --- The page's actions ------------------------------------------------------------------
 
+
 def add_problems(session: Session, *, phone: str, **details: Any) -> dict[str, str]:
     """What is wrong with a customer about to be added, by field: the phone and each detail, all at once
     (so the owner fixes them in one go). {} when it can be added."""
@@ -370,8 +405,11 @@ def add_problems(session: Session, *, phone: str, **details: Any) -> dict[str, s
     except phones.NotAMobile as exc:
         problems["phone"] = exc.sentence
     except phones.InvalidPhone as exc:
-        problems["phone"] = ("Type the customer's mobile phone number." if exc.reason == "empty"
-                             else f"That phone number can't be used: {exc.reason}.")
+        problems["phone"] = (
+            "Type the customer's mobile phone number."
+            if exc.reason == "empty"
+            else f"That phone number can't be used: {exc.reason}."
+        )
     try:
         customers.validate_details(**details)
     except customers.InvalidDetails as exc:
@@ -396,9 +434,10 @@ class Outcome:
     sentence: str
 
 
-def request_opt_in(session: Session, customer_id: int, *, now: Optional[dt.datetime] = None,
-                   by: Optional[Actor] = None) -> Outcome:
-    """"Send opt-in request" on the customer's page, as `by`: sent, queued for quiet hours (with when, in
+def request_opt_in(
+    session: Session, customer_id: int, *, now: Optional[dt.datetime] = None, by: Optional[Actor] = None
+) -> Outcome:
+    """ "Send opt-in request" on the customer's page, as `by`: sent, queued for quiet hours (with when, in
     shop time) or refused (with why, the role's refusal too)."""
     try:
         msg = customers.request_opt_in(session, customer_id=customer_id, now=now, by=by)

@@ -45,18 +45,28 @@ TABLE: dict[tuple[Keyword, Optional[SmsStatus]], Transition] = {}
 
 
 def _row(keyword: Keyword, unknown_or_not_in, pending, opted_in, opted_out) -> None:
-    for status, t in ((None, unknown_or_not_in), (NOT_IN, unknown_or_not_in),
-                      (PENDING, pending), (IN, opted_in), (OUT, opted_out)):
+    for status, t in (
+        (None, unknown_or_not_in),
+        (NOT_IN, unknown_or_not_in),
+        (PENDING, pending),
+        (IN, opted_in),
+        (OUT, opted_out),
+    ):
         TABLE[(keyword, status)] = t
 
 
-_row(Keyword.OPT_OUT,
-     Transition(OUT, (OUT_CONF,)), Transition(OUT, (OUT_CONF,)), Transition(OUT, (OUT_CONF,)),
-     NOTHING)  # no second confirmation
+_row(
+    Keyword.OPT_OUT, Transition(OUT, (OUT_CONF,)), Transition(OUT, (OUT_CONF,)), Transition(OUT, (OUT_CONF,)), NOTHING
+)  # no second confirmation
 _row(Keyword.CONFIRM, JOIN, Transition(IN, (CONF,)), NOTHING, NOTHING)  # opted out must text START
 _row(Keyword.RESUBSCRIBE, JOIN, Transition(IN, (CONF,)), NOTHING, Transition(IN, (RESUB,)))
-_row(Keyword.HELP, Transition(None, (HELP,)), Transition(None, (HELP,)), Transition(None, (HELP,)),
-     Transition(None, (HELP,)))
+_row(
+    Keyword.HELP,
+    Transition(None, (HELP,)),
+    Transition(None, (HELP,)),
+    Transition(None, (HELP,)),
+    Transition(None, (HELP,)),
+)
 
 # Anything else depends on the number texted.
 _MAIN_OTHER = NOTHING  # logged only
@@ -82,6 +92,7 @@ def decide(status: Optional[SmsStatus], keyword: Keyword, number: Number = "main
 
 # --- What a list says about a phone (rulebook §1, §7, §8) ------------------------------------------------
 
+
 class ListOutcome(str, Enum):
     """How a customer list's statement about a phone (an import row, a POS contact) was applied."""
 
@@ -92,8 +103,9 @@ class ListOutcome(str, Enum):
     kept_opted_out = "kept_opted_out"  # says opted in, but an opt-out (here or elsewhere in the file) wins
 
 
-def list_statement(says: Optional[SmsStatus], status: Optional[SmsStatus], *, attested: bool,
-                   file_also_says_in: bool = False) -> tuple[ListOutcome, Optional[SmsStatus]]:
+def list_statement(
+    says: Optional[SmsStatus], status: Optional[SmsStatus], *, attested: bool, file_also_says_in: bool = False
+) -> tuple[ListOutcome, Optional[SmsStatus]]:
     """(outcome, new status or None for no change) when a list says `says` about a phone whose customer has
     `status` (None: not a customer yet, i.e. not opted in). `says` None (or not_opted_in) is a blank or "no".
 
@@ -107,8 +119,10 @@ def list_statement(says: Optional[SmsStatus], status: Optional[SmsStatus], *, at
     current = NOT_IN if status is None else SmsStatus(status)
     says = None if says is None else SmsStatus(says)
     if says is OUT:
-        return (ListOutcome.kept_opted_out if file_also_says_in else ListOutcome.opted_out,
-                None if current is OUT else OUT)
+        return (
+            ListOutcome.kept_opted_out if file_also_says_in else ListOutcome.opted_out,
+            None if current is OUT else OUT,
+        )
     if says is IN:
         if current is OUT:
             return ListOutcome.kept_opted_out, None

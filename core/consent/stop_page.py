@@ -50,13 +50,17 @@ def answer(display: str, brand: str, main: str) -> StopResult:
     """The one answer, whoever the number belongs to."""
     return StopResult(
         headline="You won't get texts from us",
-        sentence=(f"{brand} will not send marketing texts to {display} any more. If this number was on our "
-                  "list, it gets one text confirming this, and nothing after it. To join again later, text "
-                  f"START to {main}."))
+        sentence=(
+            f"{brand} will not send marketing texts to {display} any more. If this number was on our "
+            "list, it gets one text confirming this, and nothing after it. To join again later, text "
+            f"START to {main}."
+        ),
+    )
 
 
-def submit(session: Session, *, phone: str, client_address: Optional[str] = None,
-           now: Optional[dt.datetime] = None) -> StopResult:
+def submit(
+    session: Session, *, phone: str, client_address: Optional[str] = None, now: Optional[dt.datetime] = None
+) -> StopResult:
     """Opt `phone` out at once (see the module's rules). Raises StopPageError for a number that can't be
     a mobile, or when the page's limits are reached (nothing written then)."""
     from core.messaging import outbox, texting
@@ -69,8 +73,9 @@ def submit(session: Session, *, phone: str, client_address: Optional[str] = None
     except phones.NotAMobile as exc:
         raise StopPageError(exc.sentence) from None
     except phones.InvalidPhone as exc:
-        raise StopPageError(f"That doesn't look like a phone number ({exc.reason}). Type it with its area code.") \
-            from None
+        raise StopPageError(
+            f"That doesn't look like a phone number ({exc.reason}). Type it with its area code."
+        ) from None
     given_now = None if now is None else as_utc(now)
     main = phones.format_display(defaults.main_number, defaults.default_region)
 
@@ -81,23 +86,39 @@ def submit(session: Session, *, phone: str, client_address: Optional[str] = None
             signup_limits.count(session, form_id=STOP_FORM_ID, client_address=client_address, phone=e164, now=now)
         except signup_limits.TooManySignups as exc:
             if exc.limit != "per_phone":  # a repeat for one phone changes nothing: let it through
-                raise StopPageError(f"Too many requests from here in the last hour. Please try again later, "
-                                    f"or text STOP to {main}.", field="_limit") from None
+                raise StopPageError(
+                    f"Too many requests from here in the last hour. Please try again later, or text STOP to {main}.",
+                    field="_limit",
+                ) from None
         customer = customers.locked(session, phone=e164)
         now = given_now or utcnow()  # read under the lock
         evidence = {"page": "stop", "received_at": now.isoformat(timespec="seconds"), "by": "the customer"}
         if customer is None:
-            customer = customers.create(session, phone=e164, source=Source.stop_page, now=now,
-                                        region=defaults.default_region, source_detail="Stop texting me page")
-            customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.web_page,
-                                 evidence=evidence, now=now)
+            customer = customers.create(
+                session,
+                phone=e164,
+                source=Source.stop_page,
+                now=now,
+                region=defaults.default_region,
+                source_detail="Stop texting me page",
+            )
+            customers.set_status(
+                session, customer, SmsStatus.opted_out, channel=Channel.web_page, evidence=evidence, now=now
+            )
             return  # never texted: it consented to nothing
         if customer.sms_status is SmsStatus.opted_out:
             return
-        customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.web_page, evidence=evidence,
-                             now=now)
-        outbox.send(session, customer=customer, kind=MessageKind.opt_out_confirmation, now=now, defaults=defaults,
-                    confirming_opt_out=True)
+        customers.set_status(
+            session, customer, SmsStatus.opted_out, channel=Channel.web_page, evidence=evidence, now=now
+        )
+        outbox.send(
+            session,
+            customer=customer,
+            kind=MessageKind.opt_out_confirmation,
+            now=now,
+            defaults=defaults,
+            confirming_opt_out=True,
+        )
         session.flush()
 
     run_write(session, work)

@@ -29,8 +29,10 @@ from core.db import lock_for_write
 from core.models import Setting, Suppression
 
 KEY_SETTING = "suppression_key"
-REASON = ("this customer's data was deleted at their request: not imported (only their own sign-up or "
-          "their own START or YES text subscribes them again)")
+REASON = (
+    "this customer's data was deleted at their request: not imported (only their own sign-up or "
+    "their own START or YES text subscribes them again)"
+)
 
 
 def _key(session: Session, *, create: bool = False) -> Optional[bytes]:
@@ -77,7 +79,7 @@ def suppressed(session: Session, e164s: Iterable[str]) -> set[str]:
     found: set[str] = set()
     hashes = list(by_hash)
     for i in range(0, len(hashes), 1000):
-        rows = session.exec(select(Suppression.phone_hash).where(col(Suppression.phone_hash).in_(hashes[i:i + 1000])))
+        rows = session.exec(select(Suppression.phone_hash).where(col(Suppression.phone_hash).in_(hashes[i : i + 1000])))
         found.update(by_hash[h] for h in rows)
     return found
 
@@ -88,15 +90,19 @@ def lift(session: Session, e164: str, *, how: str, now: Optional[dt.datetime] = 
     row = get(session, e164)
     if row is None:
         return None
-    note = {"deleted_at": row.created_at.isoformat(sep=" ", timespec="seconds"), "lifted_by": how,
-            "lifted_at": as_utc(now).isoformat(sep=" ", timespec="seconds")}
+    note = {
+        "deleted_at": row.created_at.isoformat(sep=" ", timespec="seconds"),
+        "lifted_by": how,
+        "lifted_at": as_utc(now).isoformat(sep=" ", timespec="seconds"),
+    }
     session.delete(row)
     session.flush()
     return note
 
 
-def record(session: Session, e164: str, *, reason: str, by: str, customer_id: Optional[int], last_status: str,
-           now: dt.datetime) -> Suppression:
+def record(
+    session: Session, e164: str, *, reason: str, by: str, customer_id: Optional[int], last_status: str, now: dt.datetime
+) -> Suppression:
     """Keep (or renew) the phone's suppression (no commit)."""
     h = hash_for(session, e164, create=True)
     row = session.get(Suppression, h)

@@ -32,11 +32,29 @@ from core.models import SmsStatus
 
 CHUNK_ROWS = 20_000
 
-_OUT, _OPTED_IN, _NOT, _PENDING = (SmsStatus.opted_out.value, SmsStatus.opted_in.value,
-                                   SmsStatus.not_opted_in.value, SmsStatus.pending.value)
+_OUT, _OPTED_IN, _NOT, _PENDING = (
+    SmsStatus.opted_out.value,
+    SmsStatus.opted_in.value,
+    SmsStatus.not_opted_in.value,
+    SmsStatus.pending.value,
+)
 # columns of _existing's tuples
-(_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT, _VERSION,
- _QUEUED, _ZIP) = range(14)
+(
+    _ID,
+    _PHONE,
+    _STATUS,
+    _FIRST,
+    _LAST,
+    _EMAIL,
+    _REQUESTS,
+    _LAST_REQUEST,
+    _SOURCE,
+    _DETAIL,
+    _CHANGED_AT,
+    _VERSION,
+    _QUEUED,
+    _ZIP,
+) = range(14)
 
 
 def apply_file(ctx: ImportContext, plan: Plan, progress: Optional[Progress], warn: bool) -> None:
@@ -81,8 +99,9 @@ def apply_file(ctx: ImportContext, plan: Plan, progress: Optional[Progress], war
                     if n != target:
                         continue
                     first, last, email = details(rec, cols, n, warnings)
-                    batch.append(Row(phones_[ai], verdicts[ai], n, first, last, email,
-                                     *_origin.read(rec, cols, ctx.now)))
+                    batch.append(
+                        Row(phones_[ai], verdicts[ai], n, first, last, email, *_origin.read(rec, cols, ctx.now))
+                    )
                     ai += 1
                     if len(batch) >= CHUNK_ROWS:
                         run_batch()
@@ -94,15 +113,21 @@ def apply_file(ctx: ImportContext, plan: Plan, progress: Optional[Progress], war
                 n += 1  # an unreadable record (pass 1 reported it)
         run_batch()
 
+
 def _existing(ctx: ImportContext, phone_strs: list[str]) -> dict[str, tuple]:
     """phone -> (id, phone, status, first, last, email, requests, last request, source, source detail,
     status changed at, version, queued requests, zip) for this chunk's customers.
     On PostgreSQL the rows are locked (FOR UPDATE) until the chunk commits, so nobody changes them meanwhile."""
     sql = ctx.sql
     tail = " FOR UPDATE" if ctx.write and not sql.sqlite else ""
-    rows = in_rows(sql.conn, "SELECT id, phone, sms_status, first_name, last_name, email, opt_in_requests, "
-                    "last_request_at, source, source_detail, status_changed_at, version, queued_requests, zip "
-                    "FROM customer WHERE phone", phone_strs, tail)
+    rows = in_rows(
+        sql.conn,
+        "SELECT id, phone, sms_status, first_name, last_name, email, opt_in_requests, "
+        "last_request_at, source, source_detail, status_changed_at, version, queued_requests, zip "
+        "FROM customer WHERE phone",
+        phone_strs,
+        tail,
+    )
     for r in rows:
         sql.versions[r[_ID]] = r[_VERSION]
     return {r[1]: r for r in rows}
@@ -173,8 +198,25 @@ def _apply_chunk(ctx: ImportContext, batch: list[Row]) -> None:
         if ex is None:
             created += 1
             status = target or _NOT
-            new_rows.append((row.first_name, row.last_name, phone, row.email, "", origin, source_detail, status,
-                             now_db if target else None, 0, None, now_db, now_db, 0, 1))
+            new_rows.append(
+                (
+                    row.first_name,
+                    row.last_name,
+                    phone,
+                    row.email,
+                    "",
+                    origin,
+                    source_detail,
+                    status,
+                    now_db if target else None,
+                    0,
+                    None,
+                    now_db,
+                    now_db,
+                    0,
+                    1,
+                )
+            )
             if target:
                 transitions.append((phone, _NOT, target, row.row, None, new_source))
             if need_state:
@@ -193,8 +235,17 @@ def _apply_chunk(ctx: ImportContext, batch: list[Row]) -> None:
         else:
             unchanged += 1
         if need_state:
-            final[phone] = [ex[_ID], target or ex[_STATUS], ex[_REQUESTS] or 0, ex[_LAST_REQUEST], first, row.row,
-                            source, ex[_QUEUED] or 0, ex[_ZIP] or ""]
+            final[phone] = [
+                ex[_ID],
+                target or ex[_STATUS],
+                ex[_REQUESTS] or 0,
+                ex[_LAST_REQUEST],
+                first,
+                row.row,
+                source,
+                ex[_QUEUED] or 0,
+                ex[_ZIP] or "",
+            ]
 
     if ctx.write:
         ids = {phone: ex[_ID] for phone, ex in existing.items()}
@@ -213,8 +264,9 @@ def _apply_chunk(ctx: ImportContext, batch: list[Row]) -> None:
             extra = _origin.evidence(r.consented_at, r.consent_source)  # the old provider's date and source (§11)
             evidence = json.dumps(ctx.evidence(rownum, **extra)) if extra else ctx.evidence_json(rownum)
             consented = sql.dt(r.consented_at) if r.consented_at is not None and new == _OPTED_IN else None
-            events.append((cid, phone, old, new, now_db, origin, evidence, ctx.event_key(phone, new),
-                           waited, source, consented))
+            events.append(
+                (cid, phone, old, new, now_db, origin, evidence, ctx.event_key(phone, new), waited, source, consented)
+            )
         if not sql.update_customers("first_name = ?, last_name = ?, email = ?, updated_at = ?", detail_updates):
             raise Retry()
         if not sql.write_status_changes(status_updates, events):
@@ -257,8 +309,10 @@ def _insert_customers(ctx: ImportContext, new_rows: list[tuple]) -> dict[str, in
         after = sql.conn.exec_driver_sql("SELECT max(id) FROM customer").scalar()
         if after == before + len(new_rows):
             return {r[2]: before + 1 + i for i, r in enumerate(new_rows)}
-    return {phone: cid for cid, phone in in_rows(sql.conn, "SELECT id, phone FROM customer WHERE phone",
-                                                 [r[2] for r in new_rows])}
+    return {
+        phone: cid
+        for cid, phone in in_rows(sql.conn, "SELECT id, phone FROM customer WHERE phone", [r[2] for r in new_rows])
+    }
 
 
 def _pending_seconds(sql: Sql, ex: tuple, now: dt.datetime) -> Optional[int]:
@@ -278,8 +332,11 @@ def _synced_after_cutoff(ctx: ImportContext, wanted: list[tuple[str, list]]) -> 
     contacts not synced yet as synced now)."""
     cutoff = ctx.pos.cutoff
     ids = [s[0] for _, s in wanted if s[0] is not None]
-    rows = in_rows(ctx.sql.conn, "SELECT customer_id, synced_at FROM pos_contact WHERE source_id = ? AND customer_id",
-                    ids, params=(ctx.pos.source_id,))
+    rows = in_rows(
+        ctx.sql.conn,
+        "SELECT customer_id, synced_at FROM pos_contact WHERE source_id = ? AND customer_id",
+        ids,
+        params=(ctx.pos.source_id,),
+    )
     synced = {cid: ctx.sql.dt_result(at) for cid, at in rows}
     return [(p, s) for p, s in wanted if synced.get(s[0], ctx.now) >= cutoff]
-

@@ -91,7 +91,6 @@ class ImportContext:
         return ev
 
 
-
 @dataclass(slots=True)
 class Wanted:
     """A customer an opt-in request may go to, as it is after the import."""
@@ -105,7 +104,6 @@ class Wanted:
     source: str  # customers.source_key of the customer, for the consent event
     queued: int = 0  # requests of this customer waiting in the outbox
     zip: str = ""  # the customer's zip code: their state's sending window (rulebook §9)
-
 
 
 def prefix_used(session: Session, table, prefix: str) -> bool:
@@ -132,4 +130,3 @@ def key_prefix(origin: str, file_hash: str, pos: Optional[PosTarget]) -> str:
 
 def request_key(origin: str, file_hash: str, phone: str, pos: Optional[PosTarget]) -> str:
     return f"{key_prefix(origin, file_hash, pos)}{phone}:opt_in_request"
-

@@ -36,8 +36,18 @@ from core.models import Channel, ConsentEvent, Customer, SmsStatus, utcnow
 from core.staff.roles import Actor, allow
 from core.text import clean_text
 
-DATE_NAMES = ("deactivationdate", "deactivatedon", "deactivated", "deactivatedat", "deactivation",
-              "disconnectdate", "disconnectedon", "disconnected", "effectivedate", "date")
+DATE_NAMES = (
+    "deactivationdate",
+    "deactivatedon",
+    "deactivated",
+    "deactivatedat",
+    "deactivation",
+    "disconnectdate",
+    "disconnectedon",
+    "disconnected",
+    "effectivedate",
+    "date",
+)
 CHUNK = 500
 
 
@@ -83,8 +93,10 @@ def _columns(headers: list[str]) -> tuple[str, str]:
     if phone is None:
         phone = next((h for name in PHONE_NAMES for h in headers if _compact(h) == name), None)
     if phone is None:
-        raise DeactivationProblem("No phone column: a deactivation file needs a column named Phone, Number, MDN "
-                                  "or MSISDN, and one with the deactivation date.")
+        raise DeactivationProblem(
+            "No phone column: a deactivation file needs a column named Phone, Number, MDN "
+            "or MSISDN, and one with the deactivation date."
+        )
     compact = {_compact(h): h for h in headers if h != phone}
     for name in DATE_NAMES:
         if name in compact:
@@ -92,8 +104,9 @@ def _columns(headers: list[str]) -> tuple[str, str]:
     for key, h in compact.items():
         if "date" in key or "deactiv" in key:
             return phone, h
-    raise DeactivationProblem("No deactivation date column: name it Deactivation date (the date the carrier "
-                              "deactivated the number).")
+    raise DeactivationProblem(
+        "No deactivation date column: name it Deactivation date (the date the carrier deactivated the number)."
+    )
 
 
 def parse_date(value: Any, *, today: dt.date) -> dt.date:
@@ -122,16 +135,24 @@ def consent_given_at(session: Session, customer: Customer) -> Optional[dt.dateti
     """When the customer's current consent (opted in, or the pending request) was given: the old provider's
     original date when an import carried one, else when it was recorded."""
     event = session.exec(
-        select(ConsentEvent).where(ConsentEvent.customer_id == customer.id,
-                                   ConsentEvent.new_status == customer.sms_status)
-        .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())).first()
+        select(ConsentEvent)
+        .where(ConsentEvent.customer_id == customer.id, ConsentEvent.new_status == customer.sms_status)
+        .order_by(col(ConsentEvent.occurred_at).desc(), col(ConsentEvent.id).desc())
+    ).first()
     if event is None:
         return customer.status_changed_at
     return event.consented_at or event.occurred_at
 
 
-def import_deactivations(session: Session, source, *, file_name: Optional[str] = None, region: str = "US",
-                         now: Optional[dt.datetime] = None, by: Optional[Actor | str] = None) -> DeactivationReport:
+def import_deactivations(
+    session: Session,
+    source,
+    *,
+    file_name: Optional[str] = None,
+    region: str = "US",
+    now: Optional[dt.datetime] = None,
+    by: Optional[Actor | str] = None,
+) -> DeactivationReport:
     """Apply a carrier deactivation file (commits chunk by chunk) as `by` (roles: "deactivation_import", not
     staff; a plain name is the shop itself). Raises DeactivationProblem (or the importer's ImportProblem for
     an unreadable file) before anything is written. Recorded in the activity trail."""
@@ -159,31 +180,44 @@ def import_deactivations(session: Session, source, *, file_name: Optional[str] =
     if report.rows == 0:
         raise DeactivationProblem(f"{report.file_name} has no rows: there is nothing to apply.")
     for i in range(0, len(rows), CHUNK):
-        chunk = rows[i:i + CHUNK]
+        chunk = rows[i : i + CHUNK]
         counts = run_write(session, lambda chunk=chunk: _apply(session, chunk, report.file_name, given_now, by))
         for k in ("voided", "kept_later", "nothing_to_void", "already", "suppressions_lifted"):
             setattr(report, k, getattr(report, k) + counts[k])
         report.unknown.extend(counts["unknown"])
 
     def trail() -> None:
-        activity.record(session, by, activity.Kind.import_,
-                        f"Applied the deactivation file {report.file_name} ({report.rows:,} rows: "
-                        f"{report.voided:,} consents voided, {report.kept_later:,} kept)", now=given_now)
+        activity.record(
+            session,
+            by,
+            activity.Kind.import_,
+            f"Applied the deactivation file {report.file_name} ({report.rows:,} rows: "
+            f"{report.voided:,} consents voided, {report.kept_later:,} kept)",
+            now=given_now,
+        )
 
     run_write(session, trail)
     session.expire_all()
     return report
 
 
-def _apply(session: Session, chunk: list[tuple[int, str, dt.date]], file_name: str,
-           given_now: Optional[dt.datetime], by: Actor) -> dict[str, Any]:
-    counts: dict[str, Any] = {"voided": 0, "kept_later": 0, "nothing_to_void": 0, "already": 0,
-                              "suppressions_lifted": 0, "unknown": []}
+def _apply(
+    session: Session, chunk: list[tuple[int, str, dt.date]], file_name: str, given_now: Optional[dt.datetime], by: Actor
+) -> dict[str, Any]:
+    counts: dict[str, Any] = {
+        "voided": 0,
+        "kept_later": 0,
+        "nothing_to_void": 0,
+        "already": 0,
+        "suppressions_lifted": 0,
+        "unknown": [],
+    }
     lock_phones(session, sorted({p for _, p, _ in chunk}))
     now = given_now or utcnow()
     for rownum, e164, day in chunk:
-        customer = session.exec(select(Customer).where(Customer.phone == e164)
-                                .execution_options(populate_existing=True)).first()
+        customer = session.exec(
+            select(Customer).where(Customer.phone == e164).execution_options(populate_existing=True)
+        ).first()
         if customer is None:
             held = suppression.get(session, e164)
             if held is not None and held.created_at.date() < day:
@@ -204,12 +238,22 @@ def _apply(session: Session, chunk: list[tuple[int, str, dt.date]], file_name: s
         if session.exec(select(ConsentEvent.id).where(ConsentEvent.dedupe_key == key)).first() is not None:
             counts["already"] += 1
             continue
-        customers.set_status(session, customer, SmsStatus.not_opted_in, channel=Channel.number_deactivated,
-                             now=now, dedupe_key=key,
-                             evidence={"file": file_name, "row": rownum, "deactivated_on": day.isoformat(),
-                                       "consent_given": given.isoformat(sep=" ", timespec="seconds") if given else "",
-                                       "reason": "consent given before the number was deactivated belonged to "
-                                                 "its previous owner", **by.evidence})
+        customers.set_status(
+            session,
+            customer,
+            SmsStatus.not_opted_in,
+            channel=Channel.number_deactivated,
+            now=now,
+            dedupe_key=key,
+            evidence={
+                "file": file_name,
+                "row": rownum,
+                "deactivated_on": day.isoformat(),
+                "consent_given": given.isoformat(sep=" ", timespec="seconds") if given else "",
+                "reason": "consent given before the number was deactivated belonged to its previous owner",
+                **by.evidence,
+            },
+        )
         customer.verified_birth_date = None
         customer.age_verified_at = None
         session.add(customer)

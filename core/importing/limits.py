@@ -20,16 +20,22 @@ PREVIEW_ROWS = 5
 
 
 def too_large_message(size: int) -> str:
-    return (f"This file is {size / 1024 / 1024:,.0f} MB; the import takes files up to {MAX_FILE_MB} MB "
-            f"(about 2 million customers). Split it into smaller files and import them one after another.")
+    return (
+        f"This file is {size / 1024 / 1024:,.0f} MB; the import takes files up to {MAX_FILE_MB} MB "
+        f"(about 2 million customers). Split it into smaller files and import them one after another."
+    )
 
 
 def too_many_columns_message(row: Optional[int], n: int) -> str:
     where = f"Row {row:,}" if row else "The sheet"
-    return (f"{where} has {n:,} columns; a customer list has at most {MAX_COLUMNS:,}. "
-            "Is this the right file? Check that it is a customer export and that the delimiter is right.")
+    return (
+        f"{where} has {n:,} columns; a customer list has at most {MAX_COLUMNS:,}. "
+        "Is this the right file? Check that it is a customer export and that the delimiter is right."
+    )
 
 
 def wide_row_reason(n: int) -> str:
-    return (f"this row has {n:,} columns; a customer list has at most {MAX_COLUMNS:,} "
-            "(is a quote or a delimiter wrong in it?)")
+    return (
+        f"this row has {n:,} columns; a customer list has at most {MAX_COLUMNS:,} "
+        "(is a quote or a delimiter wrong in it?)"
+    )

@@ -24,23 +24,73 @@ FIELDS: dict[str, str] = {
 # Column names each field is recognised by (§8), compared without case, spaces or punctuation,
 # in order of preference (a "Mobile" column beats a "Phone" column).
 _HEADER_NAMES: dict[str, tuple[str, ...]] = {
-    "phone": ("mobile", "mobilephone", "mobilenumber", "mobilephonenumber", "cell", "cellphone", "cellnumber",
-              "cellphonenumber", "smsnumber", "smsphone", "textnumber", "phonenumber", "phone", "sms",
-              "phone1", "primaryphone", "telephone", "tel", "contactnumber", "phoneno", "msisdn"),
+    "phone": (
+        "mobile",
+        "mobilephone",
+        "mobilenumber",
+        "mobilephonenumber",
+        "cell",
+        "cellphone",
+        "cellnumber",
+        "cellphonenumber",
+        "smsnumber",
+        "smsphone",
+        "textnumber",
+        "phonenumber",
+        "phone",
+        "sms",
+        "phone1",
+        "primaryphone",
+        "telephone",
+        "tel",
+        "contactnumber",
+        "phoneno",
+        "msisdn",
+    ),
     "first_name": ("firstname", "first", "givenname", "fname", "forename"),
     "last_name": ("lastname", "last", "surname", "familyname", "lname"),
     "full_name": ("fullname", "name", "customername", "contactname", "customer"),
     "email": ("email", "emailaddress", "email1", "mail"),
-    "opt_in": ("smsoptin", "smsoptedin", "optedin", "optin", "smsoptinstatus", "optinstatus", "smsconsent",
-               "consent", "smssubscribed", "subscribed", "smssubscriptionstatus", "smssubscription",
-               "subscriptionstatus", "acceptssmsmarketing", "smsmarketingconsent", "smsmarketing", "textoptin",
-               "marketingoptin", "textconsent", "smsstatus", "status"),
-    "opt_out": ("smsoptout", "smsoptedout", "optedout", "optout", "unsubscribed", "smsunsubscribed", "donottext",
-                "dnc", "donotcontact", "textoptout"),
+    "opt_in": (
+        "smsoptin",
+        "smsoptedin",
+        "optedin",
+        "optin",
+        "smsoptinstatus",
+        "optinstatus",
+        "smsconsent",
+        "consent",
+        "smssubscribed",
+        "subscribed",
+        "smssubscriptionstatus",
+        "smssubscription",
+        "subscriptionstatus",
+        "acceptssmsmarketing",
+        "smsmarketingconsent",
+        "smsmarketing",
+        "textoptin",
+        "marketingoptin",
+        "textconsent",
+        "smsstatus",
+        "status",
+    ),
+    "opt_out": (
+        "smsoptout",
+        "smsoptedout",
+        "optedout",
+        "optout",
+        "unsubscribed",
+        "smsunsubscribed",
+        "donottext",
+        "dnc",
+        "donotcontact",
+        "textoptout",
+    ),
     **_origin.HEADER_NAMES,
 }
 _PHONE_WORDS = ("mobile", "cell", "phone")
 _NOT_PHONE_WORDS = ("opt", "consent", "status", "type", "country", "ext", "verified", "subscri")
+
 
 def _compact(header: str) -> str:
     return re.sub(r"[^a-z0-9]", "", (header or "").lower())
@@ -51,8 +101,17 @@ def guess_mapping(headers: list[str]) -> dict[str, Optional[str]]:
     compact = [_compact(h) for h in headers]
     used: set[int] = set()
     mapping: dict[str, Optional[str]] = {f: None for f in FIELDS}
-    for fld in ("phone", "opt_out", "opt_in", "first_name", "last_name", "email", "full_name", "consented_at",
-                "consent_source"):
+    for fld in (
+        "phone",
+        "opt_out",
+        "opt_in",
+        "first_name",
+        "last_name",
+        "email",
+        "full_name",
+        "consented_at",
+        "consent_source",
+    ):
         for name in _HEADER_NAMES[fld]:
             hit = next((i for i, c in enumerate(compact) if c == name and i not in used), None)
             if hit is not None:
@@ -103,13 +162,15 @@ def resolve_mapping(headers: list[str], mapping: Optional[dict[str, Optional[str
             raise MappingProblem(f"The column {header!r} chosen for {FIELDS[fld]} is not in {name}.")
         i = index[header]
         if i in seen:
-            raise MappingProblem(f"The column {header!r} is chosen for both {FIELDS[seen[i]]} and {FIELDS[fld]}: "
-                                 "pick one.")
+            raise MappingProblem(
+                f"The column {header!r} is chosen for both {FIELDS[seen[i]]} and {FIELDS[fld]}: pick one."
+            )
         seen[i] = fld
         cols[fld] = i
     if cols["phone"] is None:
         shown = ", ".join(headers[:12]) + (", ..." if len(headers) > 12 else "")
-        raise NoPhoneColumn(f"No phone column in {name}. We look for a column named Phone, Mobile, Cell, "
-                            f"Phone number or SMS; this file has: {shown}. Choose the phone column in the mapping.")
+        raise NoPhoneColumn(
+            f"No phone column in {name}. We look for a column named Phone, Mobile, Cell, "
+            f"Phone number or SMS; this file has: {shown}. Choose the phone column in the mapping."
+        )
     return Columns(headers=headers, mapping=mapping, **cols)
-

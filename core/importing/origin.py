@@ -24,18 +24,57 @@ FIELDS = {
     "consent_source": "Original consent source",
 }
 HEADER_NAMES = {
-    "consented_at": ("consentedat", "consentdate", "optindate", "optedinat", "optedindate", "optindatetime",
-                     "consenttimestamp", "consentedon", "subscribedat", "subscribeddate", "subscriptiondate",
-                     "smsconsentdate", "smsoptindate", "dateoptedin", "signupdate", "joindate", "joinedat"),
-    "consent_source": ("source", "consentsource", "optinsource", "signupsource", "subscriptionsource",
-                       "smsconsentsource", "acquisitionsource", "leadsource", "howjoined", "channel"),
+    "consented_at": (
+        "consentedat",
+        "consentdate",
+        "optindate",
+        "optedinat",
+        "optedindate",
+        "optindatetime",
+        "consenttimestamp",
+        "consentedon",
+        "subscribedat",
+        "subscribeddate",
+        "subscriptiondate",
+        "smsconsentdate",
+        "smsoptindate",
+        "dateoptedin",
+        "signupdate",
+        "joindate",
+        "joinedat",
+    ),
+    "consent_source": (
+        "source",
+        "consentsource",
+        "optinsource",
+        "signupsource",
+        "subscriptionsource",
+        "smsconsentsource",
+        "acquisitionsource",
+        "leadsource",
+        "howjoined",
+        "channel",
+    ),
 }
 EARLIEST = dt.date(1990, 1, 1)
 MAX_SOURCE = 120
 
-_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M",
-            "%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%y", "%m-%d-%Y",
-            "%d %b %Y", "%b %d, %Y", "%B %d, %Y")
+_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%m/%d/%Y",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%y",
+    "%m-%d-%Y",
+    "%d %b %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+)
 _TZ_TAIL = re.compile(r"(?:Z|[+-]\d{2}:?\d{2}|\s*UTC)$", re.IGNORECASE)
 
 

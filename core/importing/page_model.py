@@ -28,11 +28,17 @@ def plural(n: int, word: str) -> str:
 
 # --- The file, before anything is imported -----------------------------------------------------------------------
 
+
 def file_details(info: Any) -> str:
     """'12 KB · UTF-8, comma-separated · 5 columns' (a reading.FileInfo)."""
     kind = "Excel workbook" if info.kind == "xlsx" else f"{info.encoding}, {info.delimiter_name}-separated"
-    size = (f"{info.size / 1024 / 1024:,.1f} MB" if info.size >= 1024 * 1024
-            else f"{info.size / 1024:,.0f} KB" if info.size >= 1024 else plural(info.size, "byte"))
+    size = (
+        f"{info.size / 1024 / 1024:,.1f} MB"
+        if info.size >= 1024 * 1024
+        else f"{info.size / 1024:,.0f} KB"
+        if info.size >= 1024
+        else plural(info.size, "byte")
+    )
     return f"{size} · {kind} · {len(info.headers)} columns"
 
 
@@ -42,6 +48,7 @@ def mapping(chosen: dict[str, str]) -> dict[str, Optional[str]]:
 
 
 # --- A check's or an import's result ------------------------------------------------------------------------------
+
 
 def figures(report: Any, *, requests: bool) -> list[Any]:
     """The figures to show, in order: customers, consent, and the opt-in requests when asked for."""
@@ -71,13 +78,21 @@ def problems(report: Any, *, limit: int = SHOWN_PROBLEMS) -> Optional[Problems]:
     if report.warnings:
         title += ", " + plural(len(report.warnings), "value") + " dropped"
     every = sorted(report.invalid + report.warnings, key=lambda e: e.row)
-    rows = [{"Row": e.row, "Column": e.column, "Value": e.value, "Reason": e.reason,
-             "What happens": "imported without this value" if e.imported else "row not imported"}
-            for e in every[:limit]]
+    rows = [
+        {
+            "Row": e.row,
+            "Column": e.column,
+            "Value": e.value,
+            "Reason": e.reason,
+            "What happens": "imported without this value" if e.imported else "row not imported",
+        }
+        for e in every[:limit]
+    ]
     return Problems(title, rows, max(0, len(every) - limit))
 
 
 # --- Import history ----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class HistoryPage:
@@ -86,8 +101,9 @@ class HistoryPage:
     next_after: Optional[int]  # the cursor of the next (older) page; None on the last page
 
 
-def history_page(session: Session, *, after: Optional[int] = None, origin: Optional[str] = "csv_import",
-                 limit: int = HISTORY_PAGE) -> HistoryPage:
+def history_page(
+    session: Session, *, after: Optional[int] = None, origin: Optional[str] = "csv_import", limit: int = HISTORY_PAGE
+) -> HistoryPage:
     """Import runs newest first, a page at a time (keyset on id: `after` is the last id of the page before)."""
     where = [] if origin is None else [ImportRun.origin == origin]
     stmt = select(ImportRun).options(defer(ImportRun.errors_csv)).where(*where)
@@ -105,20 +121,22 @@ def history_rows(runs: list[ImportRun], timezone: str) -> list[dict[str, Any]]:
     rows = []
     for r in runs:
         c = r.counts or {}
-        rows.append({
-            "File": r.file_name,
-            "When": shop_time(r.started_at, timezone),
-            "Who": r.by,
-            "Attested": "Yes" if r.attested else "No",
-            "New": c.get("created", 0),
-            "Updated": c.get("updated", 0),
-            "Unchanged": c.get("unchanged", 0),
-            "Not imported": c.get("invalid", 0),
-            "Opted in": c.get("opted_in", 0),
-            "Opted out": c.get("opted_out", 0),
-            "Kept opted out": c.get("kept_opted_out", 0),
-            "Status": "Done" if r.finished_at else "Cut off: import the file again to finish",
-        })
+        rows.append(
+            {
+                "File": r.file_name,
+                "When": shop_time(r.started_at, timezone),
+                "Who": r.by,
+                "Attested": "Yes" if r.attested else "No",
+                "New": c.get("created", 0),
+                "Updated": c.get("updated", 0),
+                "Unchanged": c.get("unchanged", 0),
+                "Not imported": c.get("invalid", 0),
+                "Opted in": c.get("opted_in", 0),
+                "Opted out": c.get("opted_out", 0),
+                "Kept opted out": c.get("kept_opted_out", 0),
+                "Status": "Done" if r.finished_at else "Cut off: import the file again to finish",
+            }
+        )
     return rows
 
 
@@ -134,6 +152,7 @@ def run_label(run: ImportRun, timezone: str) -> str:
 
 # --- Integrations: POS sources -----------------------------------------------------------------------------------
 
+
 def day(value: Optional[dt.date]) -> str:
     """A day as every page writes it: '2 Dec 2026'."""
     return shop_time(value, "UTC")
@@ -141,10 +160,15 @@ def day(value: Optional[dt.date]) -> str:
 
 def source_rows(sources: list[Any], timezone: str) -> list[dict[str, Any]]:
     """The POS sources table (pos.SourceSummary rows)."""
-    return [{"Source": r.name, "Last sync": shop_time(r.source.last_sync_at, timezone, empty="never"),
-             "Contacts synced": r.contacts,
-             "Double opt-in request after": day(r.source.request_after) if r.source.request_after else "off"}
-            for r in sources]
+    return [
+        {
+            "Source": r.name,
+            "Last sync": shop_time(r.source.last_sync_at, timezone, empty="never"),
+            "Contacts synced": r.contacts,
+            "Double opt-in request after": day(r.source.request_after) if r.source.request_after else "off",
+        }
+        for r in sources
+    ]
 
 
 def last_sync_line(src: Any, timezone: str) -> str:
@@ -156,10 +180,14 @@ def last_sync_line(src: Any, timezone: str) -> str:
     if c.get("file"):
         parts.append(str(c["file"]))
     if "created" in c:
-        parts.append(f"{c.get('created', 0):,} new, {c.get('updated', 0):,} updated, "
-                     f"{plural(c.get('invalid', 0), 'row')} not imported")
-        parts.append(f"requests: {c.get('requests_sent', 0):,} sent, {c.get('requests_queued', 0):,} queued, "
-                     f"{c.get('requests_blocked', 0):,} refused")
+        parts.append(
+            f"{c.get('created', 0):,} new, {c.get('updated', 0):,} updated, "
+            f"{plural(c.get('invalid', 0), 'row')} not imported"
+        )
+        parts.append(
+            f"requests: {c.get('requests_sent', 0):,} sent, {c.get('requests_queued', 0):,} queued, "
+            f"{c.get('requests_blocked', 0):,} refused"
+        )
     return " · ".join(parts)
 
 
@@ -170,19 +198,25 @@ def sync_figures(report: Any) -> list[Any]:
 
 def date_on_sentence(request_after: dt.date, after: int, contacts: int) -> str:
     """Under a source's date when it is on (markdown)."""
-    return (f"**On** since {day(request_after)}: {after:,} of the {plural(contacts, 'contact')} were first synced "
-            "after it. Requests respect quiet hours and the limit of 2 per phone.")
+    return (
+        f"**On** since {day(request_after)}: {after:,} of the {plural(contacts, 'contact')} were first synced "
+        "after it. Requests respect quiet hours and the limit of 2 per phone."
+    )
 
 
 def future_date_warning(request_after: Optional[dt.date], today: dt.date, timezone: str) -> str:
     """'' unless the date has not started yet in the shop's time zone: then why no request goes out."""
     if request_after is None or request_after <= today:
         return ""
-    return (f"{day(request_after)} has not started yet in your shop's time zone ({timezone}; today is "
-            f"{day(today)}): syncs send no requests until then. Pick today or an earlier date to ask contacts now.")
+    return (
+        f"{day(request_after)} has not started yet in your shop's time zone ({timezone}; today is "
+        f"{day(today)}): syncs send no requests until then. Pick today or an earlier date to ask contacts now."
+    )
 
 
 def date_saved_sentence(name: str, chosen: dt.date, done: Any) -> str:
     """What saving a source's date did (a pos.RequestSummary)."""
-    return (f"Saved: {name} asks contacts synced after {day(chosen)}. {done.sent:,} requests sent now, "
-            f"{done.queued:,} queued for quiet hours, {done.blocked:,} refused.")
+    return (
+        f"Saved: {name} asks contacts synced after {day(chosen)}. {done.sent:,} requests sent now, "
+        f"{done.queued:,} queued for quiet hours, {done.blocked:,} refused."
+    )

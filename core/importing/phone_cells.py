@@ -161,8 +161,9 @@ class PhoneResolver:
 
     def _queue(self, new: list[str]) -> None:
         nanp = self.nanp
-        keys: list[Key] = [(nanp_candidate(raw, nanp) if len(raw) <= phones.MAX_INPUT_LENGTH else 0) or raw
-                           for raw in new]
+        keys: list[Key] = [
+            (nanp_candidate(raw, nanp) if len(raw) <= phones.MAX_INPUT_LENGTH else 0) or raw for raw in new
+        ]
         self.key_of.extend(keys)
         result = self.result
         fresh = list({k for k in keys if isinstance(k, int) and k not in result})

@@ -22,16 +22,25 @@ if TYPE_CHECKING:
     from core.importing.scan import Scan
 
 # Status codes (numpy arrays) and the buckets of the report.
-STATUS_CODES = {SmsStatus.not_opted_in.value: 0, SmsStatus.pending.value: 1, SmsStatus.opted_in.value: 2,
-                SmsStatus.opted_out.value: 3}
+STATUS_CODES = {
+    SmsStatus.not_opted_in.value: 0,
+    SmsStatus.pending.value: 1,
+    SmsStatus.opted_in.value: 2,
+    SmsStatus.opted_out.value: 3,
+}
 STATUS_OF_CODE = {v: k for k, v in STATUS_CODES.items()}
 S_NOT, S_PENDING, S_IN, S_OUT = 0, 1, 2, 3
 BUCKET_FIELDS = tuple(o.value for o in ListOutcome)  # ImportReport's fields, in ListOutcome's order
 T_NONE = -1  # no status change
 
 # What a row's verdict (values.V_*) says, for rules.list_statement: (says, the file also says opted in)
-_SAYS = {V_NONE: (None, False), V_NO: (SmsStatus.not_opted_in, False), V_IN: (SmsStatus.opted_in, False),
-         V_OUT: (SmsStatus.opted_out, False), V_OUT_OVER_IN: (SmsStatus.opted_out, True)}
+_SAYS = {
+    V_NONE: (None, False),
+    V_NO: (SmsStatus.not_opted_in, False),
+    V_IN: (SmsStatus.opted_in, False),
+    V_OUT: (SmsStatus.opted_out, False),
+    V_OUT_OVER_IN: (SmsStatus.opted_out, True),
+}
 
 
 def decide_tables(may_opt_in: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -96,8 +105,6 @@ class Known:
         pos[pos >= len(self.phone)] = 0
         return np.where(self.phone[pos] == phone_digits, pos, -1)
 
-
-
     def has(self, candidates: list[int]) -> set[int]:
         """The candidates (E.164 digits) customers already have."""
         if not candidates or len(self.phone) == 0:
@@ -146,4 +153,3 @@ def make_plan(scan: Scan, known: Optional[Known], *, may_opt_in: bool, pos: bool
     counts = np.bincount(bucket[same], minlength=len(BUCKET_FIELDS))
     plan.skipped_buckets = {name: int(counts[i]) for i, name in enumerate(BUCKET_FIELDS)}
     return plan
-

@@ -94,8 +94,9 @@ def get_source(session: Session, source_id: int) -> PosSource:
     return src
 
 
-def create_source(session: Session, *, name: str, now: Optional[dt.datetime] = None,
-                  by: Optional[Actor] = None) -> PosSource:
+def create_source(
+    session: Session, *, name: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None
+) -> PosSource:
     by = allow(session, by, "pos_sources")
     name = _clean_name(name)
 
@@ -122,8 +123,9 @@ def rename_source(session: Session, *, source_id: int, name: str, by: Optional[A
     def work():
         lock_for_write(session, "pos_source")
         src = get_source(session, source_id)
-        taken = session.exec(select(PosSource.id).where(func.lower(PosSource.name) == name.lower(),
-                                                        PosSource.id != source_id)).first()
+        taken = session.exec(
+            select(PosSource.id).where(func.lower(PosSource.name) == name.lower(), PosSource.id != source_id)
+        ).first()
         if taken is not None:
             raise PosError(f"There is already a POS source named {name}.")
         if src.name != name:
@@ -151,10 +153,11 @@ def delete_source(session: Session, *, source_id: int, by: Optional[Actor] = Non
 
 def list_sources(session: Session) -> list[SourceSummary]:
     """Every source with how many contacts it has synced (one aggregate query)."""
-    counts = dict(session.exec(
-        select(PosContact.source_id, func.count()).group_by(PosContact.source_id)).all())
-    return [SourceSummary(s, int(counts.get(s.id, 0)))
-            for s in session.exec(select(PosSource).order_by(func.lower(PosSource.name))).all()]
+    counts = dict(session.exec(select(PosContact.source_id, func.count()).group_by(PosContact.source_id)).all())
+    return [
+        SourceSummary(s, int(counts.get(s.id, 0)))
+        for s in session.exec(select(PosSource).order_by(func.lower(PosSource.name))).all()
+    ]
 
 
 def cutoff(session: Session, date: Optional[dt.date]) -> Optional[dt.datetime]:
@@ -167,12 +170,19 @@ def cutoff(session: Session, date: Optional[dt.date]) -> Optional[dt.datetime]:
 
 
 def _target(session: Session, src: PosSource) -> PosTarget:
-    return PosTarget(source_id=src.id, name=src.name, cutoff=cutoff(session, src.request_after),
-                              round=src.request_round or 0)
+    return PosTarget(
+        source_id=src.id, name=src.name, cutoff=cutoff(session, src.request_after), round=src.request_round or 0
+    )
 
 
-def set_request_after(session: Session, source_id: int, date: Optional[dt.date], *,
-                      now: Optional[dt.datetime] = None, by: Optional[Actor] = None) -> RequestSummary:
+def set_request_after(
+    session: Session,
+    source_id: int,
+    date: Optional[dt.date],
+    *,
+    now: Optional[dt.datetime] = None,
+    by: Optional[Actor] = None,
+) -> RequestSummary:
     """Save the date setting (None = off). Turning it on or moving it back starts a new round; then
     the contacts already synced after the date are re-evaluated (opt-in requests where due).
     Running it again with the same date sends nothing new."""
@@ -194,14 +204,22 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
         if moved_back:
             src.request_round = (src.request_round or 0) + 1
         # the walkthrough reads this log of changes
-        src.request_after_log = [*(src.request_after_log or []),
-                                 {"date": date.isoformat() if date else None, "at": now.isoformat(), "by": by.name}]
+        src.request_after_log = [
+            *(src.request_after_log or []),
+            {"date": date.isoformat() if date else None, "at": now.isoformat(), "by": by.name},
+        ]
         session.add(src)
         if old != date:
-            activity.record(session, by, activity.Kind.pos_date,
-                            f"Turned off the double opt-in date of {src.name}" if date is None else
-                            f"Set the double opt-in date of {src.name} to {date:%m/%d/%Y}"
-                            + (f" (was {old:%m/%d/%Y})" if old else ""), now=now)
+            activity.record(
+                session,
+                by,
+                activity.Kind.pos_date,
+                f"Turned off the double opt-in date of {src.name}"
+                if date is None
+                else f"Set the double opt-in date of {src.name} to {date:%m/%d/%Y}"
+                + (f" (was {old:%m/%d/%Y})" if old else ""),
+                now=now,
+            )
         return moved_back
 
     summary.new_round = run_write(session, save)
@@ -211,8 +229,12 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
     target = _target(session, src)
     last_id = 0
     while True:
-        tally, seen = run_write(session, lambda: request_for_pos_contacts(
-            session, target=target, now=given_now, after_id=last_id, limit=REEVALUATE_BATCH))
+        tally, seen = run_write(
+            session,
+            lambda: request_for_pos_contacts(
+                session, target=target, now=given_now, after_id=last_id, limit=REEVALUATE_BATCH
+            ),
+        )
         summary.evaluated += seen[0]
         summary.merge(tally)
         if seen[1] is None:
@@ -221,9 +243,17 @@ def set_request_after(session: Session, source_id: int, date: Optional[dt.date],
     return summary
 
 
-def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] = None,
-         file_name: Optional[str] = None, mapping: Optional[dict[str, Optional[str]]] = None,
-         progress: Optional[Progress] = None, by: Optional[Actor] = None) -> ImportReport:
+def sync(
+    session: Session,
+    *,
+    source_id: int,
+    file,
+    now: Optional[dt.datetime] = None,
+    file_name: Optional[str] = None,
+    mapping: Optional[dict[str, Optional[str]]] = None,
+    progress: Optional[Progress] = None,
+    by: Optional[Actor] = None,
+) -> ImportReport:
     """Sync a POS customer export (a path or an uploaded file) into this source.
 
     Returns the importer's report: contacts created/updated, invalid rows, and the opt-in requests the
@@ -235,17 +265,32 @@ def sync(session: Session, *, source_id: int, file, now: Optional[dt.datetime] =
     src = get_source(session, source_id)
     target = _target(session, src)
     region = texting.get_defaults(session).default_region
-    report = import_pos_file(session, file, target=target, default_region=region, mapping=mapping,
-                                      now=given_now, file_name=file_name, progress=progress, by=by)
+    report = import_pos_file(
+        session,
+        file,
+        target=target,
+        default_region=region,
+        mapping=mapping,
+        now=given_now,
+        file_name=file_name,
+        progress=progress,
+        by=by,
+    )
 
     def record():
         s = get_source(session, source_id)
         s.last_sync_at = now
         s.last_counts = {**report.counts(), "file": report.file_name, "import_run_id": report.import_run_id}
         session.add(s)
-        activity.record(session, by, activity.Kind.pos, f"Synced {report.file_name} into {s.name}: "
-                        f"{report.created:,} new, {report.updated:,} updated, {report.requests_sent:,} opt-in "
-                        "requests sent", now=now)
+        activity.record(
+            session,
+            by,
+            activity.Kind.pos,
+            f"Synced {report.file_name} into {s.name}: "
+            f"{report.created:,} new, {report.updated:,} updated, {report.requests_sent:,} opt-in "
+            "requests sent",
+            now=now,
+        )
 
     run_write(session, record)
     return report
@@ -260,6 +305,19 @@ def contacts_synced_after(session: Session, source_id: int, date: Optional[dt.da
     return int(session.exec(stmt).one())
 
 
-__all__ = ["LABEL", "PosError", "SourceNotFound", "SourceSummary", "RequestSummary", "create_source",
-           "rename_source", "delete_source", "list_sources", "get_source", "cutoff", "set_request_after", "sync",
-           "contacts_synced_after"]
+__all__ = [
+    "LABEL",
+    "PosError",
+    "SourceNotFound",
+    "SourceSummary",
+    "RequestSummary",
+    "create_source",
+    "rename_source",
+    "delete_source",
+    "list_sources",
+    "get_source",
+    "cutoff",
+    "set_request_after",
+    "sync",
+    "contacts_synced_after",
+]

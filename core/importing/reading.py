@@ -1,15 +1,15 @@
 """Reading a customer file: size, kind, encoding, delimiter, header and rows (rulebook §8).
 
-  * A file is a path or a binary file object (an upload). At most limits.MAX_FILE_MB megabytes (Streamlit's
-    own upload limit is 200 MB by default; the Import page sets the same limit on its uploader).
-  * Encoding: a byte-order mark decides (UTF-8, UTF-16); else UTF-8 when the whole file is valid UTF-8;
-    else Windows-1252 (bytes Windows-1252 leaves undefined read as Latin-1), so Excel's "CSV" from a
-    Windows machine reads as written.
-  * Delimiter: csv.Sniffer on a sample, checked against the header line (comma, semicolon, tab or |).
-  * .xlsx workbooks are streamed into a temporary UTF-8 CSV (core.importing.xlsx), then read as one; the
-    copy is kept in the caller's ImportCache.
-  * The header is the first non-blank row. Row numbers are the ones a spreadsheet shows (header = row 1,
-    blank lines count) so an owner can find a reported row.
+* A file is a path or a binary file object (an upload). At most limits.MAX_FILE_MB megabytes (Streamlit's
+  own upload limit is 200 MB by default; the Import page sets the same limit on its uploader).
+* Encoding: a byte-order mark decides (UTF-8, UTF-16); else UTF-8 when the whole file is valid UTF-8;
+  else Windows-1252 (bytes Windows-1252 leaves undefined read as Latin-1), so Excel's "CSV" from a
+  Windows machine reads as written.
+* Delimiter: csv.Sniffer on a sample, checked against the header line (comma, semicolon, tab or |).
+* .xlsx workbooks are streamed into a temporary UTF-8 CSV (core.importing.xlsx), then read as one; the
+  copy is kept in the caller's ImportCache.
+* The header is the first non-blank row. Row numbers are the ones a spreadsheet shows (header = row 1,
+  blank lines count) so an owner can find a reported row.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ _CP1252 = [bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in range
 
 
 def _cp1252_fallback(exc: UnicodeDecodeError):
-    bad = exc.object[exc.start:exc.end]
+    bad = exc.object[exc.start : exc.end]
     return "".join(_CP1252[b] for b in bad), exc.end
 
 
@@ -110,7 +110,6 @@ class Opened:
                 wrapper.detach()  # never close the caller's file object
 
 
-
 def _size_of(source: Source) -> int:
     if isinstance(source, (str, os.PathLike)):
         return os.path.getsize(source)
@@ -153,8 +152,17 @@ def open_source(source: Source, file_name: Optional[str], cache: ImportCache) ->
         shutil.copyfileobj(fileobj, spooled)
         fileobj = spooled
 
-    opened = Opened(name=name, size=size, file_hash="", kind="csv", encoding="utf-8-sig", errors="strict",
-                     label="UTF-8", path=path, fileobj=fileobj)
+    opened = Opened(
+        name=name,
+        size=size,
+        file_hash="",
+        kind="csv",
+        encoding="utf-8-sig",
+        errors="strict",
+        label="UTF-8",
+        path=path,
+        fileobj=fileobj,
+    )
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
@@ -192,29 +200,39 @@ def open_source(source: Source, file_name: Optional[str], cache: ImportCache) ->
     if head.startswith(b"PK\x03\x04"):
         return _open_xlsx(opened, cache)
     if lower.endswith((".xlsx", ".xlsm")):
-        raise NotASpreadsheet(f"{name} is not a real Excel workbook: open it in Excel and save it again "
-                              "as Excel Workbook (.xlsx) or CSV UTF-8.")
+        raise NotASpreadsheet(
+            f"{name} is not a real Excel workbook: open it in Excel and save it again "
+            "as Excel Workbook (.xlsx) or CSV UTF-8."
+        )
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise NotASpreadsheet(f"{name} is an old Excel .xls file (or another Office file). In Excel choose "
-                              "File > Save As > CSV UTF-8 (or Excel Workbook .xlsx) and import that file.")
+        raise NotASpreadsheet(
+            f"{name} is an old Excel .xls file (or another Office file). In Excel choose "
+            "File > Save As > CSV UTF-8 (or Excel Workbook .xlsx) and import that file."
+        )
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         opened.encoding, opened.label = "utf-16", "UTF-16"
         return opened
     if utf16:
         if decoder16 is None or not _readable(head, utf16):
-            raise NotASpreadsheet(f"{name} looks like UTF-16 without a byte-order mark, and it does not read as "
-                                  "UTF-16 text throughout: save it as UTF-8 CSV (in Excel: File > Save As > "
-                                  "CSV UTF-8) and import that file.")
+            raise NotASpreadsheet(
+                f"{name} looks like UTF-16 without a byte-order mark, and it does not read as "
+                "UTF-16 text throughout: save it as UTF-8 CSV (in Excel: File > Save As > "
+                "CSV UTF-8) and import that file."
+            )
         opened.encoding, opened.label = utf16, "UTF-16 (no byte-order mark)"
         return opened
     for magic, what in _MAGIC:
         if head.startswith(magic):
-            raise NotASpreadsheet(f"{name} is {what}, not a spreadsheet. Export your customer list as CSV "
-                                  "or Excel (.xlsx) and import that file.")
+            raise NotASpreadsheet(
+                f"{name} is {what}, not a spreadsheet. Export your customer list as CSV "
+                "or Excel (.xlsx) and import that file."
+            )
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
     if b"\x00" in head or controls > max(8, len(head) // 50):
-        raise NotASpreadsheet(f"{name} holds binary data, not text: it is not a CSV file. Export your customer "
-                              "list as CSV or Excel (.xlsx) and import that file.")
+        raise NotASpreadsheet(
+            f"{name} holds binary data, not text: it is not a CSV file. Export your customer "
+            "list as CSV or Excel (.xlsx) and import that file."
+        )
     if not utf8:
         opened.errors, opened.label = "optin_cp1252", "Windows-1252"
     elif head.startswith(codecs.BOM_UTF8):
@@ -255,6 +273,7 @@ def _open_xlsx(opened: Opened, cache: ImportCache) -> Opened:
     opened.kind, opened.path, opened.fileobj = "xlsx", path, None
     opened.encoding, opened.errors, opened.label, opened.delimiter = "utf-8", "strict", "Excel workbook", ","
     return opened
+
 
 def _sniff_delimiter(sample: str) -> str:
     lines = [ln for ln in sample.splitlines() if ln.strip()]
@@ -301,8 +320,9 @@ def csv_reader(opened: Opened, t: io.TextIOBase):
     return csv.reader(t, delimiter=opened.delimiter, quotechar='"', doublequote=True, skipinitialspace=False)
 
 
-def records(opened: Opened, t: io.TextIOBase,
-             bad: Optional[dict[int, str]] = None) -> Iterator[tuple[int, Optional[list[str]]]]:
+def records(
+    opened: Opened, t: io.TextIOBase, bad: Optional[dict[int, str]] = None
+) -> Iterator[tuple[int, Optional[list[str]]]]:
     """(row number, cells) of every non-blank row, header included; cells None for an unreadable row.
     A header wider than limits.MAX_COLUMNS refuses the file; a wider data row is None, its reason put in `bad`."""
     reader = csv_reader(opened, t)
@@ -362,8 +382,10 @@ def header(opened: Opened) -> tuple[int, list[str], list[list[str]]]:
         it = records(opened, t)
         for n, rec in it:
             if rec is None:
-                raise NotASpreadsheet(f"The first row of {opened.name} cannot be read as CSV (a cell is "
-                                      "longer than 131,072 characters). Is this the right file?")
+                raise NotASpreadsheet(
+                    f"The first row of {opened.name} cannot be read as CSV (a cell is "
+                    "longer than 131,072 characters). Is this the right file?"
+                )
             headers = unique_headers(rec)
             preview = []
             for _, r in it:
@@ -392,13 +414,23 @@ def sniff(source: Source, *, file_name: Optional[str] = None, cache: Optional[Im
                 break
             except phones.InvalidPhone:
                 continue
-    return FileInfo(name=opened.name, size=opened.size, file_hash=opened.file_hash, kind=opened.kind,
-                    encoding=opened.label, delimiter=opened.delimiter, headers=headers, preview=preview,
-                    header_row=header_row, header_looks_like_data=looks_like_data)
+    return FileInfo(
+        name=opened.name,
+        size=opened.size,
+        file_hash=opened.file_hash,
+        kind=opened.kind,
+        encoding=opened.label,
+        delimiter=opened.delimiter,
+        headers=headers,
+        preview=preview,
+        header_row=header_row,
+        header_looks_like_data=looks_like_data,
+    )
 
 
-def read(source: Source, *, file_name: Optional[str] = None,
-         cache: Optional[ImportCache] = None) -> Iterator[tuple[int, dict[str, str]]]:
+def read(
+    source: Source, *, file_name: Optional[str] = None, cache: Optional[ImportCache] = None
+) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, {header: value}) for every data row; blank rows are skipped. For tests and tools."""
     with own_cache(cache) as cache:
         opened = prepare(source, file_name, cache)

@@ -3,8 +3,6 @@ the figures the Import and Integrations pages show."""
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -13,7 +11,6 @@ from core.models import Channel
 
 #: progress(fraction done, what is happening), called as an import goes
 Progress = Callable[[float, str], None]
-
 
 
 class ImportProblem(OwnerError):
@@ -59,7 +56,6 @@ class RowError:
     imported: bool = False
 
 
-
 @dataclass
 class ImportReport:
     file_name: str = ""
@@ -96,12 +92,22 @@ class ImportReport:
 
     def counts(self) -> dict[str, Any]:
         return {
-            "rows": self.rows, "created": self.created, "updated": self.updated, "unchanged": self.unchanged,
-            "invalid": len(self.invalid), "warnings": len(self.warnings), "opted_in": self.opted_in,
-            "opted_out": self.opted_out, "no_status": self.no_status, "not_attested": self.not_attested,
-            "kept_opted_out": self.kept_opted_out, "duplicates_in_file": self.duplicates_in_file,
-            "requests_sent": self.requests_sent, "requests_queued": self.requests_queued,
-            "requests_blocked": self.requests_blocked, "requests_already": self.requests_already,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "invalid": len(self.invalid),
+            "warnings": len(self.warnings),
+            "opted_in": self.opted_in,
+            "opted_out": self.opted_out,
+            "no_status": self.no_status,
+            "not_attested": self.not_attested,
+            "kept_opted_out": self.kept_opted_out,
+            "duplicates_in_file": self.duplicates_in_file,
+            "requests_sent": self.requests_sent,
+            "requests_queued": self.requests_queued,
+            "requests_blocked": self.requests_blocked,
+            "requests_already": self.requests_already,
             "request_reasons": dict(self.request_reasons),
         }
 
@@ -113,9 +119,19 @@ def errors_csv(errors: list[RowError]) -> bytes:
     """Rows not imported (and values dropped) as CSV an owner opens in a spreadsheet."""
     from core.exports import csv_bytes, safe_cell
 
-    return csv_bytes(["row", "column", "value", "reason", "what happened"], (
-        [e.row, safe_cell(e.column), safe_cell(e.value), safe_cell(e.reason),
-         "imported without this value" if e.imported else "row not imported"] for e in errors))
+    return csv_bytes(
+        ["row", "column", "value", "reason", "what happened"],
+        (
+            [
+                e.row,
+                safe_cell(e.column),
+                safe_cell(e.value),
+                safe_cell(e.reason),
+                "imported without this value" if e.imported else "row not imported",
+            ]
+            for e in errors
+        ),
+    )
 
 
 @dataclass
@@ -134,30 +150,47 @@ def summary(report: ImportReport) -> dict[str, list[Figure]]:
             Figure("New customers", report.created, f"Phones not in Opt-In Desk yet: they {will} added."),
             Figure("Updated", report.updated, "Existing customers whose status, name or email changes."),
             Figure("Unchanged", report.unchanged, "Existing customers the file has nothing new about."),
-            Figure("Rows not imported", len(report.invalid),
-                   "Invalid phone numbers and unreadable rows: download them below, fix, import again."),
+            Figure(
+                "Rows not imported",
+                len(report.invalid),
+                "Invalid phone numbers and unreadable rows: download them below, fix, import again.",
+            ),
         ],
         "consent": [
             Figure("Opted in", report.opted_in, "Rows that say opted in, with your attestation."),
             Figure("Opted out", report.opted_out, "Rows that say opted out: always recorded."),
-            Figure("No status", report.no_status, "A blank (or no) opt-in value: the status stays as it is; "
-                   "new customers are not opted in."),
-            Figure("Kept opted out", report.kept_opted_out,
-                   "Rows that say opted in for a phone that opted out (earlier, or elsewhere in the file): "
-                   "opt-out wins."),
-            Figure("Opt-ins not applied", report.not_attested,
-                   "POS data never opts anyone in." if pos_sync else
-                   "Rows that say opted in, imported as not opted in because the attestation box is not ticked."),
-            Figure("Duplicate phones", report.duplicates_in_file,
-                   "Rows whose phone appears earlier in the file (in any format); opt-out wins among them."),
+            Figure(
+                "No status",
+                report.no_status,
+                "A blank (or no) opt-in value: the status stays as it is; new customers are not opted in.",
+            ),
+            Figure(
+                "Kept opted out",
+                report.kept_opted_out,
+                "Rows that say opted in for a phone that opted out (earlier, or elsewhere in the file): opt-out wins.",
+            ),
+            Figure(
+                "Opt-ins not applied",
+                report.not_attested,
+                "POS data never opts anyone in."
+                if pos_sync
+                else "Rows that say opted in, imported as not opted in because the attestation box is not ticked.",
+            ),
+            Figure(
+                "Duplicate phones",
+                report.duplicates_in_file,
+                "Rows whose phone appears earlier in the file (in any format); opt-out wins among them.",
+            ),
         ],
         "requests": [
             Figure("Requests sent", report.requests_sent, "Opt-in requests that go out now."),
-            Figure("Queued for quiet hours", report.requests_queued,
-                   "Requests that wait until the sending window opens for the customer."),
+            Figure(
+                "Queued for quiet hours",
+                report.requests_queued,
+                "Requests that wait until the sending window opens for the customer.",
+            ),
             Figure("Refused", report.requests_blocked, "Request limits: at most 2 per phone, never 2 within 24 hours."),
             Figure("Asked before", report.requests_already, "Already asked for this file (or this date setting)."),
         ],
     }
     return out
-

@@ -50,7 +50,6 @@ class RequestTally:
             report.request_reasons[k] = report.request_reasons.get(k, 0) + v
 
 
-
 def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> RequestTally:
     """One opt-in request per customer in `wanted`, decided exactly as outbox.send(kind=opt_in_request,
     bulk=True) decides it -- outbox.refusal (opt-out, already opted in, request limit, 24 hours) and
@@ -81,9 +80,13 @@ def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> Reque
             tally.already += 1
             continue
         last = w.last_request_at
-        who = SimpleNamespace(sms_status=SmsStatus(w.status), opt_in_requests=w.requests, queued_requests=w.queued,
-                              last_request_at=sql.dt_result(last) if last is not None else None,
-                              first_name=w.first_name or "")
+        who = SimpleNamespace(
+            sms_status=SmsStatus(w.status),
+            opt_in_requests=w.requests,
+            queued_requests=w.queued,
+            last_request_at=sql.dt_result(last) if last is not None else None,
+            first_name=w.first_name or "",
+        )
         reason = outbox.refusal(who, kind, defaults, now)
         cached = bodies.get(who.first_name)
         if cached is None:
@@ -110,22 +113,58 @@ def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> Reque
             if send_at is None:  # the counter counts requests sent; the 24 hours run from then
                 counters.append((w.requests + 1, w.queued, now, now_db, w.id))
             else:
-                counters.append((w.requests, w.queued + 1, sql.dt_result(last) if last is not None else None,
-                                 now_db, w.id))
+                counters.append(
+                    (w.requests, w.queued + 1, sql.dt_result(last) if last is not None else None, now_db, w.id)
+                )
             if w.status == _NOT:
                 pendings.append((_PENDING, now_db, now_db, w.id))
-                ev = (ctx.evidence(w.row, action="sent an opt-in request") if ctx.opened is not None
-                      else {"pos_source": ctx.pos.name, "action": "sent an opt-in request"})
-                events.append((w.id, phone, _NOT, _PENDING, now_db, ctx.origin, json.dumps(ev), key + ":pending",
-                               None, w.source, None))
-        messages.append((w.id, phone, defaults.main_number, Direction.outbound.value, body, kind.value, status,
-                         reason, encoding, nseg, now_db, sql.dt(send_at), sql.dt(sent_at), True, key))
+                ev = (
+                    ctx.evidence(w.row, action="sent an opt-in request")
+                    if ctx.opened is not None
+                    else {"pos_source": ctx.pos.name, "action": "sent an opt-in request"}
+                )
+                events.append(
+                    (
+                        w.id,
+                        phone,
+                        _NOT,
+                        _PENDING,
+                        now_db,
+                        ctx.origin,
+                        json.dumps(ev),
+                        key + ":pending",
+                        None,
+                        w.source,
+                        None,
+                    )
+                )
+        messages.append(
+            (
+                w.id,
+                phone,
+                defaults.main_number,
+                Direction.outbound.value,
+                body,
+                kind.value,
+                status,
+                reason,
+                encoding,
+                nseg,
+                now_db,
+                sql.dt(send_at),
+                sql.dt(sent_at),
+                True,
+                key,
+            )
+        )
     if ctx.write:
         if sql.insert(MESSAGE, MESSAGE_COLS, messages, conflict=["dedupe_key"]) != len(messages):
             ctx.check_request_keys = True
             raise Retry()
-        if not sql.update_customers("opt_in_requests = ?, queued_requests = ?, last_request_at = ?, updated_at = ?",
-                                    [(*c[:2], sql.dt(c[2]), *c[3:]) for c in counters]):
+        if not sql.update_customers(
+            "opt_in_requests = ?, queued_requests = ?, last_request_at = ?, updated_at = ?",
+            [(*c[:2], sql.dt(c[2]), *c[3:]) for c in counters],
+        ):
             ctx.check_request_keys = True
             raise Retry()
         if not sql.write_status_changes(pendings, events):
@@ -134,9 +173,9 @@ def bulk_requests(ctx: ImportContext, wanted: list[tuple[str, Wanted]]) -> Reque
     return tally
 
 
-
-def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Optional[dt.datetime], after_id: int = 0,
-                             limit: int = 5000) -> tuple["RequestTally", tuple[int, Optional[int]]]:
+def request_for_pos_contacts(
+    session: Session, *, target: PosTarget, now: Optional[dt.datetime], after_id: int = 0, limit: int = 5000
+) -> tuple["RequestTally", tuple[int, Optional[int]]]:
     """Inside a write transaction: the next `limit` contacts of the source (keyset after PosContact id
     `after_id`) synced at or after the cutoff and not opted in or pending get an opt-in request by the
     rules of outbox.send (dedupe key per round). Returns (tally, (contacts seen, last id or None at the end))."""
@@ -147,18 +186,45 @@ def request_for_pos_contacts(session: Session, *, target: PosTarget, now: Option
     sql = Sql(session)
     tail = " FOR UPDATE OF c" if not sql.sqlite else ""
     rows = sql.conn.exec_driver_sql(
-        ("SELECT pc.id, c.id, c.phone, c.sms_status, c.opt_in_requests, c.last_request_at, c.first_name, c.source, "
-         "c.source_detail, c.version, c.queued_requests, c.zip FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
-         "WHERE pc.source_id = ? AND pc.synced_at >= ? AND pc.id > ? AND c.sms_status IN (?, ?) "
-         "ORDER BY pc.id LIMIT ?" + tail).replace("?", sql.ph),
-        (target.source_id, sql.dt(target.cutoff), after_id, _NOT, _PENDING, limit)).all()
-    ctx = ImportContext(session=session, opened=None, columns=None, attested=False, origin=Channel.pos_sync.value,
-                   now=now, write=True, send_requests=False, pos=target, report=None)
+        (
+            "SELECT pc.id, c.id, c.phone, c.sms_status, c.opt_in_requests, c.last_request_at, c.first_name, c.source, "
+            "c.source_detail, c.version, c.queued_requests, c.zip FROM pos_contact pc JOIN customer c ON c.id = pc.customer_id "
+            "WHERE pc.source_id = ? AND pc.synced_at >= ? AND pc.id > ? AND c.sms_status IN (?, ?) "
+            "ORDER BY pc.id LIMIT ?" + tail
+        ).replace("?", sql.ph),
+        (target.source_id, sql.dt(target.cutoff), after_id, _NOT, _PENDING, limit),
+    ).all()
+    ctx = ImportContext(
+        session=session,
+        opened=None,
+        columns=None,
+        attested=False,
+        origin=Channel.pos_sync.value,
+        now=now,
+        write=True,
+        send_requests=False,
+        pos=target,
+        report=None,
+    )
     ctx.sql = sql
     sql.versions.update({r[1]: r[9] for r in rows})
-    wanted = [(phone, Wanted(cid, status, requests or 0, last, first or "", None,
-                              customers.source_key(source, detail or ""), queued or 0, zip_code or ""))
-              for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued, zip_code in rows]
+    wanted = [
+        (
+            phone,
+            Wanted(
+                cid,
+                status,
+                requests or 0,
+                last,
+                first or "",
+                None,
+                customers.source_key(source, detail or ""),
+                queued or 0,
+                zip_code or "",
+            ),
+        )
+        for _pcid, cid, phone, status, requests, last, first, source, detail, _v, queued, zip_code in rows
+    ]
     tally = bulk_requests(ctx, wanted) if wanted else RequestTally()
     last_id = rows[-1][0] if len(rows) == limit else None
     return tally, (len(rows), last_id)

@@ -24,7 +24,16 @@ from core.importing.mapping import Columns
 from core.importing.reading import Opened, records, unique_headers
 from core.importing.report import EmptyFile, NotASpreadsheet, Progress, RowError
 from core.importing.values import (
-    BAD_OPT_IN, OPT_IN_HELP, OPT_OUT_HELP, V_IN, V_NONE, V_OUT, V_OUT_OVER_IN, detail_hash, details, row_verdict,
+    BAD_OPT_IN,
+    OPT_IN_HELP,
+    OPT_OUT_HELP,
+    V_IN,
+    V_NONE,
+    V_OUT,
+    V_OUT_OVER_IN,
+    detail_hash,
+    details,
+    row_verdict,
 )
 
 PROGRESS_ROWS = 20_000  # rows between two progress reports (at most 4 a second)
@@ -52,9 +61,14 @@ class Scan:
     duplicates: int = 0
 
 
-
-def scan(opened: Opened, columns: Columns, region: str, known: Callable[[list[int]], set[int]], hashed: bool,
-         progress: Optional[Progress]) -> Scan:
+def scan(
+    opened: Opened,
+    columns: Columns,
+    region: str,
+    known: Callable[[list[int]], set[int]],
+    hashed: bool,
+    progress: Optional[Progress],
+) -> Scan:
     """Pass 1. `known(candidates)`: the E.164 digits among `candidates` customers already have.
     `hashed`: the shop has customers, so names and emails are read here (into an empty shop every row is
     new and pass 2 reads them)."""
@@ -65,11 +79,13 @@ def scan(opened: Opened, columns: Columns, region: str, known: Callable[[list[in
         resolver.close()
 
 
-def _read(opened: Opened, columns: Columns, resolver: phone_cells.PhoneResolver, hashed: bool,
-          progress: Optional[Progress]) -> Scan:
+def _read(
+    opened: Opened, columns: Columns, resolver: phone_cells.PhoneResolver, hashed: bool, progress: Optional[Progress]
+) -> Scan:
     pi, ii, oi = columns.phone, columns.opt_in, columns.opt_out
-    with_details = hashed and any(c is not None for c in (columns.first_name, columns.last_name,
-                                                          columns.full_name, columns.email))
+    with_details = hashed and any(
+        c is not None for c in (columns.first_name, columns.last_name, columns.full_name, columns.email)
+    )
     phone_header = columns.headers[pi]
     in_header = columns.headers[ii] if ii is not None else ""
     out_header = columns.headers[oi] if oi is not None else ""
@@ -100,8 +116,15 @@ def _read(opened: Opened, columns: Columns, resolver: phone_cells.PhoneResolver,
             rows += 1
             row_arr.append(n)
             if rec is None:
-                invalid.append(RowError(n, "", too_wide.pop(n, None) or "this row cannot be read (a cell is "
-                                        "longer than 131,072 characters or a quote is not closed)"))
+                invalid.append(
+                    RowError(
+                        n,
+                        "",
+                        too_wide.pop(n, None)
+                        or "this row cannot be read (a cell is "
+                        "longer than 131,072 characters or a quote is not closed)",
+                    )
+                )
                 chunk.append("")
                 verdict_arr.append(-1)
                 detail_arr.extend((0, 0, 0))
@@ -115,10 +138,17 @@ def _read(opened: Opened, columns: Columns, resolver: phone_cells.PhoneResolver,
                 if v == -9:
                     v = verdict_cache[(cin, cout)] = row_verdict(cin, cout)
                 if v < 0:
-                    cell, header, what = ((cin, in_header, "opt-in") if v == BAD_OPT_IN
-                                          else (cout, out_header, "opt-out"))
-                    invalid.append(RowError(n, header, f"{cell[:40]!r} is not an {what} value: "
-                                            f"{OPT_IN_HELP if v == BAD_OPT_IN else OPT_OUT_HELP}", cell[:80]))
+                    cell, header, what = (
+                        (cin, in_header, "opt-in") if v == BAD_OPT_IN else (cout, out_header, "opt-out")
+                    )
+                    invalid.append(
+                        RowError(
+                            n,
+                            header,
+                            f"{cell[:40]!r} is not an {what} value: {OPT_IN_HELP if v == BAD_OPT_IN else OPT_OUT_HELP}",
+                            cell[:80],
+                        )
+                    )
             if columns.consented_at is not None and v >= 0:
                 v = _consent_date_check(rec, columns, n, v, invalid, warnings)
             verdict_arr.append(v)
@@ -158,9 +188,20 @@ def _read(opened: Opened, columns: Columns, resolver: phone_cells.PhoneResolver,
             invalid.append(RowError(int(rownum[i]), phone_header, reason, raws[raw_ids[i]][:80]))
     invalid.sort(key=lambda e: e.row)
     verdict[~ok] = 0
-    result = Scan(headers=headers, header_row=header_row, phone=phone, verdict=verdict, rownum=rownum,
-                  details=_as_np(detail_arr, np.int64).reshape(-1, 3), hashed=hashed, invalid=invalid, warnings=[],
-                  rows=rows, parsed=resolver.parsed, workers=resolver.workers)
+    result = Scan(
+        headers=headers,
+        header_row=header_row,
+        phone=phone,
+        verdict=verdict,
+        rownum=rownum,
+        details=_as_np(detail_arr, np.int64).reshape(-1, 3),
+        hashed=hashed,
+        invalid=invalid,
+        warnings=[],
+        rows=rows,
+        parsed=resolver.parsed,
+        workers=resolver.workers,
+    )
     group(result)
     if warnings:  # only for the rows that are applied (a duplicate row's email is not imported anyway)
         applied = set(result.rownum[result.apply_rows].tolist())
@@ -198,8 +239,9 @@ def group(scan: Scan) -> None:
     scan.duplicates = int(len(idx) - len(rep))
 
 
-def _consent_date_check(rec: list[str], columns: Columns, n: int, v: int, invalid: list[RowError],
-                        warnings: list[RowError]) -> int:
+def _consent_date_check(
+    rec: list[str], columns: Columns, n: int, v: int, invalid: list[RowError], warnings: list[RowError]
+) -> int:
     """A consent date in the future or before 1990 makes a bad row (-3: not imported, reported); on a row that
     says opted out the opt-out still imports and the date is dropped with a warning (§11)."""
     raw = _origin.cell(rec, columns.consented_at)

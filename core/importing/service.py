@@ -38,6 +38,7 @@ from core.staff.roles import SHOP, Actor, allow
 
 log = logging.getLogger(__name__)
 
+
 def _check_region(region: str) -> str:
     region = (region or "").strip().upper()
     if region not in phonenumbers.SUPPORTED_REGIONS:
@@ -45,20 +46,59 @@ def _check_region(region: str) -> str:
     return region
 
 
-def _run(session: Session, source: Source, *, attested: bool, default_region: str, mapping, send_requests: bool,
-         origin: str, now: Optional[dt.datetime], file_name: Optional[str], progress: Optional[Progress],
-         write: bool, pos: Optional[PosTarget] = None, by: Actor = SHOP,
-         cache: Optional[ImportCache] = None) -> ImportReport:
+def _run(
+    session: Session,
+    source: Source,
+    *,
+    attested: bool,
+    default_region: str,
+    mapping,
+    send_requests: bool,
+    origin: str,
+    now: Optional[dt.datetime],
+    file_name: Optional[str],
+    progress: Optional[Progress],
+    write: bool,
+    pos: Optional[PosTarget] = None,
+    by: Actor = SHOP,
+    cache: Optional[ImportCache] = None,
+) -> ImportReport:
     with own_cache(cache) as cache:
-        return _run_cached(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                           send_requests=send_requests, origin=origin, now=now, file_name=file_name,
-                           progress=progress, write=write, pos=pos, by=by, cache=cache)
+        return _run_cached(
+            session,
+            source,
+            attested=attested,
+            default_region=default_region,
+            mapping=mapping,
+            send_requests=send_requests,
+            origin=origin,
+            now=now,
+            file_name=file_name,
+            progress=progress,
+            write=write,
+            pos=pos,
+            by=by,
+            cache=cache,
+        )
 
 
-def _run_cached(session: Session, source: Source, *, attested: bool, default_region: str, mapping,
-                send_requests: bool, origin: str, now: Optional[dt.datetime], file_name: Optional[str],
-                progress: Optional[Progress], write: bool, pos: Optional[PosTarget], by: Actor,
-                cache: ImportCache) -> ImportReport:
+def _run_cached(
+    session: Session,
+    source: Source,
+    *,
+    attested: bool,
+    default_region: str,
+    mapping,
+    send_requests: bool,
+    origin: str,
+    now: Optional[dt.datetime],
+    file_name: Optional[str],
+    progress: Optional[Progress],
+    write: bool,
+    pos: Optional[PosTarget],
+    by: Actor,
+    cache: ImportCache,
+) -> ImportReport:
     started = time.perf_counter()
     origin = Channel(origin).value
     if origin not in (Channel.csv_import.value, Channel.pos_sync.value):
@@ -74,17 +114,39 @@ def _run_cached(session: Session, source: Source, *, attested: bool, default_reg
     known, count = Known.load(session)
     scanned = _scan(session, opened, columns, region, known, count, progress, cache)
     session.rollback()  # end pass 1's reads before the write transactions
-    report = ImportReport(file_name=opened.name, file_hash=opened.file_hash, origin=origin, dry_run=not write,
-                          attested=bool(attested) and origin != Channel.pos_sync.value, rows=scanned.rows,
-                          invalid=list(scanned.invalid), warnings=list(scanned.warnings),
-                          duplicates_in_file=scanned.duplicates,
-                          mapping=dict(columns.mapping), encoding=opened.label, delimiter=opened.delimiter)
+    report = ImportReport(
+        file_name=opened.name,
+        file_hash=opened.file_hash,
+        origin=origin,
+        dry_run=not write,
+        attested=bool(attested) and origin != Channel.pos_sync.value,
+        rows=scanned.rows,
+        invalid=list(scanned.invalid),
+        warnings=list(scanned.warnings),
+        duplicates_in_file=scanned.duplicates,
+        mapping=dict(columns.mapping),
+        encoding=opened.label,
+        delimiter=opened.delimiter,
+    )
     if write and len(scanned.apply_rows) == 0:
-        raise NoValidPhones(f"None of the {scanned.rows:,} rows of {opened.name} has a usable phone number in the "
-                            f"column {headers[columns.phone]!r}: check the phone column in the mapping.")
-    ctx = ImportContext(session=session, opened=opened, columns=columns, attested=bool(attested), origin=origin,
-                        now=now, write=write, send_requests=bool(send_requests) and origin == Channel.csv_import.value,
-                        pos=pos, report=report, by=by, live_clock=live_clock)
+        raise NoValidPhones(
+            f"None of the {scanned.rows:,} rows of {opened.name} has a usable phone number in the "
+            f"column {headers[columns.phone]!r}: check the phone column in the mapping."
+        )
+    ctx = ImportContext(
+        session=session,
+        opened=opened,
+        columns=columns,
+        attested=bool(attested),
+        origin=origin,
+        now=now,
+        write=write,
+        send_requests=bool(send_requests) and origin == Channel.csv_import.value,
+        pos=pos,
+        report=report,
+        by=by,
+        live_clock=live_clock,
+    )
     if write:
         # keys are checked chunk by chunk only if this file (or this POS round) was applied before
         ctx.check_event_keys = prefix_used(session, EVENT, key_prefix(origin, opened.file_hash, None))
@@ -92,13 +154,20 @@ def _run_cached(session: Session, source: Source, *, attested: bool, default_reg
         session.rollback()
     run: Optional[ImportRun] = None
     if write:
-        run = ImportRun(file_name=opened.name[:255], file_hash=opened.file_hash, origin=origin, started_at=now,
-                        by=by.name[:100], attested=report.attested, counts={"status": "started"}, errors_csv="")
+        run = ImportRun(
+            file_name=opened.name[:255],
+            file_hash=opened.file_hash,
+            origin=origin,
+            started_at=now,
+            by=by.name[:100],
+            attested=report.attested,
+            counts={"status": "started"},
+            errors_csv="",
+        )
         session.add(run)
         session.commit()
         report.import_run_id = run.id
-    plan = make_plan(scanned, known, may_opt_in=ctx.may_opt_in, pos=pos is not None,
-                     send_requests=ctx.send_requests)
+    plan = make_plan(scanned, known, may_opt_in=ctx.may_opt_in, pos=pos is not None, send_requests=ctx.send_requests)
     suppression.skip_in_plan(session, plan, report, headers[columns.phone])  # deleted customers stay out (§11)
     del known
     apply_file(ctx, plan, progress, warn=not scanned.hashed)
@@ -106,36 +175,67 @@ def _run_cached(session: Session, source: Source, *, attested: bool, default_reg
     report.warnings.sort(key=lambda e: e.row)
     report.seconds = round(time.perf_counter() - started, 3)
     if write:
+
         def finish():
             r = session.get(ImportRun, report.import_run_id)
             r.finished_at = now + dt.timedelta(seconds=report.seconds)
-            r.counts = {**report.counts(), "mapping": report.mapping, "encoding": report.encoding,
-                        "delimiter": report.delimiter, "region": region,
-                        "send_requests": bool(send_requests), "seconds": report.seconds,
-                        **({"pos_source": pos.name} if pos else {})}
+            r.counts = {
+                **report.counts(),
+                "mapping": report.mapping,
+                "encoding": report.encoding,
+                "delimiter": report.delimiter,
+                "region": region,
+                "send_requests": bool(send_requests),
+                "seconds": report.seconds,
+                **({"pos_source": pos.name} if pos else {}),
+            }
             r.errors_csv = report.errors_csv().decode("utf-8-sig") if (report.invalid or report.warnings) else ""
             session.add(r)
             if pos is None:  # a POS sync's line is written by core.importing.pos.sync
                 activity.record(session, by, activity.Kind.import_, _activity_line(report), now=now)
 
         run_write(session, finish)
-    log.log(logging.INFO if write else logging.DEBUG, "%s %s%s: %s rows, %s (%.1f s)",
-            "import" if write else "import check", opened.name, f" from {pos.name}" if pos else "",
-            f"{scanned.rows:,}",
-            ", ".join(f"{k} {v:,}" for k, v in report.counts().items() if k != "rows" and isinstance(v, int) and v),
-            report.seconds)
+    log.log(
+        logging.INFO if write else logging.DEBUG,
+        "%s %s%s: %s rows, %s (%.1f s)",
+        "import" if write else "import check",
+        opened.name,
+        f" from {pos.name}" if pos else "",
+        f"{scanned.rows:,}",
+        ", ".join(f"{k} {v:,}" for k, v in report.counts().items() if k != "rows" and isinstance(v, int) and v),
+        report.seconds,
+    )
     if progress is not None:
         progress(1.0, "Done")
     return report
 
 
-def _scan(session: Session, opened, columns, region: str, known: Optional[Known], count: int,
-          progress: Optional[Progress], cache: ImportCache) -> Scan:
+def _scan(
+    session: Session,
+    opened,
+    columns,
+    region: str,
+    known: Optional[Known],
+    count: int,
+    progress: Optional[Progress],
+    cache: ImportCache,
+) -> Scan:
     """Pass 1, or the scan the cache holds for this database, file, region and mapping (a dry run's work is
     not done again by the import that follows it)."""
-    key = (opened.file_hash, opened.size, region, columns.phone, columns.opt_in, columns.opt_out,
-           columns.first_name, columns.last_name, columns.full_name, columns.email, columns.consented_at,
-           utcnow().date())  # a consent date "in the future" depends on the day
+    key = (
+        opened.file_hash,
+        opened.size,
+        region,
+        columns.phone,
+        columns.opt_in,
+        columns.opt_out,
+        columns.first_name,
+        columns.last_name,
+        columns.full_name,
+        columns.email,
+        columns.consented_at,
+        utcnow().date(),
+    )  # a consent date "in the future" depends on the day
     engine = session.get_bind()
     hit = cache.scan(engine, key)
     if hit is not None:
@@ -149,8 +249,10 @@ def _scan(session: Session, opened, columns, region: str, known: Optional[Known]
             rows = in_rows(conn, "SELECT phone FROM customer WHERE phone", ["+" + str(c) for c in candidates])
             return {int(p[1:]) for (p,) in rows}
     else:
+
         def has(candidates: list[int]) -> set[int]:
             return set()
+
     result = scan(opened, columns, region, has, known is not None and len(known.phone) > 0, progress)
     cache.keep_scan(engine, key, result)
     return result
@@ -162,43 +264,95 @@ def _actor(session: Session, by: Optional[Actor | str], action: str) -> Actor:
 
 
 def _activity_line(report: ImportReport) -> str:
-    counts = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in report.counts().items()
-                       if isinstance(v, int) and v and k != "rows")
-    return (f"Imported {report.file_name} ({report.rows:,} rows{': ' + counts if counts else ''})"
-            f"{'; attested consent' if report.attested else ''}")
+    counts = ", ".join(
+        f"{k.replace('_', ' ')} {v:,}" for k, v in report.counts().items() if isinstance(v, int) and v and k != "rows"
+    )
+    return (
+        f"Imported {report.file_name} ({report.rows:,} rows{': ' + counts if counts else ''})"
+        f"{'; attested consent' if report.attested else ''}"
+    )
 
 
-def import_pos_file(session: Session, source: Source, *, target: PosTarget, default_region: str = "US",
-                    mapping: Optional[dict[str, Optional[str]]] = None, now: Optional[dt.datetime] = None,
-                    file_name: Optional[str] = None, progress: Optional[Progress] = None,
-                    by: Optional[Actor | str] = None) -> ImportReport:
+def import_pos_file(
+    session: Session,
+    source: Source,
+    *,
+    target: PosTarget,
+    default_region: str = "US",
+    mapping: Optional[dict[str, Optional[str]]] = None,
+    now: Optional[dt.datetime] = None,
+    file_name: Optional[str] = None,
+    progress: Optional[Progress] = None,
+    by: Optional[Actor | str] = None,
+) -> ImportReport:
     """A POS sync's import (core.pos.sync): origin pos_sync, never opts in, records each contact for the
     source, sends the requests the source's date setting asks for."""
     by = _actor(session, by, "pos_sync")
-    return _run(session, source, attested=False, default_region=default_region, mapping=mapping,
-                send_requests=False, origin=Channel.pos_sync.value, now=now, file_name=file_name,
-                progress=progress, write=True, pos=target, by=by)
+    return _run(
+        session,
+        source,
+        attested=False,
+        default_region=default_region,
+        mapping=mapping,
+        send_requests=False,
+        origin=Channel.pos_sync.value,
+        now=now,
+        file_name=file_name,
+        progress=progress,
+        write=True,
+        pos=target,
+        by=by,
+    )
 
 
-def dry_run(session: Session, source: Source, *, mapping: Optional[dict[str, Optional[str]]] = None,
-            default_region: str = "US", attested: bool = False,
-            origin: str = "csv_import", file_name: Optional[str] = None, now: Optional[dt.datetime] = None,
-            progress: Optional[Progress] = None, cache: Optional[ImportCache] = None) -> ImportReport:
+def dry_run(
+    session: Session,
+    source: Source,
+    *,
+    mapping: Optional[dict[str, Optional[str]]] = None,
+    default_region: str = "US",
+    attested: bool = False,
+    origin: str = "csv_import",
+    file_name: Optional[str] = None,
+    now: Optional[dt.datetime] = None,
+    progress: Optional[Progress] = None,
+    cache: Optional[ImportCache] = None,
+) -> ImportReport:
     """What import_csv would do, without writing anything: the same counts, the invalid rows. Raises the
     same ImportProblem errors."""
     try:
-        return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                    send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
-                    write=False, cache=cache)
+        return _run(
+            session,
+            source,
+            attested=attested,
+            default_region=default_region,
+            mapping=mapping,
+            send_requests=False,
+            origin=origin,
+            now=now,
+            file_name=file_name,
+            progress=progress,
+            write=False,
+            cache=cache,
+        )
     finally:
         session.rollback()
 
 
-def import_csv(session: Session, source: Source, *, attested: bool, default_region: str = "US",
-               mapping: Optional[dict[str, Optional[str]]] = None,
-               origin: str = "csv_import", now: Optional[dt.datetime] = None, file_name: Optional[str] = None,
-               progress: Optional[Progress] = None, by: Optional[Actor | str] = None,
-               cache: Optional[ImportCache] = None) -> ImportReport:
+def import_csv(
+    session: Session,
+    source: Source,
+    *,
+    attested: bool,
+    default_region: str = "US",
+    mapping: Optional[dict[str, Optional[str]]] = None,
+    origin: str = "csv_import",
+    now: Optional[dt.datetime] = None,
+    file_name: Optional[str] = None,
+    progress: Optional[Progress] = None,
+    by: Optional[Actor | str] = None,
+    cache: Optional[ImportCache] = None,
+) -> ImportReport:
     """Import a CSV or .xlsx customer list (rulebook §8); returns the report.
 
     `source`: a path or a binary file object. `attested`: the owner confirms these customers agreed to
@@ -214,13 +368,26 @@ def import_csv(session: Session, source: Source, *, attested: bool, default_regi
     by = _actor(session, by, "import")
     if attested:
         by = allow(session, by, "attest_import")
-    return _run(session, source, attested=attested, default_region=default_region, mapping=mapping,
-                send_requests=False, origin=origin, now=now, file_name=file_name, progress=progress,
-                write=True, by=by, cache=cache)
+    return _run(
+        session,
+        source,
+        attested=attested,
+        default_region=default_region,
+        mapping=mapping,
+        send_requests=False,
+        origin=origin,
+        now=now,
+        file_name=file_name,
+        progress=progress,
+        write=True,
+        by=by,
+        cache=cache,
+    )
 
 
-def history(session: Session, *, limit: int = 20, before_id: Optional[int] = None,
-            origin: Optional[str] = None) -> list[ImportRun]:
+def history(
+    session: Session, *, limit: int = 20, before_id: Optional[int] = None, origin: Optional[str] = None
+) -> list[ImportRun]:
     """Import runs, newest first (keyset paginated by id); without their error files."""
     from sqlalchemy.orm import defer
     from sqlmodel import select as sm_select

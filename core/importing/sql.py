@@ -22,13 +22,53 @@ CUSTOMER = Customer.__table__
 EVENT = ConsentEvent.__table__
 MESSAGE = Message.__table__
 POS_CONTACT = PosContact.__table__
-CUSTOMER_COLS = ["first_name", "last_name", "phone", "email", "zip", "source", "source_detail", "sms_status",
-                 "status_changed_at", "opt_in_requests", "last_request_at", "created_at", "updated_at",
-                 "queued_requests", "version"]
-EVENT_COLS = ["customer_id", "phone", "old_status", "new_status", "occurred_at", "channel", "evidence", "dedupe_key",
-              "pending_seconds", "customer_source", "consented_at"]
-MESSAGE_COLS = ["customer_id", "phone", "shop_number", "direction", "body", "kind", "status", "reason", "encoding",
-                "segments", "created_at", "send_at", "sent_at", "bulk", "dedupe_key"]
+CUSTOMER_COLS = [
+    "first_name",
+    "last_name",
+    "phone",
+    "email",
+    "zip",
+    "source",
+    "source_detail",
+    "sms_status",
+    "status_changed_at",
+    "opt_in_requests",
+    "last_request_at",
+    "created_at",
+    "updated_at",
+    "queued_requests",
+    "version",
+]
+EVENT_COLS = [
+    "customer_id",
+    "phone",
+    "old_status",
+    "new_status",
+    "occurred_at",
+    "channel",
+    "evidence",
+    "dedupe_key",
+    "pending_seconds",
+    "customer_source",
+    "consented_at",
+]
+MESSAGE_COLS = [
+    "customer_id",
+    "phone",
+    "shop_number",
+    "direction",
+    "body",
+    "kind",
+    "status",
+    "reason",
+    "encoding",
+    "segments",
+    "created_at",
+    "send_at",
+    "sent_at",
+    "bulk",
+    "dedupe_key",
+]
 
 
 class Retry(IntegrityError):
@@ -103,7 +143,6 @@ class Sql:
             self.versions[i] = self.versions.get(i, 1) + 1
         return True
 
-
     def write_status_changes(self, updates: list[tuple], events: list[tuple]) -> bool:
         """UPDATE the statuses (status, changed at, updated at, id) and INSERT their consent events, as
         customers.set_status does one at a time. False when a customer changed or an event's dedupe key
@@ -129,7 +168,7 @@ def in_rows(conn, sql: str, values: list, tail: str = "", params: tuple = ()) ->
     out: list[tuple] = []
     try:
         for k in range(0, len(values), IN_BATCH):
-            part = values[k:k + IN_BATCH]
+            part = values[k : k + IN_BATCH]
             cursor.execute(f"{sql} IN ({', '.join([ph] * len(part))}){tail}", (*params, *part))
             out.extend(cursor.fetchall())
     finally:
@@ -138,5 +177,19 @@ def in_rows(conn, sql: str, values: list, tail: str = "", params: tuple = ()) ->
 
 
 # columns of _existing's tuples
-(_ID, _PHONE, _STATUS, _FIRST, _LAST, _EMAIL, _REQUESTS, _LAST_REQUEST, _SOURCE, _DETAIL, _CHANGED_AT, _VERSION,
- _QUEUED, _ZIP) = range(14)
+(
+    _ID,
+    _PHONE,
+    _STATUS,
+    _FIRST,
+    _LAST,
+    _EMAIL,
+    _REQUESTS,
+    _LAST_REQUEST,
+    _SOURCE,
+    _DETAIL,
+    _CHANGED_AT,
+    _VERSION,
+    _QUEUED,
+    _ZIP,
+) = range(14)

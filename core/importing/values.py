@@ -18,18 +18,72 @@ MAX_NAME = 100
 V_NONE, V_NO, V_IN, V_OUT, V_OUT_OVER_IN = 0, 1, 2, 3, 4
 
 _OPT_IN_VALUES: dict[str, int] = {}
-for _w in ("true", "t", "yes", "y", "1", "on", "subscribed", "opted in", "optedin", "opt in", "optin",
-           "confirmed", "consented", "x"):
+for _w in (
+    "true",
+    "t",
+    "yes",
+    "y",
+    "1",
+    "on",
+    "subscribed",
+    "opted in",
+    "optedin",
+    "opt in",
+    "optin",
+    "confirmed",
+    "consented",
+    "x",
+):
     _OPT_IN_VALUES[_w] = V_IN
-for _w in ("false", "f", "no", "n", "0", "off", "not subscribed", "never subscribed", "non subscribed",
-           "not opted in", "notoptedin", "pending", "none"):
+for _w in (
+    "false",
+    "f",
+    "no",
+    "n",
+    "0",
+    "off",
+    "not subscribed",
+    "never subscribed",
+    "non subscribed",
+    "not opted in",
+    "notoptedin",
+    "pending",
+    "none",
+):
     _OPT_IN_VALUES[_w] = V_NO
-for _w in ("unsubscribed", "opted out", "optedout", "opt out", "optout", "stop", "stopped", "revoked",
-           "do not text", "dnc"):
+for _w in (
+    "unsubscribed",
+    "opted out",
+    "optedout",
+    "opt out",
+    "optout",
+    "stop",
+    "stopped",
+    "revoked",
+    "do not text",
+    "dnc",
+):
     _OPT_IN_VALUES[_w] = V_OUT
 _OPT_OUT_VALUES: dict[str, int] = {}
-for _w in ("true", "t", "yes", "y", "1", "on", "x", "opted out", "optedout", "opt out", "optout", "unsubscribed",
-           "stop", "stopped", "revoked", "do not text", "dnc"):
+for _w in (
+    "true",
+    "t",
+    "yes",
+    "y",
+    "1",
+    "on",
+    "x",
+    "opted out",
+    "optedout",
+    "opt out",
+    "optout",
+    "unsubscribed",
+    "stop",
+    "stopped",
+    "revoked",
+    "do not text",
+    "dnc",
+):
     _OPT_OUT_VALUES[_w] = V_OUT
 for _w in ("false", "f", "no", "n", "0", "off", "subscribed", "opted in", "not opted out", "none"):
     _OPT_OUT_VALUES[_w] = V_NONE
@@ -78,16 +132,22 @@ def _clean(value: str, limit: int) -> tuple[str, bool]:
     return value, False
 
 
-def _name_or_blank(name: str, what: str, cols: Columns, col: Optional[int], n: int,
-                   warnings: list[RowError]) -> str:
+def _name_or_blank(name: str, what: str, cols: Columns, col: Optional[int], n: int, warnings: list[RowError]) -> str:
     """The name, or "" (reported) when it holds a link, a phone number or markup (names.problem, the rule of
     every path). The row is still imported: its phone and consent matter more than a name, and an opt-out
     must never be lost over one."""
     found = names.problem(name)
     if found is None:
         return name
-    warnings.append(RowError(n, cols.headers[col if col is not None else cols.full_name],
-                             f"{what} not imported: it contains {found}", name[:80], True))
+    warnings.append(
+        RowError(
+            n,
+            cols.headers[col if col is not None else cols.full_name],
+            f"{what} not imported: it contains {found}",
+            name[:80],
+            True,
+        )
+    )
     return ""
 
 
@@ -103,22 +163,32 @@ def details(rec: list[str], cols: Columns, n: int, warnings: list[RowError]) -> 
         first, long_ = _clean(first, MAX_NAME)
         if long_:
             column = cols.first_name if cols.first_name is not None else cols.full_name
-            warnings.append(RowError(n, cols.headers[column],
-                                     f"first name longer than {MAX_NAME} characters: shortened", first[:80], True))
+            warnings.append(
+                RowError(
+                    n,
+                    cols.headers[column],
+                    f"first name longer than {MAX_NAME} characters: shortened",
+                    first[:80],
+                    True,
+                )
+            )
         first = _name_or_blank(first, "first name", cols, cols.first_name, n, warnings)
     if last:
         last, long_ = _clean(last, MAX_NAME)
         if long_:
             column = cols.last_name if cols.last_name is not None else cols.full_name
-            warnings.append(RowError(n, cols.headers[column],
-                                     f"last name longer than {MAX_NAME} characters: shortened", last[:80], True))
+            warnings.append(
+                RowError(
+                    n, cols.headers[column], f"last name longer than {MAX_NAME} characters: shortened", last[:80], True
+                )
+            )
         last = _name_or_blank(last, "last name", cols, cols.last_name, n, warnings)
     if email:
         e = clean_text(email).lower()
         if e and not valid_email(e):
-            warnings.append(RowError(n, cols.headers[cols.email], "not an email address (name@example.com)",
-                                     email[:80], True))
+            warnings.append(
+                RowError(n, cols.headers[cols.email], "not an email address (name@example.com)", email[:80], True)
+            )
             e = ""
         email = e
     return first, last, email
-

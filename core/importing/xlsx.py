@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 from core.importing import limits
 from core.importing.report import EmptyFile, FileTooLarge, NotASpreadsheet, TooManyColumns
 
+
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -27,9 +28,11 @@ def _cell_text(value: Any) -> str:
 
 
 def _xlsx_too_big(name: str, what: str) -> FileTooLarge:
-    return FileTooLarge(f"{name} expands to {what} when opened, more than a customer list can be (at most "
-                        f"{limits.MAX_XLSX_ROWS:,} rows and {limits.MAX_COLUMNS:,} columns). Is this the right file? "
-                        "Open it in Excel, keep only the customer sheet, and save it as CSV UTF-8.")
+    return FileTooLarge(
+        f"{name} expands to {what} when opened, more than a customer list can be (at most "
+        f"{limits.MAX_XLSX_ROWS:,} rows and {limits.MAX_COLUMNS:,} columns). Is this the right file? "
+        "Open it in Excel, keep only the customer sheet, and save it as CSV UTF-8."
+    )
 
 
 def _check_xlsx_parts(b: BinaryIO, name: str) -> None:
@@ -47,8 +50,9 @@ def _check_xlsx_parts(b: BinaryIO, name: str) -> None:
     for part in parts:
         total += part.file_size
         lower = part.filename.lower()
-        limit = (limits.MAX_XLSX_SHARED_STRINGS_BYTES if lower.endswith("sharedstrings.xml")
-                 else limits.MAX_XLSX_PART_BYTES)
+        limit = (
+            limits.MAX_XLSX_SHARED_STRINGS_BYTES if lower.endswith("sharedstrings.xml") else limits.MAX_XLSX_PART_BYTES
+        )
         if part.file_size > limit:
             raise _xlsx_too_big(name, f"{part.file_size / 1024 / 1024:,.0f} MB in its part {part.filename}")
     if total > limits.MAX_XLSX_TOTAL_BYTES:
@@ -70,7 +74,8 @@ def workbook_to_csv(b: BinaryIO, name: str) -> str:
             except (InvalidFileException, KeyError, OSError, ValueError, Exception) as exc:  # noqa: B014
                 raise NotASpreadsheet(
                     f"{name} cannot be opened as an Excel workbook ({type(exc).__name__}). "
-                    "Open it in Excel and save it again as Excel Workbook (.xlsx) or CSV UTF-8.") from None
+                    "Open it in Excel and save it again as Excel Workbook (.xlsx) or CSV UTF-8."
+                ) from None
             try:
                 ws = wb.worksheets[0] if wb.worksheets else None
                 if ws is None:
@@ -85,8 +90,12 @@ def workbook_to_csv(b: BinaryIO, name: str) -> str:
                 for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
                     cells_read += len(row)
                     if n > limits.MAX_XLSX_ROWS or cells_read > limits.MAX_XLSX_CELLS:
-                        raise _xlsx_too_big(name, f"more than {n - 1:,} rows" if n > limits.MAX_XLSX_ROWS
-                                            else f"more than {limits.MAX_XLSX_CELLS:,} cells")
+                        raise _xlsx_too_big(
+                            name,
+                            f"more than {n - 1:,} rows"
+                            if n > limits.MAX_XLSX_ROWS
+                            else f"more than {limits.MAX_XLSX_CELLS:,} cells",
+                        )
                     if n % 10_000 == 0 and out.tell() > limits.MAX_FILE_BYTES:
                         raise _xlsx_too_big(name, f"more than {limits.MAX_FILE_MB} MB of text")
                     cells = [_cell_text(v) for v in row]

@@ -169,9 +169,7 @@ _SHORTENERS = (
     "shorturl.at",
     "tiny.cc",
 )
-_SHORTENER = re.compile(
-    r"(?<![\w-])(" + "|".join(re.escape(d) for d in _SHORTENERS) + r")(?![\w-])", _I
-)
+_SHORTENER = re.compile(r"(?<![\w-])(" + "|".join(re.escape(d) for d in _SHORTENERS) + r")(?![\w-])", _I)
 
 _SAMPLE_VALUES = {
     "first_name": "Alexandra",
@@ -265,8 +263,7 @@ def _found(pattern: re.Pattern[str], text: str) -> list[str]:
     return list(seen.values())
 
 
-def check(kind: object, text: str | None, *, brand: str | None,
-          values: dict[str, str] | None = None) -> list[Finding]:
+def check(kind: object, text: str | None, *, brand: str | None, values: dict[str, str] | None = None) -> list[Finding]:
     """Every problem with template ``text`` of ``kind`` for shop ``brand``.
 
     ``kind`` is a MessageKind or its value. Errors block saving; see ``errors``.
@@ -356,16 +353,31 @@ def _filtered(text: str, *, promotional: bool = True, value: str = "") -> list[F
     if promotional:
         which = "texts" if value else "opt-in requests"
         for found in _found(_PROMOTIONAL, text) + _found(_PRICE, text):
-            out.append(Finding(Level.error, "promotional",
-                               f'Remove "{found}"{source}: carriers filter {which} that contain offers or prices.'))
+            out.append(
+                Finding(
+                    Level.error,
+                    "promotional",
+                    f'Remove "{found}"{source}: carriers filter {which} that contain offers or prices.',
+                )
+            )
     for found in _found(_REGULATED, text):
-        out.append(Finding(Level.error, "regulated",
-                           f'Remove "{found}"{source}: carriers filter texts that mention cannabis, vaping, alcohol, '
-                           f"tobacco or firearms."))
+        out.append(
+            Finding(
+                Level.error,
+                "regulated",
+                f'Remove "{found}"{source}: carriers filter texts that mention cannabis, vaping, alcohol, '
+                f"tobacco or firearms.",
+            )
+        )
     for found in _found(_SHORTENER, text):
-        out.append(Finding(Level.error, "link_shortener",
-                           f"Replace the {found} link{f' in {value}' if value else ''} with your own website's full "
-                           f"address: carriers block public link shorteners."))
+        out.append(
+            Finding(
+                Level.error,
+                "link_shortener",
+                f"Replace the {found} link{f' in {value}' if value else ''} with your own website's full "
+                f"address: carriers block public link shorteners.",
+            )
+        )
     return out
 
 
@@ -393,9 +405,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "{brand}: Reply Y or YES to join our text list for store news and updates. " + _POST_OPT_IN_TAIL
     ),
     "opt_in_confirmation": "Hi {first_name}, you're subscribed to {brand} texts. " + _POST_OPT_IN_TAIL,
-    "opt_out_confirmation": (
-        "{brand}: You're unsubscribed and will receive no more messages. Reply START to rejoin."
-    ),
+    "opt_out_confirmation": ("{brand}: You're unsubscribed and will receive no more messages. Reply START to rejoin."),
     "resubscribe_confirmation": "Hi {first_name}, welcome back! You're subscribed to {brand} texts again. "
     + _POST_OPT_IN_TAIL,
     "help_reply": (

@@ -32,14 +32,34 @@ ERROR_TEXT = {
 
 # the provider's status words, in the order a text moves through them
 PROVIDER_STATUS = {
-    "accepted": MessageStatus.sent, "scheduled": MessageStatus.sent, "queued": MessageStatus.sent,
-    "sending": MessageStatus.sent, "sent": MessageStatus.sent, "delivered": MessageStatus.delivered,
-    "undelivered": MessageStatus.undelivered, "failed": MessageStatus.failed, "canceled": MessageStatus.failed,
+    "accepted": MessageStatus.sent,
+    "scheduled": MessageStatus.sent,
+    "queued": MessageStatus.sent,
+    "sending": MessageStatus.sent,
+    "sent": MessageStatus.sent,
+    "delivered": MessageStatus.delivered,
+    "undelivered": MessageStatus.undelivered,
+    "failed": MessageStatus.failed,
+    "canceled": MessageStatus.failed,
 }
-_WORD_RANK = {"accepted": 0, "scheduled": 0, "queued": 1, "sending": 2, "sent": 3,
-              "delivered": 4, "undelivered": 4, "failed": 4, "canceled": 4}
-_LIVE = (MessageStatus.sending, MessageStatus.sent, MessageStatus.delivered, MessageStatus.undelivered,
-         MessageStatus.failed)
+_WORD_RANK = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "undelivered": 4,
+    "failed": 4,
+    "canceled": 4,
+}
+_LIVE = (
+    MessageStatus.sending,
+    MessageStatus.sent,
+    MessageStatus.delivered,
+    MessageStatus.undelivered,
+    MessageStatus.failed,
+)
 
 
 def error_reason(code: Optional[int], detail: str = "") -> str:
@@ -50,8 +70,15 @@ def error_reason(code: Optional[int], detail: str = "") -> str:
     return detail
 
 
-def apply_status(session: Session, msg: Message, status_word: str, error_code: Optional[int], *,
-                 sid: str = "", now: Optional[dt.datetime] = None) -> bool:
+def apply_status(
+    session: Session,
+    msg: Message,
+    status_word: str,
+    error_code: Optional[int],
+    *,
+    sid: str = "",
+    now: Optional[dt.datetime] = None,
+) -> bool:
     """Record the provider's status for `msg` (the caller holds the phone's lock; no commit).
     Returns True when something changed. A status never moves back (a late "sent" after "delivered")."""
     now = as_utc(now)
@@ -83,16 +110,27 @@ def carrier_outcome(session: Session, msg: Message, error_code: int, *, now: dt.
     if error_code != CARRIER_OPT_OUT and error_code not in UNREACHABLE:
         return
     lock_phones(session, [msg.phone])
-    customer = session.exec(select(Customer).where(Customer.phone == msg.phone)
-                            .execution_options(populate_existing=True)).first()
+    customer = session.exec(
+        select(Customer).where(Customer.phone == msg.phone).execution_options(populate_existing=True)
+    ).first()
     if customer is None:
         return
     if error_code == CARRIER_OPT_OUT:
         if customer.sms_status is not SmsStatus.opted_out:
-            customers.set_status(session, customer, SmsStatus.opted_out, channel=Channel.carrier, now=now,
-                                 evidence={"reason": error_reason(error_code), "error_code": error_code,
-                                           "message_sid": msg.provider_sid or "", "message_id": msg.id,
-                                           "by": "carrier"})
+            customers.set_status(
+                session,
+                customer,
+                SmsStatus.opted_out,
+                channel=Channel.carrier,
+                now=now,
+                evidence={
+                    "reason": error_reason(error_code),
+                    "error_code": error_code,
+                    "message_sid": msg.provider_sid or "",
+                    "message_id": msg.id,
+                    "by": "carrier",
+                },
+            )
         return
     mark = UNREACHABLE[error_code]
     if customer.unreachable != mark or customer.unreachable_code != error_code:
@@ -120,8 +158,10 @@ def send_time_refusal(customer: Optional[Customer], msg: Message) -> str:
             return "Already opted in before the request went"
         if why := outbox.unreachable_reason(customer):
             return why
-    if kind in (MessageKind.opt_in_confirmation, MessageKind.resubscribe_confirmation) and \
-            status is not SmsStatus.opted_in:
+    if (
+        kind in (MessageKind.opt_in_confirmation, MessageKind.resubscribe_confirmation)
+        and status is not SmsStatus.opted_in
+    ):
         return "No longer opted in when the confirmation was to go"
     return ""
 

@@ -24,8 +24,10 @@ def not_a_phone(typed: str, reason: str) -> str:
     """A sentence for a phone the simulator cannot text from (the typed message stays in its box)."""
     reason = (reason or "").strip().rstrip(".")
     why = "" if not reason or reason.lower() == "not a phone number" else f" ({reason})"
-    return (f"That is not a phone number{why}: “{typed[:40]}”. Type a mobile number such as (415) 555-0199, "
-            "or pick a customer.")
+    return (
+        f"That is not a phone number{why}: “{typed[:40]}”. Type a mobile number such as (415) 555-0199, "
+        "or pick a customer."
+    )
 
 
 def customer_label(c: Customer, region: str) -> str:
@@ -59,8 +61,7 @@ def sender_status(session: Session, phone: str) -> Optional[SenderStatus]:
         return None
     c = customers.get_by_phone(session, e164)
     if c is None:
-        return SenderStatus(None, "Not a customer yet. Texting the Text To Join number, Y/YES or START makes "
-                                  "them one.")
+        return SenderStatus(None, "Not a customer yet. Texting the Text To Join number, Y/YES or START makes them one.")
     session.refresh(c)
     events = customers.ledger(session, c.id)
     return SenderStatus(c, customers.status_sentence(c, events[0] if events else None, defaults.timezone))
@@ -87,13 +88,21 @@ def review_cards(session: Session, *, limit: int = 100, now: Optional[dt.datetim
         due = deadline_state(r.deadline, today)
         when = shop_time(r.deadline, tz)
         due_text = {"overdue": f"Overdue: was due {when}", "due_soon": f"Due soon: {when}"}.get(
-            due.state, f"Decide by {when}")
-        who = (f"{c.name if c and c.name else '(no name)'} · {phones.format_display(r.phone, region)} · "
-               f"received {shop_time(r.received_at, tz)}")
+            due.state, f"Decide by {when}"
+        )
+        who = (
+            f"{c.name if c and c.name else '(no name)'} · {phones.format_display(r.phone, region)} · "
+            f"received {shop_time(r.received_at, tz)}"
+        )
         newer = inbox.newer_consent(session, r)
-        newer_text = "" if newer is None else (
-            f"Newer text: after this message the customer texted "
-            f"“{(newer.evidence or {}).get('inbound_text', 'START')}” ({shop_time(newer.occurred_at, tz)}) "
-            f"and is {newer.new_status.label} now.")
+        newer_text = (
+            ""
+            if newer is None
+            else (
+                f"Newer text: after this message the customer texted "
+                f"“{(newer.evidence or {}).get('inbound_text', 'START')}” ({shop_time(newer.occurred_at, tz)}) "
+                f"and is {newer.new_status.label} now."
+            )
+        )
         cards.append(ReviewCard(r, c, due.state, due_text, who, newer_text))
     return cards

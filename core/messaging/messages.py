@@ -33,8 +33,10 @@ class QueueSummary:
         '' when nothing is queued."""
         if not self.queued:
             return ""
-        return (f"**{self.queued:,}** message{'s' if self.queued != 1 else ''} queued for quiet hours; "
-                f"the next goes out {shop_time(self.next_send_at, timezone, empty='when the window opens')}.")
+        return (
+            f"**{self.queued:,}** message{'s' if self.queued != 1 else ''} queued for quiet hours; "
+            f"the next goes out {shop_time(self.next_send_at, timezone, empty='when the window opens')}."
+        )
 
 
 def release_sentence(summary: Any) -> str:
@@ -42,8 +44,10 @@ def release_sentence(summary: Any) -> str:
     total = summary.sent + summary.blocked
     if not total:
         return "No queued message is due yet."
-    return (f"Released {total:,} due message{'s' if total != 1 else ''}: {summary.sent:,} sent, "
-            f"{summary.blocked:,} blocked.")
+    return (
+        f"Released {total:,} due message{'s' if total != 1 else ''}: {summary.sent:,} sent, "
+        f"{summary.blocked:,} blocked."
+    )
 
 
 def _phone_condition(phone: str, region: str):
@@ -81,9 +85,17 @@ def _conditions(session: Session, *, direction, kinds, statuses, phone, region):
     return conds
 
 
-def page(session: Session, *, direction: Optional[Any] = None, kinds: Optional[Sequence[Any]] = None,
-         statuses: Optional[Sequence[Any]] = None, phone: str = "", after: Optional[paging.Cursor] = None,
-         limit: int = paging.PAGE_SIZE, region: Optional[str] = None) -> paging.Page:
+def page(
+    session: Session,
+    *,
+    direction: Optional[Any] = None,
+    kinds: Optional[Sequence[Any]] = None,
+    statuses: Optional[Sequence[Any]] = None,
+    phone: str = "",
+    after: Optional[paging.Cursor] = None,
+    limit: int = paging.PAGE_SIZE,
+    region: Optional[str] = None,
+) -> paging.Page:
     """One page of the log, newest first; InvalidFilter when the phone filter is not usable."""
     limit = paging.clamp(limit)
     conds = _conditions(session, direction=direction, kinds=kinds, statuses=statuses, phone=phone, region=region)
@@ -95,8 +107,15 @@ def page(session: Session, *, direction: Optional[Any] = None, kinds: Optional[S
     return paging.page_of(rows, limit=limit, keyset=NEWEST_FIRST)
 
 
-def count(session: Session, *, direction: Optional[Any] = None, kinds: Optional[Sequence[Any]] = None,
-          statuses: Optional[Sequence[Any]] = None, phone: str = "", region: Optional[str] = None) -> int:
+def count(
+    session: Session,
+    *,
+    direction: Optional[Any] = None,
+    kinds: Optional[Sequence[Any]] = None,
+    statuses: Optional[Sequence[Any]] = None,
+    phone: str = "",
+    region: Optional[str] = None,
+) -> int:
     conds = _conditions(session, direction=direction, kinds=kinds, statuses=statuses, phone=phone, region=region)
     return int(session.exec(select(func.count()).select_from(Message).where(*conds)).one())
 
@@ -136,17 +155,19 @@ def log_rows(rows: Iterable[Message], region: str = "US", timezone: str = "UTC")
     out = []
     for m in rows:
         inbound = m.direction is Direction.inbound
-        out.append({
-            "time": shop_time(m.created_at, timezone),
-            "direction": "in ←" if inbound else "out →",
-            "phone": phones.format_display(m.phone, region),
-            "kind": m.kind.label if m.kind else ("Customer's text" if inbound else ""),
-            "status": m.status.value,
-            "text": m.body,
-            "reason": m.reason,
-            "sends at": shop_time(m.send_at, timezone) if m.status is MessageStatus.queued else "",
-            "shop number": phones.format_display(m.shop_number, region) if m.shop_number else "",
-            "encoding": m.encoding,
-            "segments": m.segments,
-        })
+        out.append(
+            {
+                "time": shop_time(m.created_at, timezone),
+                "direction": "in ←" if inbound else "out →",
+                "phone": phones.format_display(m.phone, region),
+                "kind": m.kind.label if m.kind else ("Customer's text" if inbound else ""),
+                "status": m.status.value,
+                "text": m.body,
+                "reason": m.reason,
+                "sends at": shop_time(m.send_at, timezone) if m.status is MessageStatus.queued else "",
+                "shop number": phones.format_display(m.shop_number, region) if m.shop_number else "",
+                "encoding": m.encoding,
+                "segments": m.segments,
+            }
+        )
     return out

@@ -75,13 +75,20 @@ def place_of(phone: str, zip_code: str = "") -> windows.Place:
     return windows.place(phone, zip_code, phones.time_zones(phone))
 
 
-def hold(phone: str, now: dt.datetime, defaults: TextingDefaults, *, zip: str = "",
-         recent: Sequence[dt.datetime] = ()) -> windows.Hold:
+def hold(
+    phone: str, now: dt.datetime, defaults: TextingDefaults, *, zip: str = "", recent: Sequence[dt.datetime] = ()
+) -> windows.Hold:
     """Whether a marketing or request text to `phone` must wait, until when and why (rulebook §9, extending
     §4's quiet hours): the window of the recipient's state narrowed by the shop's quiet hours, in the
     recipient's local time, and the state's cap counted from `recent` (see recent_capped)."""
-    return windows.hold(where=place_of(phone, zip), now=as_utc(now), shop_start=defaults.window_start,
-                        shop_end=defaults.window_end, shop_zone=defaults.timezone, recent=recent)
+    return windows.hold(
+        where=place_of(phone, zip),
+        now=as_utc(now),
+        shop_start=defaults.window_start,
+        shop_end=defaults.window_end,
+        shop_zone=defaults.timezone,
+        recent=recent,
+    )
 
 
 def next_send_time(phone: str, now: dt.datetime, defaults: TextingDefaults, *, zip: str = "") -> Optional[dt.datetime]:
@@ -96,9 +103,14 @@ def recent_capped(session: Session, phone_list: Sequence[str], now: dt.datetime)
     out: dict[str, list[dt.datetime]] = {}
     wanted = sorted(set(p for p in phone_list if p))
     for i in range(0, len(wanted), 500):
-        rows = session.exec(select(Message.phone, Message.sent_at).where(
-            col(Message.phone).in_(wanted[i:i + 500]), col(Message.kind).in_(CAPPED_KINDS),
-            Message.status == MessageStatus.sent, col(Message.sent_at) > now - dt.timedelta(hours=24))).all()
+        rows = session.exec(
+            select(Message.phone, Message.sent_at).where(
+                col(Message.phone).in_(wanted[i : i + 500]),
+                col(Message.kind).in_(CAPPED_KINDS),
+                Message.status == MessageStatus.sent,
+                col(Message.sent_at) > now - dt.timedelta(hours=24),
+            )
+        ).all()
         for phone, at in rows:
             out.setdefault(phone, []).append(at)
     return out
@@ -123,12 +135,23 @@ def unreachable_reason(customer) -> str:
     if not mark:
         return ""
     code = getattr(customer, "unreachable_code", None)
-    return (f"The carrier reported this phone as {UNREACHABLE_LABELS.get(mark, mark)}"
-            + (f" (error {code})" if code else "") + ": no opt-in requests go to it")
+    return (
+        f"The carrier reported this phone as {UNREACHABLE_LABELS.get(mark, mark)}"
+        + (f" (error {code})" if code else "")
+        + ": no opt-in requests go to it"
+    )
 
 
-def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, now: dt.datetime, *,
-            reply_to_help: bool = False, confirming_opt_out: bool = False, superseding: bool = False) -> str:
+def refusal(
+    customer: Customer,
+    kind: MessageKind,
+    defaults: TextingDefaults,
+    now: dt.datetime,
+    *,
+    reply_to_help: bool = False,
+    confirming_opt_out: bool = False,
+    superseding: bool = False,
+) -> str:
     """Why §4 forbids sending `kind` to `customer` now ('' when it may go).
 
     Opt-in requests: at most `max_opt_in_requests` per phone, sent or queued; never two within
@@ -154,8 +177,10 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
         n = (customer.opt_in_requests or 0) + queued
         if n >= defaults.max_opt_in_requests:
             if queued:
-                return (f"Request limit reached: {n} opt-in request{'s' if n != 1 else ''} sent or waiting "
-                        "in the outbox for this phone")
+                return (
+                    f"Request limit reached: {n} opt-in request{'s' if n != 1 else ''} sent or waiting "
+                    "in the outbox for this phone"
+                )
             return f"Request limit reached: {n} opt-in request{'s' if n != 1 else ''} already sent to this phone"
         if customer.last_request_at and now - customer.last_request_at < REQUEST_GAP:
             return "An opt-in request went to this phone less than 24 hours ago"
@@ -167,10 +192,21 @@ def refusal(customer: Customer, kind: MessageKind, defaults: TextingDefaults, no
     return ""
 
 
-def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: Optional[dt.datetime] = None,
-         bulk: bool = False, reply_to_help: bool = False, confirming_opt_out: bool = False,
-         shop_number: Optional[str] = None, defaults: Optional[TextingDefaults] = None,
-         dedupe_key: Optional[str] = None, customer_asked: bool = False, owner_recorded: bool = False) -> Message:
+def send(
+    session: Session,
+    *,
+    customer: Customer,
+    kind: MessageKind | str,
+    now: Optional[dt.datetime] = None,
+    bulk: bool = False,
+    reply_to_help: bool = False,
+    confirming_opt_out: bool = False,
+    shop_number: Optional[str] = None,
+    defaults: Optional[TextingDefaults] = None,
+    dedupe_key: Optional[str] = None,
+    customer_asked: bool = False,
+    owner_recorded: bool = False,
+) -> Message:
     """Log one outbound message as sent, queued or blocked (no commit: the caller's transaction,
     which holds db.lock_phones for this customer's phone).
 
@@ -205,10 +241,18 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
         bulk=bulk,
         dedupe_key=dedupe_key,
     )
-    superseding = (kind is MessageKind.opt_in_request and customer_asked and not bulk
-                   and (customer.queued_requests or 0) > 0)
-    reason = refusal(customer, kind, defaults, now, reply_to_help=reply_to_help,
-                     confirming_opt_out=confirming_opt_out, superseding=superseding)
+    superseding = (
+        kind is MessageKind.opt_in_request and customer_asked and not bulk and (customer.queued_requests or 0) > 0
+    )
+    reason = refusal(
+        customer,
+        kind,
+        defaults,
+        now,
+        reply_to_help=reply_to_help,
+        confirming_opt_out=confirming_opt_out,
+        superseding=superseding,
+    )
     if reason:
         msg.status = MessageStatus.blocked
         msg.reason = reason
@@ -224,8 +268,9 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
         when = held.until
         if when is not None and owner_recorded and when - now > CONFIRMATION_WITHIN:
             msg.status = MessageStatus.blocked
-            msg.reason = (f"{held.reason}; a confirmation goes only within 5 minutes of the opt-out, "
-                          "so none was sent")[:300]
+            msg.reason = (f"{held.reason}; a confirmation goes only within 5 minutes of the opt-out, so none was sent")[
+                :300
+            ]
             when = None
         elif when is not None:
             msg.status = MessageStatus.queued
@@ -244,8 +289,14 @@ def send(session: Session, *, customer: Customer, kind: MessageKind | str, now: 
             customer.updated_at = now
             session.add(customer)
     session.add(msg)
-    log.info("send: %s to customer %s (%s) %s%s", kind.value, customer.id, redact(customer.phone),
-             msg.status.value, f": {msg.reason}" if msg.reason else "")
+    log.info(
+        "send: %s to customer %s (%s) %s%s",
+        kind.value,
+        customer.id,
+        redact(customer.phone),
+        msg.status.value,
+        f": {msg.reason}" if msg.reason else "",
+    )
     return msg
 
 
@@ -253,9 +304,13 @@ SUPERSEDED = "Replaced: the customer asked, so a request went at once instead"
 
 
 def _supersede_queued_requests(session: Session, customer: Customer, now: dt.datetime) -> None:
-    for queued in session.exec(select(Message).where(
-            Message.phone == customer.phone, Message.kind == MessageKind.opt_in_request,
-            Message.status == MessageStatus.queued)).all():
+    for queued in session.exec(
+        select(Message).where(
+            Message.phone == customer.phone,
+            Message.kind == MessageKind.opt_in_request,
+            Message.status == MessageStatus.queued,
+        )
+    ).all():
         queued.status = MessageStatus.blocked
         queued.reason = SUPERSEDED
         session.add(queued)
@@ -284,21 +339,28 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
         due = session.exec(
             select(Message.id, Message.phone)
             .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now, col(Message.id) > after_id)
-            .order_by(Message.id).limit(batch)
+            .order_by(Message.id)
+            .limit(batch)
         ).all()
         if not due:
             return [], -1
         lock_phones(session, [phone for _id, phone in due])
         # claimed: only what is still queued once the phones are locked (another session may have sent it)
         rows = session.exec(
-            select(Message).where(col(Message.id).in_([i for i, _p in due]), Message.status == MessageStatus.queued)
-            .order_by(Message.id).execution_options(populate_existing=True)
+            select(Message)
+            .where(col(Message.id).in_([i for i, _p in due]), Message.status == MessageStatus.queued)
+            .order_by(Message.id)
+            .execution_options(populate_existing=True)
         ).all()
         customers_by_id = {}
         ids = {m.customer_id for m in rows if m.customer_id}
         if ids:
-            customers_by_id = {c.id: c for c in session.exec(
-                select(Customer).where(col(Customer.id).in_(ids)).execution_options(populate_existing=True)).all()}
+            customers_by_id = {
+                c.id: c
+                for c in session.exec(
+                    select(Customer).where(col(Customer.id).in_(ids)).execution_options(populate_existing=True)
+                ).all()
+            }
         recent = recent_capped(session, [m.phone for m in rows if m.kind in CAPPED_KINDS], now)
         for msg in rows:
             _release_one(session, msg, customers_by_id.get(msg.customer_id), now, defaults, recent, live)
@@ -315,19 +377,30 @@ def release_due(session: Session, now: Optional[dt.datetime] = None, *, batch: i
     return summary
 
 
-def _release_one(session: Session, msg: Message, customer: Optional[Customer], now: dt.datetime,
-                 defaults: TextingDefaults, recent: dict[str, list[dt.datetime]], live: bool = False) -> None:
+def _release_one(
+    session: Session,
+    msg: Message,
+    customer: Optional[Customer],
+    now: dt.datetime,
+    defaults: TextingDefaults,
+    recent: dict[str, list[dt.datetime]],
+    live: bool = False,
+) -> None:
     """One due message, its customer locked: sent, blocked with the reason, or queued again (§9: the
     window or cap holds it again; an owner-recorded opt-out's confirmation only within its 5 minutes)."""
     is_request = msg.kind is MessageKind.opt_in_request
     status = SmsStatus(customer.sms_status) if customer else None
     reason = ""
-    if status is SmsStatus.opted_out and not (msg.kind is MessageKind.opt_out_confirmation):
+    if status is SmsStatus.opted_out and msg.kind is not MessageKind.opt_out_confirmation:
         reason = "Unsubscribed recipient: opted out while the message was queued"
     elif is_request and status is SmsStatus.opted_in:
         reason = "Already opted in while the request was queued"
-    elif is_request and customer is not None and customer.last_request_at \
-            and now - customer.last_request_at < REQUEST_GAP:
+    elif (
+        is_request
+        and customer is not None
+        and customer.last_request_at
+        and now - customer.last_request_at < REQUEST_GAP
+    ):
         reason = "An opt-in request went to this phone less than 24 hours ago"
     elif is_request and customer is not None and unreachable_reason(customer):
         reason = unreachable_reason(customer)
@@ -335,8 +408,9 @@ def _release_one(session: Session, msg: Message, customer: Optional[Customer], n
         reason = "Not sent: a confirmation goes only within 5 minutes of the opt-out"
     held = windows.GO
     if not reason and msg.kind in CAPPED_KINDS:
-        held = hold(msg.phone, now, defaults, zip=(customer.zip if customer else "") or "",
-                    recent=recent.get(msg.phone, ()))
+        held = hold(
+            msg.phone, now, defaults, zip=(customer.zip if customer else "") or "", recent=recent.get(msg.phone, ())
+        )
     if reason:
         msg.status = MessageStatus.blocked
         msg.reason = reason
@@ -351,8 +425,15 @@ def _release_one(session: Session, msg: Message, customer: Optional[Customer], n
         if msg.kind in CAPPED_KINDS:
             recent.setdefault(msg.phone, []).append(now)
     session.add(msg)
-    log.info("release: queued %s %s to customer %s (%s) %s%s", msg.kind.value if msg.kind else "message", msg.id,
-             msg.customer_id, redact(msg.phone), msg.status.value, f": {msg.reason}" if msg.reason else "")
+    log.info(
+        "release: queued %s %s to customer %s (%s) %s%s",
+        msg.kind.value if msg.kind else "message",
+        msg.id,
+        msg.customer_id,
+        redact(msg.phone),
+        msg.status.value,
+        f": {msg.reason}" if msg.reason else "",
+    )
     if is_request and customer is not None:
         customer.queued_requests = max(0, (customer.queued_requests or 0) - 1)
         if msg.status in (MessageStatus.sent, MessageStatus.sending):  # the 24 hours count from when it goes out
@@ -373,7 +454,8 @@ def due_count(session: Session, now: Optional[dt.datetime] = None) -> int:
 
     now = as_utc(now)
     return session.exec(
-        select(func.count()).select_from(Message)
+        select(func.count())
+        .select_from(Message)
         .where(Message.status == MessageStatus.queued, col(Message.send_at) <= now)
     ).one()
 
@@ -382,6 +464,4 @@ def next_release_at(session: Session) -> Optional[dt.datetime]:
     """When the earliest queued message is due to go (UTC), or None when nothing is queued."""
     from sqlalchemy import func
 
-    return session.exec(
-        select(func.min(Message.send_at)).where(Message.status == MessageStatus.queued)
-    ).one()
+    return session.exec(select(func.min(Message.send_at)).where(Message.status == MessageStatus.queued)).one()

@@ -40,8 +40,10 @@ MIN_DESCRIPTION = 40
 MAX_DESCRIPTION = 1000
 MAX_SAMPLE = 320
 MAX_PRIVACY = 500
-DEFAULT_PRIVACY = ("{brand} does not sell, rent or share your mobile number or your consent to receive texts with "
-                   "third parties or affiliates for their marketing.")
+DEFAULT_PRIVACY = (
+    "{brand} does not sell, rent or share your mobile number or your consent to receive texts with "
+    "third parties or affiliates for their marketing."
+)
 _LOCAL = re.compile(r"^https?://(localhost|127\.|0\.0\.0\.0|\[::1\])", re.IGNORECASE)
 
 
@@ -57,9 +59,11 @@ class RegistrationError(ValueError):
 def suggestions(brand: str) -> dict[str, str]:
     """Starting points the page offers (the owner edits them; nothing is saved until they do)."""
     return {
-        "campaign_description": (f"{brand} sends recurring marketing texts to customers who joined its text list: "
-                                 "store news, new arrivals, events and opening hours. Customers join by a "
-                                 "sign-up form, by texting a keyword, or at checkout, and confirm by replying YES."),
+        "campaign_description": (
+            f"{brand} sends recurring marketing texts to customers who joined its text list: "
+            "store news, new arrivals, events and opening hours. Customers join by a "
+            "sign-up form, by texting a keyword, or at checkout, and confirm by replying YES."
+        ),
         "sample_1": f"{brand}: new arrivals are in this week. Come see us! Reply STOP to opt out.",
         "sample_2": f"{brand}: we're open until 9pm all weekend. See you soon! Reply STOP to opt out.",
         "sample_3": f"{brand}: join us Saturday for our customer appreciation day. Reply HELP for help, STOP to opt out.",
@@ -87,11 +91,15 @@ def validate(values: dict[str, Any], brand: str) -> dict[str, str]:
         if len(text) > limit:
             raise RegistrationError(key, f"{label} is too long ({len(text):,} characters; at most {limit:,}).")
         if key.startswith("sample_") and text and brand.lower() not in text.lower():
-            raise RegistrationError(key, f"{label} must name your shop ({brand}): carriers check that every "
-                                         "sample says who sends it.")
+            raise RegistrationError(
+                key, f"{label} must name your shop ({brand}): carriers check that every sample says who sends it."
+            )
         if key == "campaign_description" and text and len(text) < MIN_DESCRIPTION:
-            raise RegistrationError(key, f"Say a little more in the campaign description (at least "
-                                         f"{MIN_DESCRIPTION} characters): who gets the texts and what about.")
+            raise RegistrationError(
+                key,
+                f"Say a little more in the campaign description (at least "
+                f"{MIN_DESCRIPTION} characters): who gets the texts and what about.",
+            )
         out[key] = text
     return out
 
@@ -119,6 +127,7 @@ def save_answers(session: Session, *, by: Optional[Actor] = None, **values: Any)
 
 
 # --- The packet ------------------------------------------------------------------------------------------
+
 
 @dataclass
 class FormEntry:
@@ -156,8 +165,12 @@ def _display(number: str, region: str) -> str:
 
 
 def _words(kind: str) -> str:
-    want = {"opt_out": keywords.Keyword.OPT_OUT, "confirm": keywords.Keyword.CONFIRM,
-            "resubscribe": keywords.Keyword.RESUBSCRIBE, "help": keywords.Keyword.HELP}[kind]
+    want = {
+        "opt_out": keywords.Keyword.OPT_OUT,
+        "confirm": keywords.Keyword.CONFIRM,
+        "resubscribe": keywords.Keyword.RESUBSCRIBE,
+        "help": keywords.Keyword.HELP,
+    }[kind]
     return ", ".join(w for w, k in keywords.KEYWORDS.items() if k is want)
 
 
@@ -170,30 +183,59 @@ def build(session: Session, *, base_url: str = "", now: Optional[dt.datetime] = 
     region = d.default_region
     base = (d.base_url or base_url or "").strip()
     given = answers(session)
-    rows = session.exec(select(SignupForm).where(col(SignupForm.collects_sms) == True)  # noqa: E712
-                        .order_by(col(SignupForm.is_main).desc(), SignupForm.name)).all()
-    entries = [FormEntry(f.name, forms_mod.public_url(base, f.slug), f.double_opt_in, f.auto_opt_in, f.disclosure)
-               for f in rows]
+    rows = session.exec(
+        select(SignupForm)
+        .where(col(SignupForm.collects_sms) == True)  # noqa: E712
+        .order_by(col(SignupForm.is_main).desc(), SignupForm.name)
+    ).all()
+    entries = [
+        FormEntry(f.name, forms_mod.public_url(base, f.slug), f.double_opt_in, f.auto_opt_in, f.disclosure)
+        for f in rows
+    ]
     pos = [p.name for p in session.exec(select(PosSource).order_by(PosSource.name)).all()]
     texts = [
-        ("Opt-in request (double opt-in)", _words("confirm") + " to confirm",
-         texting.render(MessageKind.opt_in_request, None, d)),
-        ("Confirmation after opt-in", "sent after " + _words("confirm"),
-         texting.render(MessageKind.opt_in_confirmation, None, d)),
+        (
+            "Opt-in request (double opt-in)",
+            _words("confirm") + " to confirm",
+            texting.render(MessageKind.opt_in_request, None, d),
+        ),
+        (
+            "Confirmation after opt-in",
+            "sent after " + _words("confirm"),
+            texting.render(MessageKind.opt_in_confirmation, None, d),
+        ),
         ("Opt-out confirmation", _words("opt_out"), texting.render(MessageKind.opt_out_confirmation, None, d)),
-        ("Resubscribe confirmation", _words("resubscribe"),
-         texting.render(MessageKind.resubscribe_confirmation, None, d)),
+        (
+            "Resubscribe confirmation",
+            _words("resubscribe"),
+            texting.render(MessageKind.resubscribe_confirmation, None, d),
+        ),
         ("Help reply", _words("help"), texting.render(MessageKind.help_reply, None, d)),
     ]
     required = age.min_age(session)
     if required:
-        texts.append(("Date of birth question (age gate)", "sent before any opt-in request",
-                      age.question_text(d.brand, required)))
-    p = Packet(brand=d.brand, generated=as_utc(now), help_contact=d.help_contact,
-               main_number=_display(d.main_number, region), join_number=_display(d.join_number, region),
-               join_keyword=d.join_keyword, forms=entries, pos_sources=pos, texts=texts,
-               samples=[given[f"sample_{i}"] for i in (1, 2, 3) if given[f"sample_{i}"]],
-               description=given["campaign_description"], privacy=given["privacy_sentence"], min_age=required)
+        texts.append(
+            (
+                "Date of birth question (age gate)",
+                "sent before any opt-in request",
+                age.question_text(d.brand, required),
+            )
+        )
+    p = Packet(
+        brand=d.brand,
+        generated=as_utc(now),
+        help_contact=d.help_contact,
+        main_number=_display(d.main_number, region),
+        join_number=_display(d.join_number, region),
+        join_keyword=d.join_keyword,
+        forms=entries,
+        pos_sources=pos,
+        texts=texts,
+        samples=[given[f"sample_{i}"] for i in (1, 2, 3) if given[f"sample_{i}"]],
+        description=given["campaign_description"],
+        privacy=given["privacy_sentence"],
+        min_age=required,
+    )
     p.missing = missing(p, base)
     return p
 
@@ -212,8 +254,10 @@ def missing(p: Packet, base: str) -> list[str]:
     if not p.main_number:
         out.append("The shop's main number (Configure > Texting Defaults).")
     if not base or _LOCAL.match(base):
-        out.append("The public address of your sign-up pages, not localhost (Settings > Sign-up Forms > "
-                   "Share this page > Public address of this app): carriers open the form's link.")
+        out.append(
+            "The public address of your sign-up pages, not localhost (Settings > Sign-up Forms > "
+            "Share this page > Public address of this app): carriers open the form's link."
+        )
     if not p.forms:
         out.append("A sign-up form that collects SMS consent (Settings > Sign-up Forms).")
     return out
@@ -227,33 +271,72 @@ def markdown(p: Packet) -> str:
     """The packet as Markdown (raises NotReady while something is missing)."""
     if not p.ready:
         raise NotReady("missing", "Fill in what is missing first: " + " ".join(p.missing))
-    lines = [f"# Carrier registration packet: {p.brand}", "",
-             f"Generated {p.generated.strftime('%d %b %Y').lstrip('0')} by Opt-In Desk from the shop's settings.", "",
-             "## Brand", "", f"- Brand name: {p.brand}", f"- Support contact: {p.help_contact}",
-             f"- Main number: {p.main_number}", "",
-             "## Campaign description", "", p.description, "",
-             "## How customers opt in", ""]
+    lines = [
+        f"# Carrier registration packet: {p.brand}",
+        "",
+        f"Generated {p.generated.strftime('%d %b %Y').lstrip('0')} by Opt-In Desk from the shop's settings.",
+        "",
+        "## Brand",
+        "",
+        f"- Brand name: {p.brand}",
+        f"- Support contact: {p.help_contact}",
+        f"- Main number: {p.main_number}",
+        "",
+        "## Campaign description",
+        "",
+        p.description,
+        "",
+        "## How customers opt in",
+        "",
+    ]
     for f in p.forms:
-        how = ("double opt-in: the customer gets a text and is subscribed only after replying YES"
-               if f.double_opt_in else "single opt-in with a typed signature" if f.auto_opt_in
-               else "details only, no texts until they opt in by text")
-        lines += [f"### Sign-up form: {f.name}", "", f"- Web address: {f.url}",
-                  "- QR code: printed in the store; it opens the web address above (see the PDF).",
-                  f"- Consent: {how}.", f"- Disclosure shown beside the button: \"{f.disclosure}\"", ""]
+        how = (
+            "double opt-in: the customer gets a text and is subscribed only after replying YES"
+            if f.double_opt_in
+            else "single opt-in with a typed signature"
+            if f.auto_opt_in
+            else "details only, no texts until they opt in by text"
+        )
+        lines += [
+            f"### Sign-up form: {f.name}",
+            "",
+            f"- Web address: {f.url}",
+            "- QR code: printed in the store; it opens the web address above (see the PDF).",
+            f"- Consent: {how}.",
+            f'- Disclosure shown beside the button: "{f.disclosure}"',
+            "",
+        ]
     if p.join_number:
-        lines += ["### Text To Join", "",
-                  f"Customers text {p.join_keyword} to {p.join_number}. They receive the opt-in request below and "
-                  "are subscribed only after replying YES.", ""]
+        lines += [
+            "### Text To Join",
+            "",
+            f"Customers text {p.join_keyword} to {p.join_number}. They receive the opt-in request below and "
+            "are subscribed only after replying YES.",
+            "",
+        ]
     if p.pos_sources:
-        lines += ["### At checkout (POS sync)", "",
-                  f"Customers who give their mobile number at checkout ({', '.join(p.pos_sources)}) are sent one "
-                  "opt-in request text; they are subscribed only when they reply YES. A point-of-sale record "
-                  "never subscribes anyone by itself.", ""]
-    lines += ["## Age gate", "",
-              (f"On: consent is taken only from customers {p.min_age} or older. Sign-up forms require a date of "
-               "birth; Text To Join asks for it by text before sending the opt-in request. Under-age attempts are "
-               "refused and nothing about them is stored.") if p.min_age else "Off: no minimum age is required.",
-              "", "## Messages and keywords", ""]
+        lines += [
+            "### At checkout (POS sync)",
+            "",
+            f"Customers who give their mobile number at checkout ({', '.join(p.pos_sources)}) are sent one "
+            "opt-in request text; they are subscribed only when they reply YES. A point-of-sale record "
+            "never subscribes anyone by itself.",
+            "",
+        ]
+    lines += [
+        "## Age gate",
+        "",
+        (
+            f"On: consent is taken only from customers {p.min_age} or older. Sign-up forms require a date of "
+            "birth; Text To Join asks for it by text before sending the opt-in request. Under-age attempts are "
+            "refused and nothing about them is stored."
+        )
+        if p.min_age
+        else "Off: no minimum age is required.",
+        "",
+        "## Messages and keywords",
+        "",
+    ]
     for name, words, text in p.texts:
         lines += [f"### {name}", "", f"Keywords: {words}", "", f"> {text}", ""]
     lines += ["## Sample messages", ""]
@@ -314,7 +397,7 @@ def pdf(p: Packet) -> bytes:
             doc.set_font(font, "", 10)
             doc.multi_cell(width, 5.5, safe(line), new_x="LMARGIN", new_y="NEXT")
             if line.startswith("- Web address: "):
-                url = line[len("- Web address: "):]
+                url = line[len("- Web address: ") :]
                 if url in forms_by_url:
                     import io
 

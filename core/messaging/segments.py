@@ -27,7 +27,8 @@ UCS2 = "UCS-2"
 # extension table, is left out: it is not a character anyone types).
 GSM_BASIC: frozenset[str] = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅå"
-    "Δ_ΦΓΛΩΠΨΣΘΞ" "ÆæßÉ"
+    "Δ_ΦΓΛΩΠΨΣΘΞ"
+    "ÆæßÉ"
     " !\"#¤%&'()*+,-./"
     "0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"

@@ -70,9 +70,17 @@ class Claim:
 
 
 class Sender:
-    def __init__(self, engine: Engine, *, name: str = "", provider: Optional[Provider] = None,
-                 config: Optional[providers.ProviderConfig] = None, rate: Optional[float] = None,
-                 monotonic: Callable[[], float] = time.monotonic, lease: dt.timedelta = LEASE):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        name: str = "",
+        provider: Optional[Provider] = None,
+        config: Optional[providers.ProviderConfig] = None,
+        rate: Optional[float] = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        lease: dt.timedelta = LEASE,
+    ):
         self.engine = engine
         self.name = name or f"sender-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._provider = provider
@@ -124,12 +132,16 @@ class Sender:
                     self._record(session, claim, found)
                     return True
                 if claim.attempts > MAX_ATTEMPTS:
-                    self._record(session, claim, SendResult(
-                        Outcome.rejected, detail=f"No answer from the provider after {MAX_ATTEMPTS} tries"))
+                    self._record(
+                        session,
+                        claim,
+                        SendResult(Outcome.rejected, detail=f"No answer from the provider after {MAX_ATTEMPTS} tries"),
+                    )
                     return True
             status_callback = config.status_url + f"?m={claim.id}" if config.public_url else ""
-            result = provider.send(to=claim.phone, from_=claim.shop_number, body=claim.body,
-                                   status_callback=status_callback)
+            result = provider.send(
+                to=claim.phone, from_=claim.shop_number, body=claim.body, status_callback=status_callback
+            )
             self._record(session, claim, result)
             return True
 
@@ -152,11 +164,14 @@ class Sender:
             now = utcnow()
             db.lock_for_write(session)  # SQLite: BEGIN IMMEDIATE, so the claim is a compare-and-set
             msg = session.exec(
-                select(Message).where(
+                select(Message)
+                .where(
                     Message.status == MessageStatus.sending,
                     or_(col(Message.next_attempt_at).is_(None), col(Message.next_attempt_at) <= now),
-                    or_(col(Message.claimed_until).is_(None), col(Message.claimed_until) <= now))
-                .order_by(Message.id).limit(1)
+                    or_(col(Message.claimed_until).is_(None), col(Message.claimed_until) <= now),
+                )
+                .order_by(Message.id)
+                .limit(1)
                 .with_for_update(skip_locked=True)  # PostgreSQL: another sender's row is skipped
                 .execution_options(populate_existing=True)
             ).first()
@@ -165,8 +180,9 @@ class Sender:
             db.lock_phones(session, [msg.phone])
             unknown = bool(msg.claimed_by)
             if not unknown:  # not yet handed over: the rules again, under the phone's lock
-                customer = session.exec(select(Customer).where(Customer.phone == msg.phone)
-                                        .execution_options(populate_existing=True)).first()
+                customer = session.exec(
+                    select(Customer).where(Customer.phone == msg.phone).execution_options(populate_existing=True)
+                ).first()
                 reason = delivery.send_time_refusal(customer, msg)
                 if not reason and not msg.shop_number:
                     reason = "No shop number to send from: set the main number in Configure › Texting Defaults"
@@ -195,27 +211,36 @@ class Sender:
         candidates = [r for r in records if r.body == claim.body and (r.created_at is None or r.created_at >= since)]
         if not candidates:
             return None
-        known = set(session.exec(select(Message.provider_sid).where(
-            col(Message.provider_sid).in_([r.sid for r in candidates]))).all())
+        known = set(
+            session.exec(
+                select(Message.provider_sid).where(col(Message.provider_sid).in_([r.sid for r in candidates]))
+            ).all()
+        )
         for r in sorted(candidates, key=lambda r: (r.created_at or dt.datetime.min, r.sid)):
             if r.sid not in known:
-                return SendResult(Outcome.accepted, sid=r.sid, status=r.status or "queued",
-                                  detail="Found at the provider after an interrupted send")
+                return SendResult(
+                    Outcome.accepted,
+                    sid=r.sid,
+                    status=r.status or "queued",
+                    detail="Found at the provider after an interrupted send",
+                )
         return None
 
     def _record(self, session: Session, claim: Claim, result: SendResult) -> None:
         def work() -> None:
             now = utcnow()
             db.lock_phones(session, [claim.phone])
-            msg = session.exec(select(Message).where(Message.id == claim.id)
-                               .execution_options(populate_existing=True)).first()
+            msg = session.exec(
+                select(Message).where(Message.id == claim.id).execution_options(populate_existing=True)
+            ).first()
             if msg is None:
                 return
             if result.outcome is Outcome.accepted:
                 msg.claimed_by = msg.claimed_until = msg.next_attempt_at = None
                 msg.reason = "" if msg.status is MessageStatus.sending else msg.reason
-                delivery.apply_status(session, msg, result.status or "queued", result.error_code,
-                                      sid=result.sid, now=now)
+                delivery.apply_status(
+                    session, msg, result.status or "queued", result.error_code, sid=result.sid, now=now
+                )
                 if msg.status is MessageStatus.sending:  # a word we did not know: it went
                     msg.status = MessageStatus.sent
                     msg.sent_at = now
@@ -239,8 +264,9 @@ class Sender:
                 msg.reason = delivery.error_reason(result.error_code, result.detail)[:300] or "Not sent"
                 msg.claimed_by = msg.claimed_until = msg.next_attempt_at = None
                 session.add(msg)
-                customer = session.exec(select(Customer).where(Customer.phone == msg.phone)
-                                        .execution_options(populate_existing=True)).first()
+                customer = session.exec(
+                    select(Customer).where(Customer.phone == msg.phone).execution_options(populate_existing=True)
+                ).first()
                 delivery.uncount_request(session, msg, customer, now)
                 if result.error_code:
                     delivery.carrier_outcome(session, msg, result.error_code, now=now)
@@ -280,9 +306,12 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--database-url", default=None, help="default: DATABASE_URL or the SQLite file")
     parser.add_argument("--name", default="", help="this sender's name in claims")
     parser.add_argument("--rate", type=float, default=None, help="texts per second (default: the setting)")
-    parser.add_argument("--lease-seconds", type=float, default=LEASE.total_seconds(),
-                        help="how long a claim holds before it counts as interrupted (default 60; keep it "
-                             "above the 15 s HTTP timeout)")
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=LEASE.total_seconds(),
+        help="how long a claim holds before it counts as interrupted (default 60; keep it above the 15 s HTTP timeout)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     engine = db.make_engine(args.database_url)

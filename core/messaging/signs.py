@@ -35,7 +35,9 @@ def headline(keyword: str, number_display: str) -> str:
 
 @lru_cache(maxsize=32)
 def _font(size: int, bold: bool = False) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    names = ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf") if bold else ("DejaVuSans.ttf", "LiberationSans-Regular.ttf")
+    names = (
+        ("DejaVuSans-Bold.ttf", "LiberationSans-Bold.ttf") if bold else ("DejaVuSans.ttf", "LiberationSans-Regular.ttf")
+    )
     for name in names:
         for path in (name, f"/usr/share/fonts/truetype/dejavu/{name}", f"/usr/share/fonts/truetype/liberation/{name}"):
             try:
@@ -66,8 +68,9 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> list[st
     return lines
 
 
-def _fit(draw: ImageDraw.ImageDraw, text: str, *, size: int, min_size: int, max_width: int, max_lines: int,
-         bold: bool) -> tuple[object, list[str]]:
+def _fit(
+    draw: ImageDraw.ImageDraw, text: str, *, size: int, min_size: int, max_width: int, max_lines: int, bold: bool
+) -> tuple[object, list[str]]:
     """The largest font (from `size` down to `min_size`) at which `text` wraps into `max_lines` lines."""
     while True:
         font = _font(size, bold)
@@ -128,8 +131,9 @@ def text_to_join_sign(*, brand: str, number: str, keyword: str = "JOIN", region:
     y = _centered(draw, lines, font, y, _INK)
 
     # QR code, centred in the space left above the small print
-    small_font, small_lines = _fit(draw, SMALL_PRINT, size=34, min_size=22, max_width=text_width, max_lines=2,
-                                   bold=False)
+    small_font, small_lines = _fit(
+        draw, SMALL_PRINT, size=34, min_size=22, max_width=text_width, max_lines=2, bold=False
+    )
     small_top = height - _MARGIN - int(small_font.size * 1.25) * len(small_lines)
     caption_font = _font(36)
     room = small_top - 40 - y - int(caption_font.size * 1.6)
@@ -145,4 +149,3 @@ def text_to_join_sign(*, brand: str, number: str, keyword: str = "JOIN", region:
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)
     return out.getvalue()
-

@@ -26,9 +26,21 @@ DEFAULT_BRAND = "Green Leaf Goods"
 DEFAULT_HELP_CONTACT = "support@greenleafgoods.example"
 
 EDITABLE = (
-    "brand", *TEMPLATE_FIELDS, "help_contact", "main_number", "join_number", "join_keyword",
-    "window_start", "window_end", "timezone", "default_region", "max_opt_in_requests", "base_url",
-    "extra_opt_out_words", "extra_help_words", "confirm_recorded_opt_outs",
+    "brand",
+    *TEMPLATE_FIELDS,
+    "help_contact",
+    "main_number",
+    "join_number",
+    "join_keyword",
+    "window_start",
+    "window_end",
+    "timezone",
+    "default_region",
+    "max_opt_in_requests",
+    "base_url",
+    "extra_opt_out_words",
+    "extra_help_words",
+    "confirm_recorded_opt_outs",
 )
 EXTRA_WORD_FIELDS = {"extra_opt_out_words": "OPT_OUT", "extra_help_words": "HELP"}
 
@@ -211,14 +223,22 @@ def _check_changes(session: Session, changes: dict[str, Any]) -> tuple[dict[str,
     if ws == we:
         note(InvalidSetting("window_end", "The sending window cannot start and end at the same time."))
     elif we < ws:  # rulebook §9: every state's window lies within one day, so the shop's does too
-        note(InvalidSetting("window_end", f"The window must end after it starts: {ws:%H:%M} until {we:%H:%M} would "
-                                          "run overnight, and no state allows texts at night. Pick an end "
-                                          "later than the start, e.g. 20:00."))
+        note(
+            InvalidSetting(
+                "window_end",
+                f"The window must end after it starts: {ws:%H:%M} until {we:%H:%M} would "
+                "run overnight, and no state allows texts at night. Pick an end "
+                "later than the start, e.g. 20:00.",
+            )
+        )
     keyword = clean.get("join_keyword", current["join_keyword"])
     for field in EXTRA_WORD_FIELDS:
         if keyword and keyword in str(clean.get(field, current[field]) or "").split():
-            note(InvalidSetting("join_keyword", f"{keyword} is one of your extra opt-out or help words; pick "
-                                                "another join keyword."))
+            note(
+                InvalidSetting(
+                    "join_keyword", f"{keyword} is one of your extra opt-out or help words; pick another join keyword."
+                )
+            )
     main = clean.get("main_number", current["main_number"])
     join = clean.get("join_number", current["join_number"])
     if main and main == join:
@@ -247,8 +267,12 @@ def update_defaults(session: Session, *, by: Optional[Actor] = None, **changes: 
         row.updated_at = utcnow()
         session.add(row)
         if changed:
-            activity.record(session, by, activity.Kind.template, "Changed the texting defaults: "
-                            + ", ".join(FIELD_WORDS.get(f, f.replace("_", " ")) for f in changed))
+            activity.record(
+                session,
+                by,
+                activity.Kind.template,
+                "Changed the texting defaults: " + ", ".join(FIELD_WORDS.get(f, f.replace("_", " ")) for f in changed),
+            )
 
     run_write(session, write)
     return get_defaults(session)
@@ -282,8 +306,14 @@ def _fill(template: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-def render(kind: str | MessageKind, customer: Optional[Customer], defaults: Optional[TextingDefaults] = None,
-           *, session: Optional[Session] = None, template: Optional[str] = None) -> str:
+def render(
+    kind: str | MessageKind,
+    customer: Optional[Customer],
+    defaults: Optional[TextingDefaults] = None,
+    *,
+    session: Optional[Session] = None,
+    template: Optional[str] = None,
+) -> str:
     """The text of a message of `kind` for `customer`, placeholders filled."""
     if defaults is None:
         if session is None:
@@ -314,4 +344,3 @@ def which_number(defaults: TextingDefaults, to: Optional[str]) -> str:
     except phones.InvalidPhone:
         return "main"
     return "join" if e164 == defaults.join_number else "main"
-

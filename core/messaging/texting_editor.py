@@ -20,7 +20,7 @@ from sqlmodel import Session
 from core.messaging import compliance, outbox, segments, texting
 from core import phones
 from core.clock import as_utc, shop_time
-from core.models import Customer, MessageKind, TextingDefaults, utcnow
+from core.models import Customer, MessageKind, TextingDefaults
 from core.staff.roles import Actor
 
 __all__ = [
@@ -48,9 +48,20 @@ SAMPLE_FIRST_NAME = "Jamie"
 
 #: The settings the page edits, in the order it shows them.
 FIELDS = (
-    "brand", "help_contact", *texting.TEMPLATE_FIELDS, "main_number", "default_region", "max_opt_in_requests",
-    "join_number", "join_keyword", "window_start", "window_end", "timezone",
-    "extra_opt_out_words", "extra_help_words", "confirm_recorded_opt_outs",
+    "brand",
+    "help_contact",
+    *texting.TEMPLATE_FIELDS,
+    "main_number",
+    "default_region",
+    "max_opt_in_requests",
+    "join_number",
+    "join_keyword",
+    "window_start",
+    "window_end",
+    "timezone",
+    "extra_opt_out_words",
+    "extra_help_words",
+    "confirm_recorded_opt_outs",
 )
 
 #: How the page names each setting (in error summaries too).
@@ -80,8 +91,13 @@ PLACEHOLDER_HELP = {
 }
 
 US_TIME_ZONES = (
-    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
-    "America/Anchorage", "Pacific/Honolulu",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
 )
 
 
@@ -133,9 +149,16 @@ def forcing_characters(check: TemplateCheck) -> str:
     return " ".join(_shown(ch) for ch in check.count.non_gsm)
 
 
-def check_template(kind: MessageKind | str, template: Optional[str], *, brand: str, help_contact: str = "",
-                   join_number: str = "", region: str = "US",
-                   first_name: str = SAMPLE_FIRST_NAME) -> TemplateCheck:
+def check_template(
+    kind: MessageKind | str,
+    template: Optional[str],
+    *,
+    brand: str,
+    help_contact: str = "",
+    join_number: str = "",
+    region: str = "US",
+    first_name: str = SAMPLE_FIRST_NAME,
+) -> TemplateCheck:
     """Check `template` as typed against the brand as typed; preview it for `first_name`.
 
     The preview, the segment count and the cost warnings all count the same text:
@@ -149,14 +172,18 @@ def check_template(kind: MessageKind | str, template: Optional[str], *, brand: s
         join_e164 = phones.normalize(join_number, region) if join_number else ""
     except phones.InvalidPhone:
         join_e164 = join_number
-    shop = SimpleNamespace(brand=brand or "Shop", help_contact=(help_contact or "").strip(),
-                           join_number=join_e164, default_region=region)
+    shop = SimpleNamespace(
+        brand=brand or "Shop", help_contact=(help_contact or "").strip(), join_number=join_e164, default_region=region
+    )
     try:
         preview = texting.render(kind, Customer(first_name=first_name, phone=""), shop, template=template)
     except ValueError:  # unbalanced braces: the finding says so; show the text as typed
         preview = template
-    values = {"first_name": first_name, "join_number": phones.format_display(join_e164, region) if join_e164 else "",
-              "help_contact": shop.help_contact}
+    values = {
+        "first_name": first_name,
+        "join_number": phones.format_display(join_e164, region) if join_e164 else "",
+        "help_contact": shop.help_contact,
+    }
     findings = compliance.check(kind, template, brand=brand, values={k: v for k, v in values.items() if v})
     return TemplateCheck(preview=preview, count=segments.count(preview), findings=findings)
 
@@ -170,11 +197,13 @@ def window_sentence(start: dt.time, end: dt.time, timezone: str) -> str:
     refused beside the field, rulebook §9)."""
     if end <= start:
         return ""
-    return (f"Quiet hours: texts the shop starts in bulk wait until {_hm(start)} when it is between "
-            f"{_hm(end)} and {_hm(start)} for the customer ({timezone} time when neither their zip code nor their "
-            "number shows a time zone). The shop starts: POS sync, imports, resends and the Send opt-in request "
-            "button; replies to a customer's own text or form go at once. Your hours only ever narrow the window "
-            "of the customer's state, below.")
+    return (
+        f"Quiet hours: texts the shop starts in bulk wait until {_hm(start)} when it is between "
+        f"{_hm(end)} and {_hm(start)} for the customer ({timezone} time when neither their zip code nor their "
+        "number shows a time zone). The shop starts: POS sync, imports, resends and the Send opt-in request "
+        "button; replies to a customer's own text or form go at once. Your hours only ever narrow the window "
+        "of the customer's state, below."
+    )
 
 
 def timezone_options(current: str = "") -> list[str]:
@@ -223,6 +252,7 @@ def queue_state(session: Session, now: Optional[dt.datetime] = None) -> QueueSta
 
 # --- The form: problems, saving, what a release did ---------------------------------------------------------------
 
+
 def form_problems(session: Session, typed: dict[str, Any]) -> dict[str, str]:
     """What is wrong with the values typed, by field, in the page's order ({} when Save may go)."""
     found = texting.problems(session, **typed)
@@ -244,5 +274,6 @@ def save(session: Session, values: dict[str, Any], *, by: Optional[Actor] = None
 def released_sentence(summary: Any) -> str:
     """What "Release due messages" did (an outbox.SendSummary), with why any were blocked."""
     reasons = "; ".join(f"{reason} ({n})" for reason, n in summary.reasons.items())
-    return (f"Sent {summary.sent:,}, blocked {summary.blocked:,}, still waiting {summary.queued:,}."
-            + (f" Blocked: {reasons}." if reasons else ""))
+    return f"Sent {summary.sent:,}, blocked {summary.blocked:,}, still waiting {summary.queued:,}." + (
+        f" Blocked: {reasons}." if reasons else ""
+    )

@@ -147,6 +147,7 @@ def _error(exc: BadRequest) -> Response:
 
 # --- inbound texts ----------------------------------------------------------------------------
 
+
 def _receive(engine: Engine, form: MultiDict, request: Request) -> Response:
     with Session(engine) as session:
         config = providers.load(session)
@@ -181,8 +182,11 @@ def _answered_by_provider(session: Session, ids: list[int]) -> None:
 
     def work() -> None:
         db.lock_for_write(session)
-        for msg in session.exec(select(Message).where(col(Message.id).in_(ids), Message.status == MessageStatus.sending,
-                                                      col(Message.claimed_by).is_(None))).all():
+        for msg in session.exec(
+            select(Message).where(
+                col(Message.id).in_(ids), Message.status == MessageStatus.sending, col(Message.claimed_by).is_(None)
+            )
+        ).all():
             msg.status = MessageStatus.blocked
             msg.reason = "Answered by Twilio's own opt-out handling (Advanced Opt-Out): not sent twice"
             session.add(msg)
@@ -195,6 +199,7 @@ def _twiml() -> Response:
 
 
 # --- status callbacks -------------------------------------------------------------------------
+
 
 def _status(engine: Engine, form: MultiDict, request: Request) -> Response:
     with Session(engine) as session:
@@ -234,6 +239,7 @@ def _status(engine: Engine, form: MultiDict, request: Request) -> Response:
 
 # --- routes, app, lifespan ---------------------------------------------------------------------
 
+
 def routes(engine: Callable[[], Engine] = shop_engine) -> list[Route]:
     def endpoint(handler):
         async def run(request: Request) -> Response:
@@ -244,10 +250,13 @@ def routes(engine: Callable[[], Engine] = shop_engine) -> list[Route]:
                 if exc.status >= 500 or exc.status == 403:
                     log.warning("twilio webhook %s refused: %s", request.url.path, exc.reason)
                 return _error(exc)
+
         return run
 
-    return [Route(providers.INBOUND_PATH, endpoint(_receive), methods=["POST"]),
-            Route(providers.STATUS_PATH, endpoint(_status), methods=["POST"])]
+    return [
+        Route(providers.INBOUND_PATH, endpoint(_receive), methods=["POST"]),
+        Route(providers.STATUS_PATH, endpoint(_status), methods=["POST"]),
+    ]
 
 
 def make_app(engine: Engine) -> Starlette:

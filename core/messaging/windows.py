@@ -24,8 +24,22 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from phonenumbers import NumberParseException
 
-__all__ = ["StateRule", "RULES", "FEDERAL", "Hold", "Place", "state_for_zip", "state_for_number", "place",
-           "rule_for", "allowed_hours", "hold", "explain_area", "ZipUnknown", "WEEKDAYS"]
+__all__ = [
+    "StateRule",
+    "RULES",
+    "FEDERAL",
+    "Hold",
+    "Place",
+    "state_for_zip",
+    "state_for_number",
+    "place",
+    "rule_for",
+    "allowed_hours",
+    "hold",
+    "explain_area",
+    "ZipUnknown",
+    "WEEKDAYS",
+]
 
 T = dt.time
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -74,60 +88,129 @@ class StateRule:
 
 
 FEDERAL = StateRule(
-    code="US", name="Federal rule (TCPA)", hours=_every_day(T(8), T(21)), cap_per_24h=None,
-    law="Telephone Consumer Protection Act, 47 CFR 64.1200(c)(1)", effective=dt.date(1992, 12, 20),
+    code="US",
+    name="Federal rule (TCPA)",
+    hours=_every_day(T(8), T(21)),
+    cap_per_24h=None,
+    law="Telephone Consumer Protection Act, 47 CFR 64.1200(c)(1)",
+    effective=dt.date(1992, 12, 20),
     source="47 CFR 64.1200(c)(1): no telephone solicitation before 8 a.m. or after 9 p.m. local time at the "
-           "called party's location (FCC 92-443; texts are calls under the TCPA).")
+    "called party's location (FCC 92-443; texts are calls under the TCPA).",
+)
 
 #: The state table: only states whose own law narrows the federal window or caps the number of texts.
-RULES: dict[str, StateRule] = {r.code: r for r in (
-    StateRule(
-        code="FL", name="Florida", hours=_every_day(T(8), T(20)), cap_per_24h=3,
-        law="Florida Telephone Solicitation Act amendments (CS/SB 1120, ch. 2021-174), Fla. Stat. §501.616(6)",
-        effective=dt.date(2021, 7, 1),
-        source="Fla. Stat. §501.616(6)(a) no commercial telephone solicitation before 8 a.m. or after 8 p.m. at the "
-               "called person's location; (b) no more than three in 24 hours on the same subject matter. "
-               "Texts are telephonic sales calls under §501.059 (FTSA)."),
-    StateRule(
-        code="OK", name="Oklahoma", hours=_every_day(T(8), T(20)), cap_per_24h=3,
-        law="Oklahoma Telephone Solicitation Act of 2022 (HB 3168), 15 O.S. §775C.1 et seq.",
-        effective=dt.date(2022, 11, 1),
-        source="15 O.S. §775C.4: no commercial telephone solicitation before 8 a.m. or after 8 p.m. at the called "
-               "person's location, no more than three in 24 hours on the same subject matter."),
-    StateRule(
-        code="MD", name="Maryland", hours=_every_day(T(8), T(20)), cap_per_24h=3,
-        law="Stop the Spam Calls Act of 2023 (SB 90), Md. Code, Com. Law §14-4501 et seq.",
-        effective=dt.date(2024, 1, 1),
-        source="Com. Law Title 14, Subtitle 45: telephone solicitations (calls and texts) only 8 a.m.–8 p.m. in the "
-               "called party's time zone, at most three in 24 hours on the same subject."),
-    StateRule(
-        code="CT", name="Connecticut", hours=_every_day(T(9), T(20)), cap_per_24h=None,
-        law="Conn. Gen. Stat. §42-288a as amended by Public Act 23-98",
-        effective=dt.date(2023, 10, 1),
-        source="Public Act 23-98 (SB 1058) §42-288a: telephonic sales calls, texts included, only between "
-               "9 a.m. and 8 p.m. local time."),
-    StateRule(
-        code="TX", name="Texas",
-        hours=((T(9), T(21)),) * 6 + ((T(12), T(21)),), cap_per_24h=None,
-        law="Tex. Bus. & Com. Code §301.051, applied to texts by SB 140 (89th Leg.)",
-        effective=dt.date(2025, 9, 1),
-        source="§301.051: no telephone solicitation before 9 a.m. or after 9 p.m. on a weekday or Saturday, or "
-               "before noon or after 9 p.m. on a Sunday; SB 140 makes text messages telephone solicitations "
-               "from 1 Sep 2025."),
-)}
+RULES: dict[str, StateRule] = {
+    r.code: r
+    for r in (
+        StateRule(
+            code="FL",
+            name="Florida",
+            hours=_every_day(T(8), T(20)),
+            cap_per_24h=3,
+            law="Florida Telephone Solicitation Act amendments (CS/SB 1120, ch. 2021-174), Fla. Stat. §501.616(6)",
+            effective=dt.date(2021, 7, 1),
+            source="Fla. Stat. §501.616(6)(a) no commercial telephone solicitation before 8 a.m. or after 8 p.m. at the "
+            "called person's location; (b) no more than three in 24 hours on the same subject matter. "
+            "Texts are telephonic sales calls under §501.059 (FTSA).",
+        ),
+        StateRule(
+            code="OK",
+            name="Oklahoma",
+            hours=_every_day(T(8), T(20)),
+            cap_per_24h=3,
+            law="Oklahoma Telephone Solicitation Act of 2022 (HB 3168), 15 O.S. §775C.1 et seq.",
+            effective=dt.date(2022, 11, 1),
+            source="15 O.S. §775C.4: no commercial telephone solicitation before 8 a.m. or after 8 p.m. at the called "
+            "person's location, no more than three in 24 hours on the same subject matter.",
+        ),
+        StateRule(
+            code="MD",
+            name="Maryland",
+            hours=_every_day(T(8), T(20)),
+            cap_per_24h=3,
+            law="Stop the Spam Calls Act of 2023 (SB 90), Md. Code, Com. Law §14-4501 et seq.",
+            effective=dt.date(2024, 1, 1),
+            source="Com. Law Title 14, Subtitle 45: telephone solicitations (calls and texts) only 8 a.m.–8 p.m. in the "
+            "called party's time zone, at most three in 24 hours on the same subject.",
+        ),
+        StateRule(
+            code="CT",
+            name="Connecticut",
+            hours=_every_day(T(9), T(20)),
+            cap_per_24h=None,
+            law="Conn. Gen. Stat. §42-288a as amended by Public Act 23-98",
+            effective=dt.date(2023, 10, 1),
+            source="Public Act 23-98 (SB 1058) §42-288a: telephonic sales calls, texts included, only between "
+            "9 a.m. and 8 p.m. local time.",
+        ),
+        StateRule(
+            code="TX",
+            name="Texas",
+            hours=((T(9), T(21)),) * 6 + ((T(12), T(21)),),
+            cap_per_24h=None,
+            law="Tex. Bus. & Com. Code §301.051, applied to texts by SB 140 (89th Leg.)",
+            effective=dt.date(2025, 9, 1),
+            source="§301.051: no telephone solicitation before 9 a.m. or after 9 p.m. on a weekday or Saturday, or "
+            "before noon or after 9 p.m. on a Sunday; SB 140 makes text messages telephone solicitations "
+            "from 1 Sep 2025.",
+        ),
+    )
+}
 
 #: USPS codes by state name, as phonenumbers' geocoder names US areas ("Texas", "San Francisco, CA").
 STATE_CODES = {
-    "Alabama": "AL", "Alaska": "AK", "Arizona": "AZ", "Arkansas": "AR", "California": "CA", "Colorado": "CO",
-    "Connecticut": "CT", "Delaware": "DE", "Florida": "FL", "Georgia": "GA", "Hawaii": "HI", "Idaho": "ID",
-    "Illinois": "IL", "Indiana": "IN", "Iowa": "IA", "Kansas": "KS", "Kentucky": "KY", "Louisiana": "LA",
-    "Maine": "ME", "Maryland": "MD", "Massachusetts": "MA", "Michigan": "MI", "Minnesota": "MN",
-    "Mississippi": "MS", "Missouri": "MO", "Montana": "MT", "Nebraska": "NE", "Nevada": "NV",
-    "New Hampshire": "NH", "New Jersey": "NJ", "New Mexico": "NM", "New York": "NY", "North Carolina": "NC",
-    "North Dakota": "ND", "Ohio": "OH", "Oklahoma": "OK", "Oregon": "OR", "Pennsylvania": "PA",
-    "Rhode Island": "RI", "South Carolina": "SC", "South Dakota": "SD", "Tennessee": "TN", "Texas": "TX",
-    "Utah": "UT", "Vermont": "VT", "Virginia": "VA", "Washington": "WA", "West Virginia": "WV",
-    "Wisconsin": "WI", "Wyoming": "WY", "Washington D.C.": "DC", "District of Columbia": "DC",
+    "Alabama": "AL",
+    "Alaska": "AK",
+    "Arizona": "AZ",
+    "Arkansas": "AR",
+    "California": "CA",
+    "Colorado": "CO",
+    "Connecticut": "CT",
+    "Delaware": "DE",
+    "Florida": "FL",
+    "Georgia": "GA",
+    "Hawaii": "HI",
+    "Idaho": "ID",
+    "Illinois": "IL",
+    "Indiana": "IN",
+    "Iowa": "IA",
+    "Kansas": "KS",
+    "Kentucky": "KY",
+    "Louisiana": "LA",
+    "Maine": "ME",
+    "Maryland": "MD",
+    "Massachusetts": "MA",
+    "Michigan": "MI",
+    "Minnesota": "MN",
+    "Mississippi": "MS",
+    "Missouri": "MO",
+    "Montana": "MT",
+    "Nebraska": "NE",
+    "Nevada": "NV",
+    "New Hampshire": "NH",
+    "New Jersey": "NJ",
+    "New Mexico": "NM",
+    "New York": "NY",
+    "North Carolina": "NC",
+    "North Dakota": "ND",
+    "Ohio": "OH",
+    "Oklahoma": "OK",
+    "Oregon": "OR",
+    "Pennsylvania": "PA",
+    "Rhode Island": "RI",
+    "South Carolina": "SC",
+    "South Dakota": "SD",
+    "Tennessee": "TN",
+    "Texas": "TX",
+    "Utah": "UT",
+    "Vermont": "VT",
+    "Virginia": "VA",
+    "Washington": "WA",
+    "West Virginia": "WV",
+    "Wisconsin": "WI",
+    "Wyoming": "WY",
+    "Washington D.C.": "DC",
+    "District of Columbia": "DC",
 }
 STATE_NAMES = {code: name for name, code in STATE_CODES.items() if name != "District of Columbia"}
 
@@ -137,6 +220,7 @@ class ZipUnknown(ValueError):
 
 
 # --- Where the recipient is -----------------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=8192)
 def _zip_row(zip5: str) -> Optional[tuple[str, str]]:
@@ -218,6 +302,7 @@ def rule_for(state: Optional[str], on: dt.date) -> StateRule:
 
 # --- The window, narrowed by the shop's quiet hours ---------------------------------------------------------------
 
+
 def _shop_intervals(start: T, end: T) -> list[tuple[T, T]]:
     if start < end:
         return [(start, end)]
@@ -277,15 +362,18 @@ def _inside(t: dt.datetime, zones: Iterable[str], state: Optional[str], shop_sta
     for z in zones:
         local = t.astimezone(ZoneInfo(z))
         rule = rule_for(state, local.date())
-        if not any(a <= local.time() < b or (b == DAY_END and local.time() >= a)
-                   for a, b in allowed_hours(rule, local.date(), shop_start, shop_end)):
+        if not any(
+            a <= local.time() < b or (b == DAY_END and local.time() >= a)
+            for a, b in allowed_hours(rule, local.date(), shop_start, shop_end)
+        ):
             return _why_closed(rule, local, shop_start, shop_end)
     return None
 
 
 @lru_cache(maxsize=4096)
-def _window_hold(now: dt.datetime, zones: tuple[str, ...], state: Optional[str], shop_start: T,
-                 shop_end: T) -> tuple[Optional[dt.datetime], str]:
+def _window_hold(
+    now: dt.datetime, zones: tuple[str, ...], state: Optional[str], shop_start: T, shop_end: T
+) -> tuple[Optional[dt.datetime], str]:
     """(None, '') when naive-UTC `now` is inside the window in every zone; else (the first UTC time within
     eight days when it is, or NEVER, and why it is closed now)."""
     aware = now.replace(tzinfo=dt.timezone.utc)
@@ -318,12 +406,14 @@ def _cap_hold(rule: StateRule, now: dt.datetime, recent: Sequence[dt.datetime]) 
     if len(sent) < rule.cap_per_24h:
         return None
     until = sent[len(sent) - rule.cap_per_24h] + dt.timedelta(hours=24)
-    return Hold(until, f"{rule.name}: at most {rule.cap_per_24h} marketing or request texts to one phone in "
-                       "24 hours", rule)
+    return Hold(
+        until, f"{rule.name}: at most {rule.cap_per_24h} marketing or request texts to one phone in 24 hours", rule
+    )
 
 
-def hold(*, where: Place, now: dt.datetime, shop_start: T, shop_end: T, shop_zone: str,
-         recent: Sequence[dt.datetime] = ()) -> Hold:
+def hold(
+    *, where: Place, now: dt.datetime, shop_start: T, shop_end: T, shop_zone: str, recent: Sequence[dt.datetime] = ()
+) -> Hold:
     """When a marketing or request text to a recipient at `where` may go (rulebook §9).
 
     `now` is naive UTC. Every time zone of the recipient must be inside the state's window narrowed by the
@@ -349,15 +439,19 @@ def hold(*, where: Place, now: dt.datetime, shop_start: T, shop_end: T, shop_zon
 
 # --- What the Texting Defaults page says about the shop's own area -------------------------------------------------
 
+
 def explain_area(e164: str, shop_start: T, shop_end: T, today: dt.date) -> str:
     """Which window applies to customers in the shop's own area (its main number's area code) and why."""
     state = state_for_number(e164) if e164 else None
     rule = rule_for(state, today)
     where = STATE_NAMES.get(state or "", "")
     if rule is FEDERAL:
-        lead = (f"Customers in {where} (your number's area)" if where else "Customers whose state is not known")
-        why = (f"{where} has no state law on texting hours in the table, so the federal rule applies"
-               if where else "the federal rule applies")
+        lead = f"Customers in {where} (your number's area)" if where else "Customers whose state is not known"
+        why = (
+            f"{where} has no state law on texting hours in the table, so the federal rule applies"
+            if where
+            else "the federal rule applies"
+        )
         if state in RULES:  # a state law not yet in force
             why = f"{RULES[state].law} takes effect on {RULES[state].effective:%-d %b %Y}; until then the federal rule applies"
     else:
@@ -365,7 +459,7 @@ def explain_area(e164: str, shop_start: T, shop_end: T, today: dt.date) -> str:
         why = f"{rule.law}, in force since {rule.effective:%-d %b %Y}"
     day = today
     narrowed = allowed_hours(rule, day, shop_start, shop_end)
-    sentence = (f"{lead}: {rule.hours_sentence()} in their local time ({why}).")
+    sentence = f"{lead}: {rule.hours_sentence()} in their local time ({why})."
     if rule.cap_per_24h:
         sentence += f" At most {rule.cap_per_24h} marketing or request texts to one phone in 24 hours."
     if narrowed != [rule.window(day)]:
@@ -378,12 +472,14 @@ def table_rows() -> list[dict[str, str]]:
     """The state table as the Texting Defaults page lists it (the federal default last)."""
     rows = []
     for rule in (*sorted(RULES.values(), key=lambda r: r.name), FEDERAL):
-        rows.append({
-            "Where": STATE_NAMES.get(rule.code, "Everywhere else"),
-            "Hours (customer's local time)": rule.hours_sentence(),
-            "At most per 24 h": str(rule.cap_per_24h) if rule.cap_per_24h else "—",
-            "Law": rule.law,
-            "In force since": f"{rule.effective:%-d %b %Y}",
-            "Source": rule.source,
-        })
+        rows.append(
+            {
+                "Where": STATE_NAMES.get(rule.code, "Everywhere else"),
+                "Hours (customer's local time)": rule.hours_sentence(),
+                "At most per 24 h": str(rule.cap_per_24h) if rule.cap_per_24h else "—",
+                "Law": rule.law,
+                "In force since": f"{rule.effective:%-d %b %Y}",
+                "Source": rule.source,
+            }
+        )
     return rows

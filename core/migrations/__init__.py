@@ -105,6 +105,7 @@ def upgrade(conn: Connection) -> list[str]:
 
 # --- helpers the revisions use (each step checks first, so a half-upgraded database finishes) ---
 
+
 def has_table(name: str) -> bool:
     from alembic import op
 
@@ -123,9 +124,10 @@ def index_names(table: str) -> set[str]:
 
     conn = op.get_bind()
     if conn.dialect.name == "sqlite":
-        rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"),
-                            {"t": table})
+        rows = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = :t"), {"t": table})
     else:
-        rows = conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = :t "
-                                 "AND schemaname = current_schema()"), {"t": table})
+        rows = conn.execute(
+            text("SELECT indexname FROM pg_indexes WHERE tablename = :t AND schemaname = current_schema()"),
+            {"t": table},
+        )
     return {r[0] for r in rows}

@@ -64,10 +64,15 @@ def opt_ins_and_outs(session: Session, p: Period, *, by: str = "day") -> list[di
     by = _check_by(by)
     tz = ZoneInfo(p.tz)
     hour = _hour(E.occurred_at, session.get_bind().dialect.name)
-    q = (select(hour.label("hour"), E.new_status, func.count())
-         .where(E.occurred_at >= p.start_utc, E.occurred_at < p.end_utc,
-                E.new_status.in_([SmsStatus.opted_in, SmsStatus.opted_out]))
-         .group_by(hour, E.new_status))
+    q = (
+        select(hour.label("hour"), E.new_status, func.count())
+        .where(
+            E.occurred_at >= p.start_utc,
+            E.occurred_at < p.end_utc,
+            E.new_status.in_([SmsStatus.opted_in, SmsStatus.opted_out]),
+        )
+        .group_by(hour, E.new_status)
+    )
     totals = {b: {"opt_ins": 0, "opt_outs": 0} for b in _buckets(p, by)}
     for h, status, n in session.execute(q):
         b = _bucket(_local_day(h, tz), by)
@@ -84,8 +89,11 @@ def _move_to_original_dates(session: Session, p: Period, by: str, tz: ZoneInfo, 
     has_original = and_(E.consented_at.is_not(None), E.new_status == SmsStatus.opted_in)
     for column, sign in ((E.occurred_at, -1), (E.consented_at, 1)):
         hour = _hour(column, dialect)
-        q = (select(hour.label("hour"), func.count())
-             .where(has_original, column >= p.start_utc, column < p.end_utc).group_by(hour))
+        q = (
+            select(hour.label("hour"), func.count())
+            .where(has_original, column >= p.start_utc, column < p.end_utc)
+            .group_by(hour)
+        )
         for h, n in session.execute(q):
             b = _bucket(_local_day(h, tz), by)
             if b in totals:
@@ -94,20 +102,26 @@ def _move_to_original_dates(session: Session, p: Period, by: str, tz: ZoneInfo, 
 
 def by_source(session: Session, p: Period) -> list[dict[str, Any]]:
     """Opt-ins and opt-outs in the period by where the customers came from (POS sources by name)."""
-    in_range = and_(E.new_status.in_([SmsStatus.opted_in, SmsStatus.opted_out]),
-                    E.occurred_at >= p.start_utc, E.occurred_at < p.end_utc)
+    in_range = and_(
+        E.new_status.in_([SmsStatus.opted_in, SmsStatus.opted_out]),
+        E.occurred_at >= p.start_utc,
+        E.occurred_at < p.end_utc,
+    )
     counts: list[tuple[str, str, Any, int]] = []
-    for key, status, n in session.execute(select(E.customer_source, E.new_status, func.count()).where(in_range)
-                                          .group_by(E.customer_source, E.new_status)):
+    for key, status, n in session.execute(
+        select(E.customer_source, E.new_status, func.count()).where(in_range).group_by(E.customer_source, E.new_status)
+    ):
         if key is not None:  # recorded with the event by set_status
             source, _, det = key.partition(":")
             counts.append((source, det, status, n))
     # events written without set_status (a history loaded in bulk) take the source from the customer
     detail = case((C.source == Source.pos_sync.value, C.source_detail), else_=literal(""))
-    unknown = (select(C.source, detail.label("detail"), E.new_status, func.count())
-               .select_from(ConsentEvent.__table__.join(Customer.__table__, C.id == E.customer_id))
-               .where(in_range, E.customer_source.is_(None))
-               .group_by(C.source, detail, E.new_status))
+    unknown = (
+        select(C.source, detail.label("detail"), E.new_status, func.count())
+        .select_from(ConsentEvent.__table__.join(Customer.__table__, C.id == E.customer_id))
+        .where(in_range, E.customer_source.is_(None))
+        .group_by(C.source, detail, E.new_status)
+    )
     counts += [tuple(r) for r in session.execute(unknown)]
     rows: dict[str, dict[str, Any]] = {}
     for source, det, status, n in counts:
@@ -131,18 +145,38 @@ def funnel(session: Session, p: Period) -> list[dict[str, Any]]:
     c = ConsentEvent.__table__.alias("c")
     o = ConsentEvent.__table__.alias("o")
     # each lookup reads the customer's own events (customer_id index), never a time range
-    confirmed = select(literal(1)).where(
-        c.c.customer_id == r.c.customer_id, no_index(c.c.new_status) == SmsStatus.opted_in,
-        no_index(c.c.old_status) == SmsStatus.pending, no_index(c.c.occurred_at) >= r.c.occurred_at).exists()
-    opted_out = select(literal(1)).where(
-        o.c.customer_id == r.c.customer_id, no_index(o.c.new_status) == SmsStatus.opted_out,
-        no_index(o.c.old_status) == SmsStatus.opted_in, no_index(o.c.occurred_at) >= r.c.occurred_at).exists()
-    asked = (select(case((confirmed, 1), else_=0).label("confirmed"), case((opted_out, 1), else_=0).label("out"))
-             .where(r.c.new_status == SmsStatus.pending, r.c.occurred_at >= p.start_utc, r.c.occurred_at < p.end_utc)
-             .subquery())
+    confirmed = (
+        select(literal(1))
+        .where(
+            c.c.customer_id == r.c.customer_id,
+            no_index(c.c.new_status) == SmsStatus.opted_in,
+            no_index(c.c.old_status) == SmsStatus.pending,
+            no_index(c.c.occurred_at) >= r.c.occurred_at,
+        )
+        .exists()
+    )
+    opted_out = (
+        select(literal(1))
+        .where(
+            o.c.customer_id == r.c.customer_id,
+            no_index(o.c.new_status) == SmsStatus.opted_out,
+            no_index(o.c.old_status) == SmsStatus.opted_in,
+            no_index(o.c.occurred_at) >= r.c.occurred_at,
+        )
+        .exists()
+    )
+    asked = (
+        select(case((confirmed, 1), else_=0).label("confirmed"), case((opted_out, 1), else_=0).label("out"))
+        .where(r.c.new_status == SmsStatus.pending, r.c.occurred_at >= p.start_utc, r.c.occurred_at < p.end_utc)
+        .subquery()
+    )
     requested, conf, out = session.execute(
-        select(func.count(), func.coalesce(func.sum(asked.c.confirmed), 0),
-               func.coalesce(func.sum(asked.c.confirmed * asked.c.out), 0))).one()
+        select(
+            func.count(),
+            func.coalesce(func.sum(asked.c.confirmed), 0),
+            func.coalesce(func.sum(asked.c.confirmed * asked.c.out), 0),
+        )
+    ).one()
     return [
         {"stage": FUNNEL_STAGES[0], "customers": requested, "share": 1.0 if requested else None},
         {"stage": FUNNEL_STAGES[1], "customers": conf, "share": conf / requested if requested else None},
@@ -150,15 +184,17 @@ def funnel(session: Session, p: Period) -> list[dict[str, Any]]:
     ]
 
 
-def form_activity(session: Session, p: Period, *, form_id: Optional[int] = None,
-                  by: str = "day") -> list[dict[str, Any]]:
+def form_activity(
+    session: Session, p: Period, *, form_id: Optional[int] = None, by: str = "day"
+) -> list[dict[str, Any]]:
     """Sign-up form views and submissions per day (or week). Views are counted per UTC day
     when recorded; submissions are placed on the shop's calendar."""
     by = _check_by(by)
     tz = ZoneInfo(p.tz)
     totals = {b: {"views": 0, "submissions": 0} for b in _buckets(p, by)}
-    vq = (select(FormView.__table__.c.day, func.sum(FormView.__table__.c.views))
-          .where(FormView.__table__.c.day >= p.start, FormView.__table__.c.day <= p.end))
+    vq = select(FormView.__table__.c.day, func.sum(FormView.__table__.c.views)).where(
+        FormView.__table__.c.day >= p.start, FormView.__table__.c.day <= p.end
+    )
     if form_id is not None:
         vq = vq.where(FormView.__table__.c.form_id == form_id)
     for day, n in session.execute(vq.group_by(FormView.__table__.c.day)):
@@ -183,8 +219,6 @@ def form_choices(session: Session) -> list[tuple[int, str]]:
     return [(i, n) for i, n in session.execute(select(t.id, t.name).order_by(t.is_main.desc(), t.name))]
 
 
-
-
 def export_table(session: Session, table: Any, *, name: str, by: Optional[Actor] = None) -> bytes:
     """A report's table as CSV (exports.table_csv) for a download: checks the export role and records it."""
     by = allow(session, by, "export")
@@ -193,5 +227,4 @@ def export_table(session: Session, table: Any, *, name: str, by: Optional[Actor]
     return exports.table_csv(table)
 
 
-__all__ = ["opt_ins_and_outs", "by_source", "FUNNEL_STAGES", "funnel", "form_activity", "form_choices",
-           "export_table"]
+__all__ = ["opt_ins_and_outs", "by_source", "FUNNEL_STAGES", "funnel", "form_activity", "form_choices", "export_table"]

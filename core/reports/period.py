@@ -46,8 +46,10 @@ def period(start: Any, end: Any, *, tz: str = "UTC") -> Period:
     """The days from `start` to `end` (both included). InvalidDateRange when it ends before it starts."""
     start, end = _day(start, "first day"), _day(end, "last day")
     if end < start:
-        raise InvalidDateRange(f"The date range ends ({end:%d %b %Y}) before it starts ({start:%d %b %Y}): "
-                               "pick a last day on or after the first.")
+        raise InvalidDateRange(
+            f"The date range ends ({end:%d %b %Y}) before it starts ({start:%d %b %Y}): "
+            "pick a last day on or after the first."
+        )
     if (end - start).days + 1 > MAX_RANGE_DAYS:
         raise InvalidDateRange(f"Pick a range of at most {MAX_RANGE_DAYS:,} days.")
     return Period(start, end, tz, utc_start_of(start, tz), utc_start_of(end + dt.timedelta(days=1), tz))
@@ -85,5 +87,14 @@ def local_text(value: Optional[dt.datetime], tz: ZoneInfo) -> str:
     return shop_time(value, tz)
 
 
-__all__ = ["ReportError", "InvalidDateRange", "MAX_RANGE_DAYS", "Period", "period", "shop_period", "local_today",
-           "as_datetime", "local_text"]
+__all__ = [
+    "ReportError",
+    "InvalidDateRange",
+    "MAX_RANGE_DAYS",
+    "Period",
+    "period",
+    "shop_period",
+    "local_today",
+    "as_datetime",
+    "local_text",
+]

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from core.clock import as_utc
 from core.db import lock_for_write, run_write
-from core.models import FormSubmission, FormView, SignupForm, utcnow
+from core.models import FormSubmission, FormView, SignupForm
 from core.text import clean_text as _clean_line
 from core.errors import OwnerError
 from core import activity
@@ -64,7 +64,7 @@ DISCLOSURE_TEMPLATE = (
 
 # What a disclosure must say (rulebook §6), each with how to fix it when missing.
 _DISCLOSURE_NEEDS: tuple[tuple[str, str], ...] = (
-    (r"\b(marketing|promotional|recurring)\b", 'say that these are recurring marketing texts'),
+    (r"\b(marketing|promotional|recurring)\b", "say that these are recurring marketing texts"),
     (r"not\s+(a\s+)?condition\s+of\s+(any\s+)?purchase", 'say "Consent is not a condition of purchase"'),
     (r"\brates\b", 'add "Msg & data rates may apply"'),
     (r"\bstop\b", 'add how to opt out: "Reply STOP to cancel"'),
@@ -99,8 +99,10 @@ class AutoOptInNeedsSignature(InvalidForm):
     """Auto opt-in enrols without a reply: the typed signature is the evidence (§6)."""
 
 
-AUTO_OPT_IN_RULE = ("Auto opt-in needs Signature to be a Required field: "
-                    "make Signature Required in the field options, or turn auto opt-in off.")
+AUTO_OPT_IN_RULE = (
+    "Auto opt-in needs Signature to be a Required field: "
+    "make Signature Required in the field options, or turn auto opt-in off."
+)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class FormStats:
 
 
 # --- Text helpers ------------------------------------------------------------------------
+
 
 def default_disclosure(brand: str) -> str:
     return DISCLOSURE_TEMPLATE.format(brand=(brand or "").strip() or "our shop")
@@ -171,6 +174,7 @@ def field_modes(form: SignupForm) -> dict[str, str]:
 
 # --- Reading ------------------------------------------------------------------------------
 
+
 def get(session: Session, form_id: int) -> SignupForm:
     form = session.get(SignupForm, form_id)
     if form is None:
@@ -204,6 +208,7 @@ def list_forms(session: Session) -> list[FormStats]:
 
 # --- Writing -----------------------------------------------------------------------------
 
+
 def ensure_main_form(session: Session) -> SignupForm:
     """The main form, created with the defaults when missing (no commit: bootstrap.init_db commits)."""
     form = session.exec(select(SignupForm).where(SignupForm.is_main == True)).first()  # noqa: E712
@@ -215,9 +220,17 @@ def ensure_main_form(session: Session) -> SignupForm:
     slug = MAIN_SLUG
     if session.exec(select(SignupForm.id).where(SignupForm.slug == slug)).first() is not None:
         slug = _free_slug(session, MAIN_SLUG)
-    form = SignupForm(name=MAIN_NAME, slug=slug, is_main=True, fields=dict(DEFAULT_FIELDS),
-                      collects_sms=True, double_opt_in=True, auto_opt_in=False,
-                      disclosure=default_disclosure(brand), disclosure_version=1)
+    form = SignupForm(
+        name=MAIN_NAME,
+        slug=slug,
+        is_main=True,
+        fields=dict(DEFAULT_FIELDS),
+        collects_sms=True,
+        double_opt_in=True,
+        auto_opt_in=False,
+        disclosure=default_disclosure(brand),
+        disclosure_version=1,
+    )
     session.add(form)
     session.flush()
     return form
@@ -253,8 +266,7 @@ def validate(session: Session, *, current: Optional[SignupForm], **changes: Any)
     Raises the first problem as InvalidForm (or SlugTaken / AutoOptInNeedsSignature).
     Returns every setting, cleaned.
     """
-    unknown = set(changes) - {"name", "slug", "fields", "collects_sms", "double_opt_in", "auto_opt_in",
-                              "disclosure"}
+    unknown = set(changes) - {"name", "slug", "fields", "collects_sms", "double_opt_in", "auto_opt_in", "disclosure"}
     if unknown:
         raise InvalidForm(sorted(unknown)[0], f"{sorted(unknown)[0]} is not a sign-up form setting.")
 
@@ -265,7 +277,7 @@ def validate(session: Session, *, current: Optional[SignupForm], **changes: Any)
 
     name = _clean_line(pick("name", ""))
     if not name:
-        raise InvalidForm("name", "Give the form a name (only you see it), e.g. \"In-store tablet\".")
+        raise InvalidForm("name", 'Give the form a name (only you see it), e.g. "In-store tablet".')
     if len(name) > MAX_NAME:
         raise InvalidForm("name", f"Keep the form's name to {MAX_NAME} characters or fewer.")
 
@@ -275,10 +287,13 @@ def validate(session: Session, *, current: Optional[SignupForm], **changes: Any)
     if len(slug) > MAX_SLUG:
         raise InvalidForm("slug", f"Keep the web address to {MAX_SLUG} characters or fewer.")
     if not SLUG_RE.match(slug):
-        raise InvalidForm("slug", "The web address may use only lowercase letters, digits and single hyphens "
-                                  "(like spring-promo), without spaces.")
+        raise InvalidForm(
+            "slug",
+            "The web address may use only lowercase letters, digits and single hyphens "
+            "(like spring-promo), without spaces.",
+        )
     if _slug_taken(session, slug, current.id if current is not None else None):
-        raise SlugTaken("slug", f"Another form already uses the web address \"{slug}\"; pick another.")
+        raise SlugTaken("slug", f'Another form already uses the web address "{slug}"; pick another.')
 
     raw_fields = pick("fields", DEFAULT_FIELDS) or {}
     fields: dict[str, str] = {}
@@ -299,8 +314,10 @@ def validate(session: Session, *, current: Optional[SignupForm], **changes: Any)
     if collects_sms and fields["phone"] != REQUIRED:
         raise InvalidForm("fields", "Phone must be Required while this form collects SMS consent.")
     if auto_opt_in and double_opt_in:
-        raise InvalidForm("auto_opt_in", "Auto opt-in is offered only when the form does not send a "
-                                         "double opt-in: flip double opt-in to No first.")
+        raise InvalidForm(
+            "auto_opt_in",
+            "Auto opt-in is offered only when the form does not send a double opt-in: flip double opt-in to No first.",
+        )
     if auto_opt_in and fields["signature"] != REQUIRED:
         raise AutoOptInNeedsSignature("auto_opt_in", AUTO_OPT_IN_RULE)
     if not any(mode != HIDDEN for mode in fields.values()):
@@ -319,13 +336,21 @@ def validate(session: Session, *, current: Optional[SignupForm], **changes: Any)
         if missing:
             raise InvalidForm("disclosure", "The consent disclosure must " + "; ".join(missing) + ".")
 
-    return {"name": name, "slug": slug, "fields": fields, "collects_sms": collects_sms,
-            "double_opt_in": double_opt_in, "auto_opt_in": auto_opt_in, "disclosure": disclosure}
+    return {
+        "name": name,
+        "slug": slug,
+        "fields": fields,
+        "collects_sms": collects_sms,
+        "double_opt_in": double_opt_in,
+        "auto_opt_in": auto_opt_in,
+        "disclosure": disclosure,
+    }
 
 
 def _save(session: Session, build: Callable[[], SignupForm], by: Actor, what: str) -> SignupForm:
     """Run `build` under the forms' write lock, save what it returns, commit, hand it back fresh.
     `what` ("Created", "Changed", ...) starts its line in the activity trail."""
+
     def work() -> SignupForm:
         lock_for_write(session, "signup_form")
         form = build()
@@ -339,8 +364,9 @@ def _save(session: Session, build: Callable[[], SignupForm], by: Actor, what: st
     return form
 
 
-def create(session: Session, *, name: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
-           **settings: Any) -> SignupForm:
+def create(
+    session: Session, *, name: str, now: Optional[dt.datetime] = None, by: Optional[Actor] = None, **settings: Any
+) -> SignupForm:
     """A new form (not the main one). Defaults: the main form's fields, double opt-in on."""
     by = allow(session, by, "change_forms")
     now = as_utc(now)
@@ -355,8 +381,9 @@ def create(session: Session, *, name: str, now: Optional[dt.datetime] = None, by
     return _save(session, build, by, "Created")
 
 
-def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None, by: Optional[Actor] = None,
-           **changes: Any) -> SignupForm:
+def update(
+    session: Session, *, form_id: int, now: Optional[dt.datetime] = None, by: Optional[Actor] = None, **changes: Any
+) -> SignupForm:
     """Save a form's settings together (nothing is saved when one is wrong).
 
     A changed disclosure text is a new version: submissions record the version they showed.
@@ -378,18 +405,28 @@ def update(session: Session, *, form_id: int, now: Optional[dt.datetime] = None,
     return _save(session, build, by, "Changed")
 
 
-def duplicate(session: Session, *, form_id: int, now: Optional[dt.datetime] = None,
-              by: Optional[Actor] = None) -> SignupForm:
+def duplicate(
+    session: Session, *, form_id: int, now: Optional[dt.datetime] = None, by: Optional[Actor] = None
+) -> SignupForm:
     """A copy of a form ("Copy of …", its own web address), never the main form itself."""
     by = allow(session, by, "change_forms")
     now = as_utc(now)
 
     def build() -> SignupForm:
         src = get(session, form_id)
-        return SignupForm(name=f"Copy of {src.name}"[:MAX_NAME], slug=_free_slug(session, f"{src.slug}-copy"),
-                          is_main=False, fields=dict(src.fields or {}), collects_sms=src.collects_sms,
-                          double_opt_in=src.double_opt_in, auto_opt_in=src.auto_opt_in,
-                          disclosure=src.disclosure, disclosure_version=1, created_at=now, updated_at=now)
+        return SignupForm(
+            name=f"Copy of {src.name}"[:MAX_NAME],
+            slug=_free_slug(session, f"{src.slug}-copy"),
+            is_main=False,
+            fields=dict(src.fields or {}),
+            collects_sms=src.collects_sms,
+            double_opt_in=src.double_opt_in,
+            auto_opt_in=src.auto_opt_in,
+            disclosure=src.disclosure,
+            disclosure_version=1,
+            created_at=now,
+            updated_at=now,
+        )
 
     return _save(session, build, by, "Made")
 
@@ -406,8 +443,10 @@ def delete(session: Session, *, form_id: int, by: Optional[Actor] = None) -> str
         lock_for_write(session, "signup_form")
         form = get(session, form_id)
         if form.is_main:
-            raise MainFormProtected("The main sign-up form can't be deleted: it is the form behind the Main "
-                                    "sign-up URL and QR code your customers already have. Edit it instead.")
+            raise MainFormProtected(
+                "The main sign-up form can't be deleted: it is the form behind the Main "
+                "sign-up URL and QR code your customers already have. Edit it instead."
+            )
         name = form.name
         session.execute(sa_delete(FormView).where(col(FormView.form_id) == form_id))
         session.execute(sa_delete(FormSubmission).where(col(FormSubmission.form_id) == form_id))
@@ -431,10 +470,8 @@ def record_view(session: Session, *, form_id: int, now: Optional[dt.datetime] = 
         if row is None:
             session.add(FormView(form_id=form_id, day=day, views=1))
         else:
-            session.execute(sa_update(FormView).where(col(FormView.id) == row.id)
-                            .values(views=FormView.views + 1))
-        session.execute(sa_update(SignupForm).where(col(SignupForm.id) == form_id)
-                        .values(views=SignupForm.views + 1))
+            session.execute(sa_update(FormView).where(col(FormView.id) == row.id).values(views=FormView.views + 1))
+        session.execute(sa_update(SignupForm).where(col(SignupForm.id) == form_id).values(views=SignupForm.views + 1))
         session.flush()
 
     run_write(session, work)
@@ -442,9 +479,11 @@ def record_view(session: Session, *, form_id: int, now: Optional[dt.datetime] = 
 
 
 def views_by_day(session: Session, *, form_id: int, since: dt.date) -> list[tuple[dt.date, int]]:
-    rows = session.exec(select(FormView.day, FormView.views)
-                        .where(FormView.form_id == form_id, col(FormView.day) >= since)
-                        .order_by(FormView.day)).all()
+    rows = session.exec(
+        select(FormView.day, FormView.views)
+        .where(FormView.form_id == form_id, col(FormView.day) >= since)
+        .order_by(FormView.day)
+    ).all()
     return [(d, v) for d, v in rows]
 
 

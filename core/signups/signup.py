@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, Mapping, Optional
 
 from sqlalchemy import update as sa_update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from core.consent import age, customers, suppression
 from core.signups import forms, signup_limits
@@ -56,13 +56,13 @@ _DATE_FORMATS = ("%m/%d/%Y", "%m-%d-%Y", "%Y-%m-%d", "%m/%d/%y", "%m.%d.%Y")
 class Outcome(str, Enum):
     """What a submission did, each with the sentence the customer sees (§6)."""
 
-    check_phone = "check_phone"            # double opt-in: pending, opt-in request sent
+    check_phone = "check_phone"  # double opt-in: pending, opt-in request sent
     already_requested = "already_requested"  # double opt-in, but the request limits say no new text
-    subscribed = "subscribed"              # auto opt-in: opted in, post opt-in confirmation sent
+    subscribed = "subscribed"  # auto opt-in: opted in, post opt-in confirmation sent
     already_subscribed = "already_subscribed"  # was opted in: no text
-    text_start = "text_start"              # was opted out: no text; text START to rejoin
-    thank_you = "thank_you"                # no SMS consent asked (or both toggles off): no text
-    under_age = "under_age"                # the age gate refused: nothing stored but a count (§11)
+    text_start = "text_start"  # was opted out: no text; text START to rejoin
+    thank_you = "thank_you"  # no SMS consent asked (or both toggles off): no text
+    under_age = "under_age"  # the age gate refused: nothing stored but a count (§11)
 
 
 @dataclass
@@ -94,16 +94,20 @@ HEADLINES = {
 def sentence(outcome: Outcome, *, brand: str, shop_number: str = "", region: str = "US", min_age: int = 0) -> str:
     number = phones.format_display(shop_number, region) if shop_number else "our number"
     return {
-        Outcome.under_age: (f"Texts from {brand} are only for customers {min_age} or older, so we can't sign you up. "
-                            "We haven't kept any of your details."),
+        Outcome.under_age: (
+            f"Texts from {brand} are only for customers {min_age} or older, so we can't sign you up. "
+            "We haven't kept any of your details."
+        ),
         Outcome.check_phone: f"Almost done! We just texted you: reply Y to confirm you want texts from {brand}.",
-        Outcome.already_requested: (f"We already sent you a request — reply Y to it to confirm you want texts "
-                                    f"from {brand}."),
+        Outcome.already_requested: (
+            f"We already sent you a request — reply Y to it to confirm you want texts from {brand}."
+        ),
         Outcome.subscribed: f"You're subscribed to texts from {brand}. We just sent you a welcome text.",
         Outcome.already_subscribed: f"You're already subscribed to texts from {brand}, so there's nothing more "
-                                    f"to do. Thanks!",
-        Outcome.text_start: (f"You opted out of texts from {brand} earlier. To rejoin, text START to {number} "
-                             f"from this phone."),
+        f"to do. Thanks!",
+        Outcome.text_start: (
+            f"You opted out of texts from {brand} earlier. To rejoin, text START to {number} from this phone."
+        ),
         Outcome.thank_you: f"Thank you! {brand} has your details.",
     }[outcome]
 
@@ -116,6 +120,7 @@ class InvalidSubmission(OwnerError):
 
 
 # --- Validation (pure) --------------------------------------------------------------------
+
 
 def parse_birthday(value: Any) -> Optional[dt.date]:
     """A real date from 07/14/1990, 1990-07-14 (and a few more); None when it is not one."""
@@ -132,8 +137,9 @@ def parse_birthday(value: Any) -> Optional[dt.date]:
     return None
 
 
-def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today: dt.date,
-             min_age: int = 0) -> dict[str, Any]:
+def validate(
+    form: SignupForm, answers: Mapping[str, Any], *, region: str, today: dt.date, min_age: int = 0
+) -> dict[str, Any]:
     """The cleaned answers for the form's visible fields; InvalidSubmission lists every problem.
     `min_age`: the shop's age gate (§11): the birthday is then required and must be a plausible date of birth."""
     modes = age.form_modes(forms.field_modes(form), min_age)
@@ -181,8 +187,7 @@ def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today
                 clean[key] = text.lower()
         elif key == "birthday" and min_age:
             try:
-                clean[key] = age.parse_birth_date(raw if isinstance(raw, (dt.date, dt.datetime)) else text,
-                                                  today=today)
+                clean[key] = age.parse_birth_date(raw if isinstance(raw, (dt.date, dt.datetime)) else text, today=today)
             except age.InvalidBirthDate as exc:
                 errors[key] = str(exc)
         elif key == "birthday":
@@ -209,6 +214,7 @@ def validate(form: SignupForm, answers: Mapping[str, Any], *, region: str, today
 
 # --- Submitting -----------------------------------------------------------------------
 
+
 def _fill_blanks(customer: Customer, clean: dict[str, Any], now: dt.datetime) -> None:
     """A returning customer's blank details are filled in; what they had stays."""
     changed = False
@@ -225,8 +231,14 @@ def _answers_record(clean: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in clean.items()}
 
 
-def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, Any],
-           now: Optional[dt.datetime] = None, client_address: Optional[str] = None) -> SignupResult:
+def submit(
+    session: Session,
+    *,
+    form_slug: Optional[str],
+    answers: Mapping[str, Any],
+    now: Optional[dt.datetime] = None,
+    client_address: Optional[str] = None,
+) -> SignupResult:
     """Validate and record one submission of the form at `form_slug` (the main form when empty).
 
     `client_address` is the visitor's IP address (None when unknown: all such visitors count as one).
@@ -245,8 +257,11 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
     age_check = age.check(clean["birthday"], min_age=required, now=now, method="signup_form") if required else None
     if age_check is not None and not age_check.adult:  # nothing stored but the form's count (§11)
         run_write(session, lambda: age.count_form_refusal(session, form_id))
-        return SignupResult(outcome=Outcome.under_age, form_slug=form.slug,
-                            sentence=sentence(Outcome.under_age, brand=defaults.brand, min_age=required))
+        return SignupResult(
+            outcome=Outcome.under_age,
+            form_slug=form.slug,
+            sentence=sentence(Outcome.under_age, brand=defaults.brand, min_age=required),
+        )
 
     def work() -> SignupResult:
         # the limits first, under their own lock: counting and recording one sign-up is one step
@@ -263,19 +278,30 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
         lifted = suppression.lift(session, e164, how="their own sign-up", now=now) if e164 else None
         if e164:
             if customer is None:
-                details = {k: clean[k] for k in ("first_name", "last_name", "email", "birthday", "zip")
-                           if k in clean}
-                customer = customers.create(session, phone=e164, source=Source.signup_form, now=now,
-                                            source_detail=live.slug, region=region, **details)
+                details = {k: clean[k] for k in ("first_name", "last_name", "email", "birthday", "zip") if k in clean}
+                customer = customers.create(
+                    session,
+                    phone=e164,
+                    source=Source.signup_form,
+                    now=now,
+                    source_detail=live.slug,
+                    region=region,
+                    **details,
+                )
             else:
                 _fill_blanks(customer, clean, now)
                 session.add(customer)
             if age_check is not None:
                 age.record_verified(session, customer, age_check)
 
-        submission = FormSubmission(form_id=live.id, customer_id=customer.id if customer else None,
-                                    disclosure_version=live.disclosure_version, outcome=Outcome.thank_you.value,
-                                    submitted_at=now, answers=_answers_record(clean))
+        submission = FormSubmission(
+            form_id=live.id,
+            customer_id=customer.id if customer else None,
+            disclosure_version=live.disclosure_version,
+            outcome=Outcome.thank_you.value,
+            submitted_at=now,
+            answers=_answers_record(clean),
+        )
         session.add(submission)
         session.flush()
         evidence = {
@@ -301,23 +327,36 @@ def submit(session: Session, *, form_slug: Optional[str], answers: Mapping[str, 
             elif status is SmsStatus.opted_in:
                 outcome = Outcome.already_subscribed
             elif live.double_opt_in:
-                message = customers.send_opt_in_request(session, customer, channel=Channel.signup_form,
-                                                        evidence=evidence, now=now, defaults=defaults,
-                                                        customer_asked=True)
-                outcome = (Outcome.already_requested if message.status is MessageStatus.blocked
-                           else Outcome.check_phone)
+                message = customers.send_opt_in_request(
+                    session,
+                    customer,
+                    channel=Channel.signup_form,
+                    evidence=evidence,
+                    now=now,
+                    defaults=defaults,
+                    customer_asked=True,
+                )
+                outcome = Outcome.already_requested if message.status is MessageStatus.blocked else Outcome.check_phone
             elif live.auto_opt_in:
-                customers.set_status(session, customer, SmsStatus.opted_in, channel=Channel.signup_form,
-                                     evidence=evidence, now=now)
-                message = outbox.send(session, customer=customer, kind=MessageKind.opt_in_confirmation, now=now,
-                                      bulk=False, defaults=defaults)
+                customers.set_status(
+                    session, customer, SmsStatus.opted_in, channel=Channel.signup_form, evidence=evidence, now=now
+                )
+                message = outbox.send(
+                    session,
+                    customer=customer,
+                    kind=MessageKind.opt_in_confirmation,
+                    now=now,
+                    bulk=False,
+                    defaults=defaults,
+                )
                 outcome = Outcome.subscribed
             # both off: saved as not opted in, no text (thank_you)
 
         submission.outcome = outcome.value
         session.add(submission)
-        session.execute(sa_update(SignupForm).where(col(SignupForm.id) == live.id)
-                        .values(submissions=SignupForm.submissions + 1))
+        session.execute(
+            sa_update(SignupForm).where(col(SignupForm.id) == live.id).values(submissions=SignupForm.submissions + 1)
+        )
         session.flush()
         return SignupResult(
             outcome=outcome,

@@ -131,8 +131,12 @@ def save_limits(session: Session, *, by: Optional[Actor] = None, **values: Any) 
         row = session.get(Setting, SETTING_KEY) or Setting(key=SETTING_KEY)
         row.value = json.dumps(asdict(limits))
         session.add(row)
-        activity.record(session, by, activity.Kind.form, "Changed the sign-up limits: " + ", ".join(
-            f"{LABELS.get(k, k)} {v}" for k, v in asdict(limits).items()))
+        activity.record(
+            session,
+            by,
+            activity.Kind.form,
+            "Changed the sign-up limits: " + ", ".join(f"{LABELS.get(k, k)} {v}" for k, v in asdict(limits).items()),
+        )
 
     run_write(session, write)
     return get_limits(session)
@@ -149,8 +153,9 @@ def client_key(address: Optional[str]) -> str:
     return _key("client", text or UNKNOWN_CLIENT)
 
 
-def count(session: Session, *, form_id: int, client_address: Optional[str], phone: Optional[str],
-          now: dt.datetime) -> None:
+def count(
+    session: Session, *, form_id: int, client_address: Optional[str], phone: Optional[str], now: dt.datetime
+) -> None:
     """Count one sign-up against the limits, or raise TooManySignups (writing nothing).
 
     Call inside the sign-up's write transaction, after lock_for_write(session, LOCK_KEY): the counts
@@ -161,8 +166,9 @@ def count(session: Session, *, form_id: int, client_address: Optional[str], phon
     pkey = _key("phone", phone) if phone else ""
 
     def recent(*where) -> int:
-        return session.exec(select(func.count()).select_from(SignupAttempt)
-                            .where(col(SignupAttempt.at) > since, *where)).one()
+        return session.exec(
+            select(func.count()).select_from(SignupAttempt).where(col(SignupAttempt.at) > since, *where)
+        ).one()
 
     if recent(SignupAttempt.client_key == ckey) >= limits.per_client:
         raise TooManySignups("per_client")

@@ -83,6 +83,7 @@ END_MESSAGES = {
 
 # --- validation (pure) ----------------------------------------------------------------------
 
+
 def validate_name(name: object) -> str:
     text = clean_text("" if name is None else name)
     if not text:
@@ -116,20 +117,25 @@ def validate_timeout(minutes: object) -> int:
     except ValueError:
         raise AccountError("Type the minutes as a whole number.", "timeout") from None
     if not MIN_TIMEOUT_MINUTES <= value <= MAX_TIMEOUT_MINUTES:
-        raise AccountError(f"Choose between {MIN_TIMEOUT_MINUTES} and {MAX_TIMEOUT_MINUTES} minutes "
-                           f"({MAX_TIMEOUT_MINUTES // 60} hours).", "timeout")
+        raise AccountError(
+            f"Choose between {MIN_TIMEOUT_MINUTES} and {MAX_TIMEOUT_MINUTES} minutes "
+            f"({MAX_TIMEOUT_MINUTES // 60} hours).",
+            "timeout",
+        )
     return value
 
 
 # --- reading ----------------------------------------------------------------------------------
+
 
 def ensure_owner(session: Session) -> Person:
     """The built-in owner's row (made once; its password is core.auth's)."""
     row = session.exec(select(Person).where(Person.builtin == True)).first()  # noqa: E712
     if row is not None:
         return row
-    row = Person(name=OWNER_NAME, sign_in_name=_free_name(session, OWNER_SIGN_IN_NAME), role=Role.owner.value,
-                 builtin=True)
+    row = Person(
+        name=OWNER_NAME, sign_in_name=_free_name(session, OWNER_SIGN_IN_NAME), role=Role.owner.value, builtin=True
+    )
     session.add(row)
     session.flush()
     return row
@@ -173,21 +179,37 @@ def people(session: Session) -> list[Person]:
 
 def others_exist(session: Session) -> bool:
     """Someone besides the built-in owner can sign in: the sign-in page asks for a sign-in name."""
-    return session.exec(select(Person.id).where(Person.builtin == False,  # noqa: E712
-                                                col(Person.disabled_at).is_(None))).first() is not None
+    return (
+        session.exec(
+            select(Person.id).where(
+                Person.builtin == False,  # noqa: E712
+                col(Person.disabled_at).is_(None),
+            )
+        ).first()
+        is not None
+    )
 
 
 def active_sessions(session: Session, person_id: int, now: Optional[dt.datetime] = None) -> int:
     now = as_utc(now)
     cutoff = now - dt.timedelta(minutes=timeout_minutes(session))
-    return session.exec(select(func.count()).select_from(StaffSession).where(
-        StaffSession.person_id == person_id, col(StaffSession.ended_at).is_(None),
-        StaffSession.last_seen_at >= cutoff)).one()
+    return session.exec(
+        select(func.count())
+        .select_from(StaffSession)
+        .where(
+            StaffSession.person_id == person_id,
+            col(StaffSession.ended_at).is_(None),
+            StaffSession.last_seen_at >= cutoff,
+        )
+    ).one()
 
 
 def _active_owners(session: Session, *, besides: Optional[int] = None) -> int:
-    q = select(func.count()).select_from(Person).where(Person.role == Role.owner.value,
-                                                       col(Person.disabled_at).is_(None))
+    q = (
+        select(func.count())
+        .select_from(Person)
+        .where(Person.role == Role.owner.value, col(Person.disabled_at).is_(None))
+    )
     if besides is not None:
         q = q.where(Person.id != besides)
     return session.exec(q).one()
@@ -195,14 +217,27 @@ def _active_owners(session: Session, *, besides: Optional[int] = None) -> int:
 
 # --- the owner's changes ------------------------------------------------------------------------
 
-def add_person(session: Session, *, name: object, sign_in_name: object, role: object, password: object,
-               by: Optional[Actor] = None, now: Optional[dt.datetime] = None) -> Person:
+
+def add_person(
+    session: Session,
+    *,
+    name: object,
+    sign_in_name: object,
+    role: object,
+    password: object,
+    by: Optional[Actor] = None,
+    now: Optional[dt.datetime] = None,
+) -> Person:
     """The owner adds someone who can sign in. Every field is checked first; nothing is stored on a problem."""
     by = allow(session, by, "people")
     errors: dict[str, str] = {}
     clean: dict[str, object] = {}
-    for field, check, value in (("name", validate_name, name), ("sign_in_name", validate_sign_in_name, sign_in_name),
-                                ("role", validate_role, role), ("password", auth.validate_password, password)):
+    for field, check, value in (
+        ("name", validate_name, name),
+        ("sign_in_name", validate_sign_in_name, sign_in_name),
+        ("role", validate_role, role),
+        ("password", auth.validate_password, password),
+    ):
         try:
             clean[field] = check(value)
         except OwnerError as exc:
@@ -216,14 +251,27 @@ def add_person(session: Session, *, name: object, sign_in_name: object, role: ob
         lock_for_write(session, PEOPLE_LOCK)
         taken = session.exec(select(Person).where(Person.sign_in_name == clean["sign_in_name"])).first()
         if taken is not None:
-            raise AccountError(f"The sign-in name “{clean['sign_in_name']}” is taken (by {taken.name}). "
-                               "Choose another.", "sign_in_name")
-        person = Person(name=clean["name"], sign_in_name=clean["sign_in_name"], role=clean["role"].value,
-                        password_hash=hashed, created_at=now, updated_at=now)
+            raise AccountError(
+                f"The sign-in name “{clean['sign_in_name']}” is taken (by {taken.name}). Choose another.",
+                "sign_in_name",
+            )
+        person = Person(
+            name=clean["name"],
+            sign_in_name=clean["sign_in_name"],
+            role=clean["role"].value,
+            password_hash=hashed,
+            created_at=now,
+            updated_at=now,
+        )
         session.add(person)
         session.flush()
-        record(session, by, Kind.people, f"Added {person.name} ({person.sign_in_name}) as "
-                                         f"{Role(person.role).label}", now=now)
+        record(
+            session,
+            by,
+            Kind.people,
+            f"Added {person.name} ({person.sign_in_name}) as {Role(person.role).label}",
+            now=now,
+        )
         return person
 
     person = run_write(session, work)
@@ -231,14 +279,25 @@ def add_person(session: Session, *, name: object, sign_in_name: object, role: ob
     return person
 
 
-def update_person(session: Session, *, person_id: int, name: object = None, sign_in_name: object = None,
-                  role: object = None, by: Optional[Actor] = None, now: Optional[dt.datetime] = None) -> Person:
+def update_person(
+    session: Session,
+    *,
+    person_id: int,
+    name: object = None,
+    sign_in_name: object = None,
+    role: object = None,
+    by: Optional[Actor] = None,
+    now: Optional[dt.datetime] = None,
+) -> Person:
     """Rename someone, change their sign-in name or role. Their next click follows the new role."""
     by = allow(session, by, "people")
     errors: dict[str, str] = {}
     clean: dict[str, object] = {}
-    for field, check, value in (("name", validate_name, name), ("sign_in_name", validate_sign_in_name, sign_in_name),
-                                ("role", validate_role, role)):
+    for field, check, value in (
+        ("name", validate_name, name),
+        ("sign_in_name", validate_sign_in_name, sign_in_name),
+        ("role", validate_role, role),
+    ):
         if value is None:
             continue
         try:
@@ -254,20 +313,27 @@ def update_person(session: Session, *, person_id: int, name: object = None, sign
         person = get(session, person_id)
         changes = []
         if "sign_in_name" in clean and clean["sign_in_name"] != person.sign_in_name:
-            taken = session.exec(select(Person).where(Person.sign_in_name == clean["sign_in_name"],
-                                                      Person.id != person.id)).first()
+            taken = session.exec(
+                select(Person).where(Person.sign_in_name == clean["sign_in_name"], Person.id != person.id)
+            ).first()
             if taken is not None:
-                raise AccountError(f"The sign-in name “{clean['sign_in_name']}” is taken (by {taken.name}). "
-                                   "Choose another.", "sign_in_name")
+                raise AccountError(
+                    f"The sign-in name “{clean['sign_in_name']}” is taken (by {taken.name}). Choose another.",
+                    "sign_in_name",
+                )
             changes.append(f"sign-in name {person.sign_in_name} → {clean['sign_in_name']}")
             person.sign_in_name = clean["sign_in_name"]
         if "role" in clean and clean["role"].value != person.role:
             if person.role == Role.owner.value and not _active_owners(session, besides=person.id):
-                raise LastOwner(f"{person.name} is the only owner: make someone else an owner first, so the "
-                                "shop always has one.", "role")
+                raise LastOwner(
+                    f"{person.name} is the only owner: make someone else an owner first, so the shop always has one.",
+                    "role",
+                )
             if person.builtin and clean["role"] is not Role.owner:
-                raise LastOwner("The shop's original owner stays an owner (their password is the one the "
-                                "console can reset).", "role")
+                raise LastOwner(
+                    "The shop's original owner stays an owner (their password is the one the console can reset).",
+                    "role",
+                )
             changes.append(f"role {Role(person.role).label} → {clean['role'].label}")
             person.role = clean["role"].value
         if "name" in clean and clean["name"] != person.name:
@@ -283,8 +349,9 @@ def update_person(session: Session, *, person_id: int, name: object = None, sign
     return run_write(session, work)
 
 
-def set_password(session: Session, *, person_id: int, password: object, by: Optional[Actor] = None,
-                 now: Optional[dt.datetime] = None) -> Person:
+def set_password(
+    session: Session, *, person_id: int, password: object, by: Optional[Actor] = None, now: Optional[dt.datetime] = None
+) -> Person:
     """Set or reset someone's password. Resetting another person's signs them out everywhere."""
     by = allow(session, by, "people")
     password = auth.validate_password(password if password is None else str(password))
@@ -311,8 +378,9 @@ def set_password(session: Session, *, person_id: int, password: object, by: Opti
     return run_write(session, work)
 
 
-def set_disabled(session: Session, *, person_id: int, disabled: bool, by: Optional[Actor] = None,
-                 now: Optional[dt.datetime] = None) -> Person:
+def set_disabled(
+    session: Session, *, person_id: int, disabled: bool, by: Optional[Actor] = None, now: Optional[dt.datetime] = None
+) -> Person:
     """Disable an account (signed out everywhere, can't sign in; their history stays) or enable it again."""
     by = allow(session, by, "people")
     now = as_utc(now)
@@ -323,8 +391,10 @@ def set_disabled(session: Session, *, person_id: int, disabled: bool, by: Option
         if disabled == (person.disabled_at is not None):
             return person
         if disabled and person.role == Role.owner.value and not _active_owners(session, besides=person.id):
-            raise LastOwner(f"{person.name} is the only owner who can sign in: the shop can't be left "
-                            "without one. Make someone else an owner first.")
+            raise LastOwner(
+                f"{person.name} is the only owner who can sign in: the shop can't be left "
+                "without one. Make someone else an owner first."
+            )
         if disabled and person.id == by.id:
             raise AccountError("You can't disable your own account while you use it.")
         person.disabled_at = now if disabled else None
@@ -338,8 +408,9 @@ def set_disabled(session: Session, *, person_id: int, disabled: bool, by: Option
     return run_write(session, work)
 
 
-def sign_out_everywhere(session: Session, *, person_id: int, by: Optional[Actor] = None,
-                        now: Optional[dt.datetime] = None) -> int:
+def sign_out_everywhere(
+    session: Session, *, person_id: int, by: Optional[Actor] = None, now: Optional[dt.datetime] = None
+) -> int:
     """End every session of a person (their next click shows the sign-in page). Returns how many ended."""
     by = allow(session, by, "people")
     now = as_utc(now)
@@ -347,8 +418,13 @@ def sign_out_everywhere(session: Session, *, person_id: int, by: Optional[Actor]
     def work() -> int:
         person = get(session, person_id)
         ended = _end_all(session, person.id, "everywhere", now)
-        record(session, by, Kind.people, f"Signed {person.name} out everywhere ({ended} session"
-                                         f"{'' if ended == 1 else 's'})", now=now)
+        record(
+            session,
+            by,
+            Kind.people,
+            f"Signed {person.name} out everywhere ({ended} session{'' if ended == 1 else 's'})",
+            now=now,
+        )
         return ended
 
     return run_write(session, work)
@@ -381,6 +457,7 @@ def set_timeout(session: Session, minutes: object, *, by: Optional[Actor] = None
 
 # --- signing in ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SignedIn:
     person: Person
@@ -391,15 +468,20 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("ascii", "ignore")).hexdigest()
 
 
-def sign_in(session: Session, sign_in_name: Optional[str], password: Optional[str], *, client: str,
-            now: Optional[dt.datetime] = None) -> Optional[SignedIn]:
+def sign_in(
+    session: Session,
+    sign_in_name: Optional[str],
+    password: Optional[str],
+    *,
+    client: str,
+    now: Optional[dt.datetime] = None,
+) -> Optional[SignedIn]:
     """Check a sign-in name and password for `client`, counting the attempt first (per client and per
     sign-in name). A blank name is the built-in owner. Returns the new session, or None when the name or
     password is wrong (the same answer for both) or the account is disabled. Raises auth.Locked while paused."""
     now = as_utc(now)
-    typed = clean_text(sign_in_name or "").lower()[:MAX_SIGN_IN_NAME + 1]
-    person = owner(session) if not typed else session.exec(
-        select(Person).where(Person.sign_in_name == typed)).first()
+    typed = clean_text(sign_in_name or "").lower()[: MAX_SIGN_IN_NAME + 1]
+    person = owner(session) if not typed else session.exec(select(Person).where(Person.sign_in_name == typed)).first()
     if person is None or person.disabled_at is not None:
         stored = None
     elif person.builtin:
@@ -430,9 +512,11 @@ def sign_in(session: Session, sign_in_name: Optional[str], password: Optional[st
 def check_session(session: Session, *, person_id: int, token: str, now: Optional[dt.datetime] = None) -> Actor:
     """At every click: the person behind a browser session as they are now, or SessionEnded (why)."""
     now = as_utc(now)
-    row = session.exec(select(StaffSession).where(StaffSession.token_hash == _token_hash(token),
-                                                  StaffSession.person_id == person_id)
-                       .execution_options(populate_existing=True)).first()
+    row = session.exec(
+        select(StaffSession)
+        .where(StaffSession.token_hash == _token_hash(token), StaffSession.person_id == person_id)
+        .execution_options(populate_existing=True)
+    ).first()
     person = session.get(Person, person_id, populate_existing=True)
     if row is None or person is None:
         raise SessionEnded("missing")
@@ -446,6 +530,7 @@ def check_session(session: Session, *, person_id: int, token: str, now: Optional
         _end(session, row, "inactive", now)
         raise SessionEnded("inactive", minutes=minutes)
     if now - row.last_seen_at >= TOUCH_EVERY:
+
         def touch() -> None:
             session.execute(update(StaffSession).where(StaffSession.id == row.id).values(last_seen_at=now))
             session.execute(update(Person).where(Person.id == person_id).values(last_seen_at=now))
@@ -462,17 +547,22 @@ def sign_out(session: Session, *, token: str, now: Optional[dt.datetime] = None)
 
 def _end(session: Session, row: StaffSession, reason: str, now: dt.datetime) -> None:
     def work() -> None:
-        session.execute(update(StaffSession).where(StaffSession.id == row.id, col(StaffSession.ended_at).is_(None))
-                        .values(ended_at=now, end_reason=reason))
+        session.execute(
+            update(StaffSession)
+            .where(StaffSession.id == row.id, col(StaffSession.ended_at).is_(None))
+            .values(ended_at=now, end_reason=reason)
+        )
 
     run_write(session, work)
 
 
 def _end_all(session: Session, person_id: int, reason: str, now: dt.datetime) -> int:
     """End every open session of a person (in the caller's transaction)."""
-    result = session.execute(update(StaffSession).where(StaffSession.person_id == person_id,
-                                                        col(StaffSession.ended_at).is_(None))
-                             .values(ended_at=now, end_reason=reason))
+    result = session.execute(
+        update(StaffSession)
+        .where(StaffSession.person_id == person_id, col(StaffSession.ended_at).is_(None))
+        .values(ended_at=now, end_reason=reason)
+    )
     return result.rowcount or 0
 
 

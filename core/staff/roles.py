@@ -41,11 +41,11 @@ MANAGERS = frozenset({Role.owner, Role.manager})
 
 ROLE_HELP = {
     Role.owner: "Everything, including people and roles, the texting provider, attesting an import and "
-                "deleting a customer's data.",
+    "deleting a customer's data.",
     Role.manager: "Everything except people and roles, the texting provider, attesting an import and "
-                  "deleting a customer's data.",
+    "deleting a customer's data.",
     Role.staff: "Personas (look up and add customers, send an opt-in request, record an opt-out), the Inbox "
-                "simulator and Reports to read. No exports, imports or settings.",
+    "simulator and Reports to read. No exports, imports or settings.",
 }
 
 # url path of each page -> the roles that may open it. A page missing here is the owner's alone. The public
@@ -165,8 +165,9 @@ class NotAllowed(OwnerError):
         if self.role is Role.owner:  # only a disabled or signed-out owner gets here
             text = f"You can't {what}: you are signed out. Sign in again."
         else:
-            text = (f"Your role ({self.role.label}) can't {what}. Nothing was changed. "
-                    "Ask the shop's owner if you need to.")
+            text = (
+                f"Your role ({self.role.label}) can't {what}. Nothing was changed. Ask the shop's owner if you need to."
+            )
         super().__init__(text)
 
 
@@ -174,8 +175,9 @@ class SignedOut(NotAllowed):
     """The person's session ended or their account was disabled since the page loaded."""
 
     def __init__(self, action: str):
-        OwnerError.__init__(self, "You are signed out (or your account was disabled), so nothing was changed. "
-                                  "Sign in again.")
+        OwnerError.__init__(
+            self, "You are signed out (or your account was disabled), so nothing was changed. Sign in again."
+        )
         self.role = Role.staff
         self.action = action
 

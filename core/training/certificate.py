@@ -23,8 +23,13 @@ FOOTER = "Opt-In Desk · double opt-in, STOP/START/HELP, quiet hours, opt-out wi
 GREEN, LIGHT_GREEN, RED = (22, 101, 52), (134, 239, 172), (185, 28, 28)
 INK, MUTED, FAINT = (17, 24, 39), (75, 85, 99), (107, 114, 128)
 
-FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts",
-             "/Library/Fonts", "C:/Windows/Fonts")
+FONT_DIRS = (
+    "/usr/share/fonts/truetype/dejavu",
+    "/usr/share/fonts/dejavu",
+    "/usr/local/share/fonts",
+    "/Library/Fonts",
+    "C:/Windows/Fonts",
+)
 
 
 _PLAIN = str.maketrans({"·": "-", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-", "—": "-"})
@@ -49,8 +54,7 @@ def _dejavu() -> Optional[str]:
     return None
 
 
-def pdf(*, trainee: str, results: Sequence[ScenarioResult], when: Optional[dt.date] = None,
-        brand: str = "") -> bytes:
+def pdf(*, trainee: str, results: Sequence[ScenarioResult], when: Optional[dt.date] = None, brand: str = "") -> bytes:
     """The certificate as a one-page A4 landscape PDF whose words are text."""
     from fpdf import FPDF
 
@@ -127,8 +131,7 @@ def _font(size: int):
     return ImageFont.load_default(size=size)
 
 
-def png(*, trainee: str, results: Sequence[ScenarioResult], when: Optional[dt.date] = None,
-        brand: str = "") -> bytes:
+def png(*, trainee: str, results: Sequence[ScenarioResult], when: Optional[dt.date] = None, brand: str = "") -> bytes:
     """The same certificate as a picture (A4 landscape at 140 dpi)."""
     from PIL import Image, ImageDraw
 

@@ -46,7 +46,6 @@ from core.models import (
     SignupForm,
     SmsStatus,
     Source,
-    utcnow,
 )
 from core.errors import OwnerError
 
@@ -117,8 +116,9 @@ def _opt(value: str) -> Optional[str]:
     return value or None
 
 
-def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: Path = DATA_DIR,
-              age_gate: bool = True) -> dict[str, int]:
+def load_demo(
+    session: Session, now: Optional[dt.datetime] = None, *, data_dir: Path = DATA_DIR, age_gate: bool = True
+) -> dict[str, int]:
     """Load the demo shop into an empty database (one transaction). Returns counts per table.
 
     Raises ShopNotEmpty when the shop already has customers: the demo never mixes with real data.
@@ -139,25 +139,32 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
             raise ShopNotEmpty("The shop already has customers: the demo shop loads only into an empty database.")
 
         # customers
-        session.execute(insert(Customer), [{
-            "first_name": r["first_name"],
-            "last_name": r["last_name"],
-            "phone": r["phone"],
-            "email": r["email"],
-            "birthday": dt.date.fromisoformat(r["birthday"]) if r["birthday"] else None,
-            "zip": r["zip"],
-            "source": Source(r["source"]).value,
-            "source_detail": r["source_detail"],
-            "sms_status": SmsStatus(r["sms_status"]),
-            "status_changed_at": _at(now, r["status_changed_days_ago"]),
-            "opt_in_requests": int(r["opt_in_requests"] or 0),
-            "last_request_at": _at(now, r["last_request_days_ago"]),
-            "created_at": _at(now, r["days_ago"]),
-            "updated_at": _at(now, r["updated_days_ago"]),
-            "verified_birth_date": dt.date.fromisoformat(r["verified_birth_date"]) if r.get("verified_birth_date")
-            else None,
-            "age_verified_at": _at(now, r["days_ago"]) if r.get("verified_birth_date") else None,
-        } for r in c_rows])
+        session.execute(
+            insert(Customer),
+            [
+                {
+                    "first_name": r["first_name"],
+                    "last_name": r["last_name"],
+                    "phone": r["phone"],
+                    "email": r["email"],
+                    "birthday": dt.date.fromisoformat(r["birthday"]) if r["birthday"] else None,
+                    "zip": r["zip"],
+                    "source": Source(r["source"]).value,
+                    "source_detail": r["source_detail"],
+                    "sms_status": SmsStatus(r["sms_status"]),
+                    "status_changed_at": _at(now, r["status_changed_days_ago"]),
+                    "opt_in_requests": int(r["opt_in_requests"] or 0),
+                    "last_request_at": _at(now, r["last_request_days_ago"]),
+                    "created_at": _at(now, r["days_ago"]),
+                    "updated_at": _at(now, r["updated_days_ago"]),
+                    "verified_birth_date": dt.date.fromisoformat(r["verified_birth_date"])
+                    if r.get("verified_birth_date")
+                    else None,
+                    "age_verified_at": _at(now, r["days_ago"]) if r.get("verified_birth_date") else None,
+                }
+                for r in c_rows
+            ],
+        )
         if age_gate:  # a dispensary: 21 or older (§11); the training shop teaches the flows without it
             session.merge(Setting(key="min_age", value=str(DEMO_MIN_AGE)))
         id_by_phone = dict(session.execute(select(Customer.phone, Customer.id)).all())
@@ -168,22 +175,26 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
         if m_rows:
             result = session.execute(
                 insert(Message).returning(Message.id, sort_by_parameter_order=True),
-                [{
-                    "customer_id": cust.get(r["customer_key"]) if r["customer_key"] else None,
-                    "phone": r["phone"],
-                    "shop_number": r["shop_number"],
-                    "direction": Direction(r["direction"]),
-                    "body": r["body"],
-                    "kind": MessageKind(r["kind"]) if r["kind"] else None,
-                    "status": MessageStatus(r["status"]),
-                    "reason": r["reason"],
-                    "encoding": r["encoding"],
-                    "segments": int(r["segments"]),
-                    "created_at": _at(now, r["days_ago"]),
-                    "send_at": _at(now, r["send_days_ago"]),
-                    "sent_at": _at(now, r["sent_days_ago"]),
-                    "bulk": r["bulk"] == "1",
-                } for r in m_rows])
+                [
+                    {
+                        "customer_id": cust.get(r["customer_key"]) if r["customer_key"] else None,
+                        "phone": r["phone"],
+                        "shop_number": r["shop_number"],
+                        "direction": Direction(r["direction"]),
+                        "body": r["body"],
+                        "kind": MessageKind(r["kind"]) if r["kind"] else None,
+                        "status": MessageStatus(r["status"]),
+                        "reason": r["reason"],
+                        "encoding": r["encoding"],
+                        "segments": int(r["segments"]),
+                        "created_at": _at(now, r["days_ago"]),
+                        "send_at": _at(now, r["send_days_ago"]),
+                        "sent_at": _at(now, r["sent_days_ago"]),
+                        "bulk": r["bulk"] == "1",
+                    }
+                    for r in m_rows
+                ],
+            )
             msg_ids = {r["key"]: mid for r, (mid,) in zip(m_rows, result.all())}
 
         sub_ids = _load_forms(session, now, f_rows, s_rows, v_rows, cust)
@@ -199,28 +210,40 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
             return ev
 
         if e_rows:
-            session.execute(insert(ConsentEvent), [{
-                "customer_id": cust[r["customer_key"]],
-                "phone": r["phone"],
-                "old_status": SmsStatus(r["old_status"]) if r["old_status"] else None,
-                "new_status": SmsStatus(r["new_status"]),
-                "occurred_at": _at(now, r["days_ago"]),
-                "channel": Channel(r["channel"]),
-                "evidence": evidence(r["evidence"], _at(now, r["days_ago"])),
-            } for r in e_rows])
+            session.execute(
+                insert(ConsentEvent),
+                [
+                    {
+                        "customer_id": cust[r["customer_key"]],
+                        "phone": r["phone"],
+                        "old_status": SmsStatus(r["old_status"]) if r["old_status"] else None,
+                        "new_status": SmsStatus(r["new_status"]),
+                        "occurred_at": _at(now, r["days_ago"]),
+                        "channel": Channel(r["channel"]),
+                        "evidence": evidence(r["evidence"], _at(now, r["days_ago"])),
+                    }
+                    for r in e_rows
+                ],
+            )
 
         if r_rows:
-            session.execute(insert(PossibleOptOut), [{
-                "customer_id": cust[r["customer_key"]],
-                "phone": r["phone"],
-                "message_id": msg_ids.get(r["message_key"]),
-                "body": r["body"],
-                "received_at": _at(now, r["days_ago"]),
-                "deadline": review_deadline(_at(now, r["days_ago"])),
-                "decision": Decision(r["decision"]) if r["decision"] else None,
-                "decided_at": _at(now, r["decided_days_ago"]),
-                "reason": r["reason"],
-            } for r in r_rows])
+            session.execute(
+                insert(PossibleOptOut),
+                [
+                    {
+                        "customer_id": cust[r["customer_key"]],
+                        "phone": r["phone"],
+                        "message_id": msg_ids.get(r["message_key"]),
+                        "body": r["body"],
+                        "received_at": _at(now, r["days_ago"]),
+                        "deadline": review_deadline(_at(now, r["days_ago"])),
+                        "decision": Decision(r["decision"]) if r["decision"] else None,
+                        "decided_at": _at(now, r["decided_days_ago"]),
+                        "reason": r["reason"],
+                    }
+                    for r in r_rows
+                ],
+            )
 
         # POS sources and which customers each one synced
         pos_counts: dict[str, dict[str, int]] = {}
@@ -232,18 +255,26 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
         for r in p_rows:
             if r["name"] in existing:
                 continue
-            session.add(PosSource(
-                name=r["name"],
-                request_after=(now - dt.timedelta(days=int(r["request_after_days_ago"]))).date(),
-                last_sync_at=_at(now, r["last_sync_days_ago"]),
-                last_counts=pos_counts.get(r["name"], {}),
-                created_at=now - dt.timedelta(days=90),
-            ))
+            session.add(
+                PosSource(
+                    name=r["name"],
+                    request_after=(now - dt.timedelta(days=int(r["request_after_days_ago"]))).date(),
+                    last_sync_at=_at(now, r["last_sync_days_ago"]),
+                    last_counts=pos_counts.get(r["name"], {}),
+                    created_at=now - dt.timedelta(days=90),
+                )
+            )
         session.flush()
         source_id = {p.name: p.id for p in session.exec(select(PosSource)).all()}
-        pos_links = [{"source_id": source_id[r["source_detail"]], "customer_id": cust[r["key"]],
-                      "synced_at": _at(now, r["days_ago"])}
-                     for r in c_rows if r["source"] == Source.pos_sync.value and r["source_detail"] in source_id]
+        pos_links = [
+            {
+                "source_id": source_id[r["source_detail"]],
+                "customer_id": cust[r["key"]],
+                "synced_at": _at(now, r["days_ago"]),
+            }
+            for r in c_rows
+            if r["source"] == Source.pos_sync.value and r["source_detail"] in source_id
+        ]
         if pos_links:
             session.execute(insert(PosContact), pos_links)
 
@@ -255,25 +286,52 @@ def load_demo(session: Session, now: Optional[dt.datetime] = None, *, data_dir: 
             run = runs.setdefault(r["source_detail"], {"at": _at(now, r["days_ago"]), "rows": 0})
             run["rows"] += 1
         for file, run in runs.items():
-            statuses = [e for e in e_rows if e["channel"] == Channel.csv_import.value and
-                        json.loads(e["evidence"]).get("file") == file]
+            statuses = [
+                e
+                for e in e_rows
+                if e["channel"] == Channel.csv_import.value and json.loads(e["evidence"]).get("file") == file
+            ]
             opted_in = sum(e["new_status"] == SmsStatus.opted_in.value for e in statuses)
             opted_out = sum(e["new_status"] == SmsStatus.opted_out.value for e in statuses)
-            session.add(ImportRun(
-                file_name=file, origin="csv_import", started_at=run["at"],
-                finished_at=run["at"] + dt.timedelta(seconds=4), by="owner", attested=True,
-                counts={"rows": run["rows"], "added": run["rows"], "opted_in": opted_in, "opted_out": opted_out,
-                        "no_status": run["rows"] - opted_in - opted_out, "errors": 0},
-            ))
+            session.add(
+                ImportRun(
+                    file_name=file,
+                    origin="csv_import",
+                    started_at=run["at"],
+                    finished_at=run["at"] + dt.timedelta(seconds=4),
+                    by="owner",
+                    attested=True,
+                    counts={
+                        "rows": run["rows"],
+                        "added": run["rows"],
+                        "opted_in": opted_in,
+                        "opted_out": opted_out,
+                        "no_status": run["rows"] - opted_in - opted_out,
+                        "errors": 0,
+                    },
+                )
+            )
         session.flush()
-        return {"customers": len(c_rows), "consent_events": len(e_rows), "messages": len(m_rows),
-                "possible_opt_outs": len(r_rows), "pos_sources": len(p_rows), "form_submissions": len(sub_ids)}
+        return {
+            "customers": len(c_rows),
+            "consent_events": len(e_rows),
+            "messages": len(m_rows),
+            "possible_opt_outs": len(r_rows),
+            "pos_sources": len(p_rows),
+            "form_submissions": len(sub_ids),
+        }
 
     return run_write(session, work, attempts=3)
 
 
-def _load_forms(session: Session, now: dt.datetime, f_rows: list[dict[str, str]], s_rows: list[dict[str, str]],
-                v_rows: list[dict[str, str]], cust: dict[str, int]) -> dict[str, int]:
+def _load_forms(
+    session: Session,
+    now: dt.datetime,
+    f_rows: list[dict[str, str]],
+    s_rows: list[dict[str, str]],
+    v_rows: list[dict[str, str]],
+    cust: dict[str, int],
+) -> dict[str, int]:
     """The demo's sign-up forms, their submissions and daily views. Returns submission key -> id.
 
     The main form is the shop's own (init_db made it): it keeps its settings and gains the
@@ -286,10 +344,19 @@ def _load_forms(session: Session, now: dt.datetime, f_rows: list[dict[str, str]]
         form = main if r["is_main"] == "1" else None
         if form is None and r["is_main"] != "1" and r["slug"] not in forms_by_slug:
             created = _at(now, r["days_ago"]) or now
-            form = SignupForm(name=r["name"], slug=r["slug"], is_main=False, fields=json.loads(r["fields"]),
-                              collects_sms=r["collects_sms"] == "1", double_opt_in=r["double_opt_in"] == "1",
-                              auto_opt_in=r["auto_opt_in"] == "1", disclosure=r["disclosure"],
-                              disclosure_version=1, created_at=created, updated_at=created)
+            form = SignupForm(
+                name=r["name"],
+                slug=r["slug"],
+                is_main=False,
+                fields=json.loads(r["fields"]),
+                collects_sms=r["collects_sms"] == "1",
+                double_opt_in=r["double_opt_in"] == "1",
+                auto_opt_in=r["auto_opt_in"] == "1",
+                disclosure=r["disclosure"],
+                disclosure_version=1,
+                created_at=created,
+                updated_at=created,
+            )
         if form is None:
             continue
         form.views = (form.views or 0) + int(r["views"] or 0)
@@ -302,12 +369,18 @@ def _load_forms(session: Session, now: dt.datetime, f_rows: list[dict[str, str]]
     if rows:
         result = session.execute(
             insert(FormSubmission).returning(FormSubmission.id, sort_by_parameter_order=True),
-            [{"form_id": form_for[r["form_slug"]].id,
-              "customer_id": cust.get(r["customer_key"]) if r["customer_key"] else None,
-              "disclosure_version": int(r["disclosure_version"] or 1),
-              "outcome": r["outcome"],
-              "submitted_at": _at(now, r["days_ago"]),
-              "answers": json.loads(r["answers"]) if r["answers"] else {}} for r in rows])
+            [
+                {
+                    "form_id": form_for[r["form_slug"]].id,
+                    "customer_id": cust.get(r["customer_key"]) if r["customer_key"] else None,
+                    "disclosure_version": int(r["disclosure_version"] or 1),
+                    "outcome": r["outcome"],
+                    "submitted_at": _at(now, r["days_ago"]),
+                    "answers": json.loads(r["answers"]) if r["answers"] else {},
+                }
+                for r in rows
+            ],
+        )
         sub_ids = {r["key"]: sid for r, (sid,) in zip(rows, result.all())}
     today = now.date()
     ids = [f.id for f in form_for.values()]
@@ -334,6 +407,7 @@ def is_fictional(phone: str) -> bool:
 
 # --- The demo shop's own database ---------------------------------------------------------
 
+
 def demo_url(main_url: str | None = None) -> str:
     """Where the demo shop lives: beside the real shop, never in it."""
     try:
@@ -349,8 +423,9 @@ def is_demo(session: Session) -> bool:
 
 def _check_is_demo_or_empty(session: Session) -> None:
     if not is_demo(session) and not is_empty(session):
-        raise DemoError("The place kept for the demo shop holds customers that are not the demo's; "
-                        "it is left exactly as it is.")
+        raise DemoError(
+            "The place kept for the demo shop holds customers that are not the demo's; it is left exactly as it is."
+        )
 
 
 def prepare(main_url: str | None = None, now: Optional[dt.datetime] = None) -> str:

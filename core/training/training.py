@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 
 from core import bootstrap, db
 from core.clock import as_utc
-from core.models import Setting, utcnow
+from core.models import Setting
 from core.errors import OwnerError
 
 STARTED_KEY = "training_started_at"
@@ -48,8 +48,9 @@ def separate_url(main_url: str, name: str) -> str:
     if main_url.startswith("sqlite"):
         path = main_url.split("///", 1)[1] if "///" in main_url else ""
         if not path or path == ":memory:":
-            raise TrainingError("A training or demo shop needs the real shop to be stored in a file or on "
-                                "PostgreSQL, not in memory.")
+            raise TrainingError(
+                "A training or demo shop needs the real shop to be stored in a file or on PostgreSQL, not in memory."
+            )
         p = Path(path)
         suffix = p.suffix or ".db"
         return f"sqlite:///{p.with_name(f'{p.stem}.{name}{suffix}')}"
@@ -106,8 +107,12 @@ def exists(url: str) -> bool:
     admin = _admin(url)
     try:
         with admin.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"),
-                                {"s": schema}).first() is not None
+            return (
+                conn.execute(
+                    text("SELECT 1 FROM information_schema.schemata WHERE schema_name = :s"), {"s": schema}
+                ).first()
+                is not None
+            )
     finally:
         admin.dispose()
 
@@ -212,4 +217,4 @@ def mark(session: Session, name: str, value: str = "1") -> None:
 
 def marks(session: Session) -> dict[str, str]:
     rows = session.exec(select(Setting).where(Setting.key.startswith(MARK_PREFIX))).all()
-    return {r.key[len(MARK_PREFIX):]: r.value for r in rows}
+    return {r.key[len(MARK_PREFIX) :]: r.value for r in rows}

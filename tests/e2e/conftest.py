@@ -48,8 +48,15 @@ from tests.e2e.helpers import (  # noqa: F401  (re-exported for the browser test
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 E2E_DIR = Path(__file__).resolve().parent
 START_TIMEOUT_S = 60
 
@@ -80,6 +87,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 # --- the app server -----------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -114,20 +122,42 @@ def app_server(request):
     log_path = ARTIFACTS / f"server-{request.module.__name__.rsplit('.', 1)[-1]}-{request.node.name}.log"
     log = open(log_path, "w", encoding="utf-8")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+            "--server.runOnSave",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while not _healthy(base_url):
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log_path}:\n"
-                                   + log_path.read_text()[-3000:])
+                raise RuntimeError(
+                    f"streamlit exited with {proc.returncode}; see {log_path}:\n" + log_path.read_text()[-3000:]
+                )
             if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer {base_url}/_stcore/health within "
-                                   f"{START_TIMEOUT_S} s; see {log_path}:\n" + log_path.read_text()[-3000:])
+                raise RuntimeError(
+                    f"streamlit did not answer {base_url}/_stcore/health within "
+                    f"{START_TIMEOUT_S} s; see {log_path}:\n" + log_path.read_text()[-3000:]
+                )
             time.sleep(0.3)
         yield base_url
     finally:
@@ -142,6 +172,7 @@ def app_server(request):
 
 
 # --- the browser --------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def browser():

@@ -1,6 +1,6 @@
 """Helpers for browser tests (re-exported by tests/e2e/conftest.py).
 
-    from tests.e2e.helpers import sign_in_fresh, shot, wait_for_app, nav_links, by_key, fill, click
+from tests.e2e.helpers import sign_in_fresh, shot, wait_for_app, nav_links, by_key, fill, click
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ def wait_for_app(page, *, settle_ms: int = 250) -> None:
     page.wait_for_timeout(settle_ms)
     page.locator('[data-testid="stApp"]').wait_for(state="attached", timeout=RUN_TIMEOUT_MS)
     page.locator('[data-testid="stApp"][data-test-connection-state="CONNECTED"]').wait_for(
-        state="attached", timeout=RUN_TIMEOUT_MS)
+        state="attached", timeout=RUN_TIMEOUT_MS
+    )
     idle = """() => {
         const app = document.querySelector('[data-testid="stApp"]');
         return app && app.getAttribute('data-test-script-state') === 'notRunning'

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, sign_in_fresh, wait_for_app, nav_click
+from tests.e2e.helpers import (
+    RUN_TIMEOUT_MS,
+    by_key,
+    click,
+    fill,
+    nav_links,
+    shot,
+    sign_in_fresh,
+    wait_for_app,
+    nav_click,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -92,8 +92,10 @@ def test_pos_source_date_setting_and_sync(app_server, browser_page, tmp_path):
     assert page.get_by_text(LABEL).first.is_visible()
 
     export = tmp_path / "lightspeed-customers.csv"
-    export.write_text("Mobile,First Name,Accepts SMS Marketing\n212-555-0191,Ann,yes\n212-555-0192,Bob,\n"
-                      "not a phone,Cy,\n", encoding="utf-8")
+    export.write_text(
+        "Mobile,First Name,Accepts SMS Marketing\n212-555-0191,Ann,yes\n212-555-0192,Bob,\nnot a phone,Cy,\n",
+        encoding="utf-8",
+    )
     box = page.locator('[class*="st-key-pos_src_"]').filter(has_text="Lightspeed").first
     sid = [c for c in box.get_attribute("class").split() if c.startswith("st-key-pos_src_")][0].rsplit("_", 1)[1]
     # the date field is made of month / day / year segments: type into the first, it moves on by itself

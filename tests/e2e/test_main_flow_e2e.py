@@ -13,8 +13,18 @@ pytestmark = pytest.mark.e2e
 
 PASSWORD = "main-flow-e2e-pass"
 DATA = Path(__file__).resolve().parents[2] / "data" / "customers.csv"
-OWNER_TITLES = {"Personas", "Audiences", "Inbox", "Reports", "Member Club", "Texting Defaults",
-                "Sign-up Forms", "Integrations", "Import", "Walkthrough"}
+OWNER_TITLES = {
+    "Personas",
+    "Audiences",
+    "Inbox",
+    "Reports",
+    "Member Club",
+    "Texting Defaults",
+    "Sign-up Forms",
+    "Integrations",
+    "Import",
+    "Walkthrough",
+}
 
 
 def a_pending_demo_customer() -> dict:
@@ -22,8 +32,13 @@ def a_pending_demo_customer() -> dict:
     rows = list(csv.DictReader(DATA.open(encoding="utf-8")))
     names = [(r["first_name"], r["last_name"]) for r in rows]
     for r in rows:
-        if (r["sms_status"] == "pending" and r["first_name"] and r["last_name"]
-                and names.count((r["first_name"], r["last_name"])) == 1 and r["phone"].startswith("+1")):
+        if (
+            r["sms_status"] == "pending"
+            and r["first_name"]
+            and r["last_name"]
+            and names.count((r["first_name"], r["last_name"])) == 1
+            and r["phone"].startswith("+1")
+        ):
             return r
     raise AssertionError("the demo shop has no pending customer with a unique name")
 
@@ -79,8 +94,9 @@ def test_search_text_yes_then_stop_and_see_the_status_change_then_sign_out(app_s
     shot(page, "main-04-inbox-picked")
     click(page, "inbox_quick_YES")
     conversation = by_key(page, "inbox_conversation")
-    conversation.get_by_text("Post opt-in confirmation").or_(conversation.get_by_text("Date of birth question")) \
-        .first.wait_for()
+    conversation.get_by_text("Post opt-in confirmation").or_(
+        conversation.get_by_text("Date of birth question")
+    ).first.wait_for()
     if not conversation.get_by_text("Post opt-in confirmation").count():
         # the demo dispensary's age gate (21+): an unverified customer is asked for a birth date first (§11)
         fill(page, "inbox_message", "01/15/1990")

@@ -6,15 +6,36 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.helpers import by_key, click, fill, nav_links, set_password, shot, sign_in, sign_in_fresh, wait_for_app, nav_click
+from tests.e2e.helpers import (
+    by_key,
+    click,
+    fill,
+    nav_links,
+    set_password,
+    shot,
+    sign_in,
+    sign_in_fresh,
+    wait_for_app,
+    nav_click,
+)
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 
 PASSWORD = "green-leaf-e2e-pass"
-OWNER_TITLES = {"Personas", "Audiences", "Inbox", "Reports", "Member Club", "Texting Defaults",
-                "Sign-up Forms", "Integrations", "Import", "Walkthrough"}
+OWNER_TITLES = {
+    "Personas",
+    "Audiences",
+    "Inbox",
+    "Reports",
+    "Member Club",
+    "Texting Defaults",
+    "Sign-up Forms",
+    "Integrations",
+    "Import",
+    "Walkthrough",
+}
 
 
 def test_first_start_demo_shop_owner_pages_then_sign_out_hides_them(app_server, browser_page):

@@ -5,8 +5,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import (RUN_TIMEOUT_MS, by_key, click, fill, nav_links, shot, nav_click, sign_in_fresh,
-                               wait_for_app)
+from tests.e2e.helpers import (
+    RUN_TIMEOUT_MS,
+    by_key,
+    click,
+    fill,
+    nav_links,
+    shot,
+    nav_click,
+    sign_in_fresh,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -76,8 +85,10 @@ def test_a_signed_out_customer_signs_up_replies_y_and_is_opted_in(app_server, br
     fill(owner, "inbox_phone", PHONE)
     owner.keyboard.press("Enter")
     wait_for_app(owner)
-    assert "pending" in by_key(owner, "inbox_conversation").locator("xpath=..").inner_text() or \
-        "pending" in owner.locator('[data-testid="stApp"]').inner_text()
+    assert (
+        "pending" in by_key(owner, "inbox_conversation").locator("xpath=..").inner_text()
+        or "pending" in owner.locator('[data-testid="stApp"]').inner_text()
+    )
     fill(owner, "inbox_message", "Y")
     click(owner, "inbox_send")
     owner.get_by_text("Post opt-in confirmation", exact=False).first.wait_for()

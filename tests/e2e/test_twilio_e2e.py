@@ -47,16 +47,43 @@ def live_server():
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if k != "TEST_DATABASE_URL"}
-        env.update(DATABASE_URL=url, OPTIN_DESK_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1",
-                   OPTIN_DESK_SMS_PROVIDER="twilio", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-                   OPTIN_DESK_PUBLIC_URL=PUBLIC, TWILIO_API_URL=api.url)
+        env.update(
+            DATABASE_URL=url,
+            OPTIN_DESK_PASSWORD=PASSWORD,
+            PYTHONUNBUFFERED="1",
+            OPTIN_DESK_SMS_PROVIDER="twilio",
+            TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+            TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+            OPTIN_DESK_PUBLIC_URL=PUBLIC,
+            TWILIO_API_URL=api.url,
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         log = open(ARTIFACTS / "server-twilio_e2e.log", "w", encoding="utf-8")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--server.runOnSave", "false"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--browser.gatherUsageStats",
+                "false",
+                "--server.fileWatcherType",
+                "none",
+                "--server.runOnSave",
+                "false",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             deadline = time.monotonic() + 60
             while not _healthy(base):
@@ -71,12 +98,14 @@ def live_server():
             tmp.cleanup()
 
 
-def test_a_signed_stop_to_the_webhook_shows_on_personas_with_the_confirmation_sent_through_twilio(live_server,
-                                                                                                 browser_page):
+def test_a_signed_stop_to_the_webhook_shows_on_personas_with_the_confirmation_sent_through_twilio(
+    live_server, browser_page
+):
     base, api = live_server
     form = inbound_form(PHONE, "STOP")
-    r = requests.post(base + "/sms/twilio/inbound", data=form,
-                      headers=signed(PUBLIC + "/sms/twilio/inbound", form), timeout=10)
+    r = requests.post(
+        base + "/sms/twilio/inbound", data=form, headers=signed(PUBLIC + "/sms/twilio/inbound", form), timeout=10
+    )
     assert r.status_code == 200 and r.text.endswith("<Response/>")
     forged = requests.post(base + "/sms/twilio/inbound", data=inbound_form(PHONE, "START"), timeout=10)
     assert forged.status_code == 403

@@ -109,6 +109,7 @@ def preset(name: str, environ: Optional[Mapping[str, str]] = None) -> str:
 
 # --- the Auth Token, encrypted at rest ---------------------------------------------------------
 
+
 def _fernet(environ=None):
     secret = preset(ENV_SECRET_KEY, environ)
     if not secret:
@@ -135,6 +136,7 @@ def _decrypt(ciphertext: str, environ=None) -> str:
 
 
 # --- the settings, resolved --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ProviderConfig:
@@ -255,9 +257,17 @@ def _check_url(url: str) -> str:
     return ""
 
 
-def save(session: Session, *, provider: str, account_sid: str = "", auth_token: Optional[str] = None,
-         public_url: str = "", rate: float = DEFAULT_RATE, environ: Optional[Mapping[str, str]] = None,
-         by: Optional[Actor] = None) -> ProviderConfig:
+def save(
+    session: Session,
+    *,
+    provider: str,
+    account_sid: str = "",
+    auth_token: Optional[str] = None,
+    public_url: str = "",
+    rate: float = DEFAULT_RATE,
+    environ: Optional[Mapping[str, str]] = None,
+    by: Optional[Actor] = None,
+) -> ProviderConfig:
     """Save what the owner chose (the owner's alone: roles.NotAllowed otherwise). A field the environment
     presets is left as it is. `auth_token` None or '' keeps the stored one. Raises ProviderSettingsError
     (per field) before anything is written. The activity trail says what changed, never the token."""
@@ -271,12 +281,16 @@ def save(session: Session, *, provider: str, account_sid: str = "", auth_token: 
     if provider not in PROVIDERS:
         errors["provider"] = "Choose Simulated or Twilio."
     if account_sid and not SID_RE.fullmatch(account_sid):
-        errors["account_sid"] = "An Account SID is AC followed by 32 letters and digits (Twilio Console › Account info)."
+        errors["account_sid"] = (
+            "An Account SID is AC followed by 32 letters and digits (Twilio Console › Account info)."
+        )
     if auth_token and not TOKEN_RE.fullmatch(auth_token):
         errors["auth_token"] = "An Auth Token is 32 letters and digits (Twilio Console › Account info)."
     elif auth_token and "auth_token" not in current.preset and not can_store_token(environ):
-        errors["auth_token"] = (f"The Auth Token can be saved here only when {ENV_SECRET_KEY} is set (it encrypts "
-                                f"the token). Set it, or set {ENV_TOKEN} in the environment or .streamlit/secrets.toml.")
+        errors["auth_token"] = (
+            f"The Auth Token can be saved here only when {ENV_SECRET_KEY} is set (it encrypts "
+            f"the token). Set it, or set {ENV_TOKEN} in the environment or .streamlit/secrets.toml."
+        )
     if msg := _check_url(public_url):
         errors["public_url"] = msg
     if not (0 < float(rate or 0) <= MAX_RATE):
@@ -305,7 +319,9 @@ def save(session: Session, *, provider: str, account_sid: str = "", auth_token: 
         lock_for_write(session, "provider-settings")
         for key, value in values.items():
             session.merge(Setting(key=key, value=value))
-        what = [PROVIDERS.get(provider, provider).split(" (")[0]] + (["a new Auth Token"] if KEY_TOKEN in values else [])
+        what = [PROVIDERS.get(provider, provider).split(" (")[0]] + (
+            ["a new Auth Token"] if KEY_TOKEN in values else []
+        )
         activity.record(session, by, activity.Kind.settings, "Saved the texting provider: " + ", ".join(what))
 
     run_write(session, write)
@@ -332,6 +348,7 @@ def forget_token(session: Session, *, by: Optional[Actor] = None) -> None:
 
 # --- the provider object -------------------------------------------------------------------
 
+
 def _twilio(config: ProviderConfig) -> Provider:
     from core.messaging.providers.twilio import TwilioProvider
 
@@ -354,9 +371,10 @@ def make(config: ProviderConfig) -> Provider:
 TEST_BODY = "Opt-In Desk test: your shop's number is connected and can send texts. No reply needed."
 
 
-def send_test(session: Session, *, phone: str, config: Optional[ProviderConfig] = None,
-              by: Optional[Actor] = None) -> SendResult:
-    """"Send a test text" to the owner's own phone, from the shop's main number (the owner's alone). Not a
+def send_test(
+    session: Session, *, phone: str, config: Optional[ProviderConfig] = None, by: Optional[Actor] = None
+) -> SendResult:
+    """ "Send a test text" to the owner's own phone, from the shop's main number (the owner's alone). Not a
     customer text: it is not logged with the customers' messages, and it never goes to a phone that opted out."""
     by = allow(session, by, "texting_provider")
     from core import phones
@@ -382,8 +400,12 @@ def send_test(session: Session, *, phone: str, config: Optional[ProviderConfig] 
     from core import activity
 
     def trail() -> None:
-        activity.record(session, by, activity.Kind.settings, f"Sent a test text to {phones.redact(e164)}"
-                        + ("" if config.live else " (simulated)"))
+        activity.record(
+            session,
+            by,
+            activity.Kind.settings,
+            f"Sent a test text to {phones.redact(e164)}" + ("" if config.live else " (simulated)"),
+        )
 
     run_write(session, trail)
     return result

@@ -32,12 +32,21 @@ class _BaseUrlHttpClient(TwilioHttpClient):
         self.base = base.rstrip("/")
         self.last_headers: dict = {}
 
-    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
-                allow_redirects=False):
+    def request(
+        self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+    ):
         if self.base and url.startswith(TWILIO_API):
-            url = self.base + url[len(TWILIO_API):]
-        response = super().request(method, url, params=params, data=data, headers=headers, auth=auth,
-                                   timeout=timeout, allow_redirects=allow_redirects)
+            url = self.base + url[len(TWILIO_API) :]
+        response = super().request(
+            method,
+            url,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=allow_redirects,
+        )
         self.last_headers = dict(response.headers or {})
         return response
 
@@ -73,27 +82,46 @@ class TwilioProvider:
         try:
             m = self._client.messages.create(**kwargs)
         except TwilioRestException as exc:
-            detail = f"Twilio {exc.status}" + (f" error {exc.code}" if exc.code else "") + \
-                (f": {exc.msg}" if exc.msg else "")
+            detail = (
+                f"Twilio {exc.status}"
+                + (f" error {exc.code}" if exc.code else "")
+                + (f": {exc.msg}" if exc.msg else "")
+            )
             if exc.status == 429:
-                return SendResult(Outcome.retry, error_code=exc.code, detail=detail[:300],
-                                  retry_after=_retry_after(self._http.last_headers))
+                return SendResult(
+                    Outcome.retry,
+                    error_code=exc.code,
+                    detail=detail[:300],
+                    retry_after=_retry_after(self._http.last_headers),
+                )
             if exc.status >= 500:
-                return SendResult(Outcome.unknown, error_code=exc.code, detail=detail[:300],
-                                  retry_after=_retry_after(self._http.last_headers))
+                return SendResult(
+                    Outcome.unknown,
+                    error_code=exc.code,
+                    detail=detail[:300],
+                    retry_after=_retry_after(self._http.last_headers),
+                )
             return SendResult(Outcome.rejected, error_code=exc.code, detail=detail[:300])
         except (requests.RequestException, OSError) as exc:
             # the request may or may not have reached Twilio: the sender looks it up before sending again
             return SendResult(Outcome.unknown, detail=f"No answer from Twilio ({type(exc).__name__})")
-        return SendResult(Outcome.accepted, sid=m.sid or "", status=str(m.status or "queued"),
-                          error_code=m.error_code)
+        return SendResult(Outcome.accepted, sid=m.sid or "", status=str(m.status or "queued"), error_code=m.error_code)
 
     def find_sent(self, *, to: str, from_: str, since: dt.datetime) -> list[SentRecord]:
         try:
-            rows = self._client.messages.list(to=to, from_=from_, date_sent_after=since - dt.timedelta(days=1),
-                                              limit=200)
+            rows = self._client.messages.list(
+                to=to, from_=from_, date_sent_after=since - dt.timedelta(days=1), limit=200
+            )
         except (TwilioRestException, requests.RequestException, OSError) as exc:
             raise ProviderUnavailable(f"Could not ask Twilio ({type(exc).__name__})") from None
-        return [SentRecord(sid=r.sid, to=r.to or "", from_=getattr(r, "from_", "") or "", body=r.body or "",
-                           created_at=_naive_utc(r.date_created), status=str(r.status or ""))
-                for r in rows]
+        return [
+            SentRecord(
+                sid=r.sid,
+                to=r.to or "",
+                from_=getattr(r, "from_", "") or "",
+                body=r.body or "",
+                created_at=_naive_utc(r.date_created),
+                status=str(r.status or ""),
+            )
+            for r in rows
+        ]

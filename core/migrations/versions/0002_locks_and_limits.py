@@ -32,7 +32,8 @@ def _split_queued_requests() -> None:
         "UPDATE customer SET queued_requests = q.n, opt_in_requests = opt_in_requests - q.n "
         "FROM (SELECT customer_id, count(*) AS n FROM message WHERE kind = 'opt_in_request' "
         "AND status = 'queued' AND customer_id IS NOT NULL GROUP BY customer_id) AS q "
-        "WHERE customer.id = q.customer_id")
+        "WHERE customer.id = q.customer_id"
+    )
 
 
 def _not_null(table: str, column: str, value: int) -> None:
@@ -78,10 +79,12 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("id"),
         )
     have = index_names("signup_attempt")
-    for name, columns in (("ix_signup_attempt_at", ["at"]),
-                          ("ix_signup_attempt_client", ["client_key", "at"]),
-                          ("ix_signup_attempt_phone", ["phone_key", "at"]),
-                          ("ix_signup_attempt_form", ["form_id", "at"])):
+    for name, columns in (
+        ("ix_signup_attempt_at", ["at"]),
+        ("ix_signup_attempt_client", ["client_key", "at"]),
+        ("ix_signup_attempt_phone", ["phone_key", "at"]),
+        ("ix_signup_attempt_form", ["form_id", "at"]),
+    ):
         if name not in have:
             op.create_index(name, "signup_attempt", columns, unique=False)
 

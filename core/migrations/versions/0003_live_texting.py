@@ -21,9 +21,15 @@ branch_labels = None
 depends_on = None
 
 CUSTOMER = (("unreachable", sa.String(length=20)), ("unreachable_code", sa.Integer()))
-MESSAGE = (("provider_sid", sa.String(length=64)), ("provider_status", sa.String(length=20)),
-           ("error_code", sa.Integer()), ("attempts", sa.Integer()), ("claimed_by", sa.String(length=64)),
-           ("claimed_until", sa.DateTime()), ("next_attempt_at", sa.DateTime()))
+MESSAGE = (
+    ("provider_sid", sa.String(length=64)),
+    ("provider_status", sa.String(length=20)),
+    ("error_code", sa.Integer()),
+    ("attempts", sa.Integer()),
+    ("claimed_by", sa.String(length=64)),
+    ("claimed_until", sa.DateTime()),
+    ("next_attempt_at", sa.DateTime()),
+)
 
 
 def upgrade() -> None:

@@ -23,14 +23,19 @@ depends_on = None
 
 def upgrade() -> None:
     if not has_column("texting_defaults", "extra_opt_out_words"):
-        op.add_column("texting_defaults", sa.Column("extra_opt_out_words", sa.String(length=200), server_default=sa.text("''"),
-                                                    nullable=False))
+        op.add_column(
+            "texting_defaults",
+            sa.Column("extra_opt_out_words", sa.String(length=200), server_default=sa.text("''"), nullable=False),
+        )
     if not has_column("texting_defaults", "extra_help_words"):
-        op.add_column("texting_defaults", sa.Column("extra_help_words", sa.String(length=200), server_default=sa.text("''"),
-                                                    nullable=False))
+        op.add_column(
+            "texting_defaults",
+            sa.Column("extra_help_words", sa.String(length=200), server_default=sa.text("''"), nullable=False),
+        )
     if not has_column("texting_defaults", "confirm_recorded_opt_outs"):
-        op.add_column("texting_defaults", sa.Column("confirm_recorded_opt_outs", sa.Boolean(), server_default="1",
-                                                    nullable=False))
+        op.add_column(
+            "texting_defaults", sa.Column("confirm_recorded_opt_outs", sa.Boolean(), server_default="1", nullable=False)
+        )
 
 
 def downgrade() -> None:

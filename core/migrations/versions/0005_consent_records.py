@@ -32,8 +32,9 @@ def upgrade() -> None:
     if not has_column("consent_event", "consented_at"):
         op.add_column("consent_event", sa.Column("consented_at", sa.DateTime(), nullable=True))
     if "ix_consent_original" not in index_names("consent_event"):
-        op.create_index("ix_consent_original", "consent_event", ["consented_at", "occurred_at", "new_status"],
-                        unique=False)
+        op.create_index(
+            "ix_consent_original", "consent_event", ["consented_at", "occurred_at", "new_status"], unique=False
+        )
     if not has_column("signup_form", "age_refusals"):
         op.add_column("signup_form", sa.Column("age_refusals", sa.Integer(), server_default="0", nullable=False))
     if not has_table("suppression"):

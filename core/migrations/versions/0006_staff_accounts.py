@@ -72,8 +72,12 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("id"),
         )
     have = index_names("activity")
-    for name, columns in (("ix_activity_at", ["at", "id"]), ("ix_activity_person_at", ["person_id", "at", "id"]),
-                          ("ix_activity_kind_at", ["kind", "at", "id"]), ("ix_activity_customer_id", ["customer_id"])):
+    for name, columns in (
+        ("ix_activity_at", ["at", "id"]),
+        ("ix_activity_person_at", ["person_id", "at", "id"]),
+        ("ix_activity_kind_at", ["kind", "at", "id"]),
+        ("ix_activity_customer_id", ["customer_id"]),
+    ):
         if name not in have:
             op.create_index(name, "activity", columns, unique=False)
 
