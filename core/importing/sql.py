@@ -174,22 +174,3 @@ def in_rows(conn, sql: str, values: list, tail: str = "", params: tuple = ()) ->
     finally:
         cursor.close()
     return out
-
-
-# columns of _existing's tuples
-(
-    _ID,
-    _PHONE,
-    _STATUS,
-    _FIRST,
-    _LAST,
-    _EMAIL,
-    _REQUESTS,
-    _LAST_REQUEST,
-    _SOURCE,
-    _DETAIL,
-    _CHANGED_AT,
-    _VERSION,
-    _QUEUED,
-    _ZIP,
-) = range(14)
