@@ -14,6 +14,8 @@ from pages import ui
 ui.require_page("personas")
 
 from core.consent import customers, deletion, optouts, personas  # noqa: E402
+
+from core.consent import evidence
 from core import paging  # noqa: E402
 from core.models import OPT_OUT_CHANNELS, Channel, MessageStatus, SmsStatus, Source  # noqa: E402
 from core.messaging.texting import get_defaults  # noqa: E402
@@ -391,7 +393,7 @@ def _actions(s, v) -> None:
 
             def _proof() -> bytes:  # runs on the click: the download is recorded in the activity trail
                 with ui.Session(engine) as fresh:
-                    return customers.proof_of_consent_csv(fresh, c.id, by=by)
+                    return evidence.proof_of_consent_csv(fresh, c.id, by=by)
 
             st.download_button(
                 "Download proof of consent (CSV)",

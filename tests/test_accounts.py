@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from core import activity, auth, cli
 from core.consent import customers
+from core.consent import evidence
 from core.messaging import inbox
 from core.models import Activity, Person, Setting, SmsStatus, StaffSession
 from core.staff import accounts
@@ -265,7 +266,7 @@ def test_the_proof_of_consent_export_names_the_person_behind_each_manual_change(
     c = make_customer(session, phone_number=phone())
     customers.request_opt_in(session, customer_id=c.id, now=NOW, by=staff)
     inbox.receive(session, phone=c.phone, body="STOP", now=NOW + dt.timedelta(minutes=1))  # the customer's own
-    rows = list(csv.DictReader(io.StringIO(customers.proof_of_consent_csv(session, c.id).decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(evidence.proof_of_consent_csv(session, c.id).decode("utf-8-sig"))))
     assert [(r["new_status"], r["by"]) for r in rows] == [("pending", "Maria Lopez"), ("opted_out", "")]
     assert "by Maria Lopez" in rows[0]["evidence"]
 
@@ -274,7 +275,7 @@ def test_a_persons_name_starting_with_a_formula_is_exported_as_text(session):
     p = _add(session, name='=HYPERLINK("http://x")', login="eve")
     c = make_customer(session)
     customers.record_opt_out(session, customer_id=c.id, reason="@sum(1)", by=accounts.actor_for(p), now=NOW)
-    proof = customers.proof_of_consent_csv(session, c.id).decode("utf-8-sig")
+    proof = evidence.proof_of_consent_csv(session, c.id).decode("utf-8-sig")
     trail = b"".join(activity.export(session)).decode("utf-8-sig")
     for text in (proof, trail):
         for row in csv.reader(io.StringIO(text)):

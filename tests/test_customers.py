@@ -8,6 +8,8 @@ import pytest
 from sqlmodel import func, select
 
 from core.consent import customers
+
+from core.consent import evidence
 from core.models import Channel, ConsentEvent, Customer, Message, MessageKind, MessageStatus, SmsStatus
 from tests.factories import make_customer
 
@@ -61,14 +63,14 @@ def test_recording_an_opt_out_needs_a_reason_and_appends_the_reason_as_evidence(
     assert c.sms_status is SmsStatus.opted_out
     last = customers.ledger(session, c.id)[0]
     assert last.evidence["reason"] == "asked at the till" and last.channel is Channel.dashboard
-    assert customers.status_sentence(c, last, "America/Los_Angeles") == (
+    assert evidence.status_sentence(c, last, "America/Los_Angeles") == (
         "Opted out by the shop in the dashboard on 30 Nov 2026, 11:00 AM PST (reason: asked at the till)."
     )
 
 
 def test_the_status_sentence_names_the_keyword_texted(session, now):
     c = make_customer(session, status=SmsStatus.opted_out, now=dt.datetime(2026, 11, 29, 14, 2))
-    sentence = customers.status_sentence(c, customers.ledger(session, c.id)[0], "America/New_York")
+    sentence = evidence.status_sentence(c, customers.ledger(session, c.id)[0], "America/New_York")
     assert sentence == "Opted out by texting STOP on 29 Nov 2026, 9:02 AM EST."  # the shop's zone, labelled
 
 
@@ -103,7 +105,7 @@ def test_adding_a_customer_twice_with_the_same_number_in_another_format_is_refus
 def test_proof_of_consent_lists_the_ledger_oldest_first_and_neutralises_formulas(session, now):
     c = make_customer(session, first_name="=HYPERLINK(1)", status=SmsStatus.opted_in)
     customers.record_opt_out(session, customer_id=c.id, reason="-moved away", now=now)
-    rows = list(csv.DictReader(io.StringIO(customers.proof_of_consent_csv(session, c.id).decode("utf-8-sig"))))
+    rows = list(csv.DictReader(io.StringIO(evidence.proof_of_consent_csv(session, c.id).decode("utf-8-sig"))))
     assert [r["new_status"] for r in rows] == ["opted_in", "opted_out"]
     assert rows[0]["name"].startswith("'=")
     assert rows[1]["evidence"].startswith("reason: -moved away")

@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from core.audiences import export as aud_export
 from core.audiences import query as aud_query
 from core.consent import age, customers, deletion, optouts, suppression
+from core.consent import evidence
 from core.importing import deactivation, service as importer
 from tests import import_reference
 from core.messaging import inbox, registration, texting
@@ -133,7 +134,7 @@ def test_an_adult_sign_up_keeps_the_check_in_the_ledger_and_on_the_customer(sess
         "method": "signup_form",
         "verified": True,
     }
-    assert "age checked: 21+" in customers.describe_evidence(event)
+    assert "age checked: 21+" in evidence.describe_evidence(event)
 
 
 # --- the age gate on Text To Join -----------------------------------------------------------------
@@ -321,7 +322,7 @@ def test_an_import_keeps_the_original_consent_date_and_source_as_evidence_and_re
     assert event.occurred_at == NOW and event.consented_at == dt.datetime(2025, 3, 14)
     assert event.evidence["original_consent_at"] == "2025-03-14 00:00:00"
     assert event.evidence["original_source"] == "Klaviyo web form"
-    assert "originally consented 2025-03-14 (Klaviyo web form)" in customers.describe_evidence(event)
+    assert "originally consented 2025-03-14 (Klaviyo web form)" in evidence.describe_evidence(event)
     march = charts.opt_ins_and_outs(session, period.period(dt.date(2025, 3, 1), dt.date(2025, 3, 31)))
     assert sum(r["opt_ins"] for r in march) == 1
     november = charts.opt_ins_and_outs(session, period.period(dt.date(2026, 11, 1), dt.date(2026, 11, 30)))
@@ -358,7 +359,7 @@ def test_a_deactivation_voids_consent_given_before_it_and_keeps_later_consent(se
     assert session.get(Customer, out.id).sms_status is SmsStatus.opted_out
     event = customers.ledger(session, early.id)[0]
     assert event.channel is Channel.number_deactivated and event.evidence["deactivated_on"] == "2026-03-01"
-    assert "deactivated" in customers.status_sentence(session.get(Customer, early.id), event)
+    assert "deactivated" in evidence.status_sentence(session.get(Customer, early.id), event)
     assert b"not a customer" in report.problems_csv()
     again = deactivation.import_deactivations(session, path, now=NOW)
     assert again.voided == 0 and _count(session, ConsentEvent, ConsentEvent.channel == Channel.number_deactivated) == 1

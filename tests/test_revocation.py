@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from core.clock import business_deadline
 from core.consent import customers, stop_page
+from core.consent import evidence
 from core.consent.keywords import Keyword, classify
 from core.messaging import inbox, outbox, texting
 from core.models import (
@@ -96,7 +97,7 @@ def test_an_opt_out_received_by_phone_keeps_channel_receipt_and_who_and_confirms
     assert event.evidence["deadline"] == "2026-12-15"  # 10 business days from Tuesday 1 Dec
     assert event.occurred_at == now and not done.late
     assert done.confirmation.status is MessageStatus.sent
-    assert "received" in customers.describe_evidence(event) and "recorded by Sam" in customers.describe_evidence(event)
+    assert "received" in evidence.describe_evidence(event) and "recorded by Sam" in evidence.describe_evidence(event)
     with pytest.raises(customers.CustomerError, match="already opted out"):
         customers.record_revocation(session, customer_id=c.id, channel=Channel.email, now=now)
     sent = session.exec(select(Message).where(Message.kind == MessageKind.opt_out_confirmation)).all()

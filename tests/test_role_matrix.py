@@ -21,6 +21,7 @@ from core import activity, auth
 from core.audiences import export as aud_export
 from core.audiences import saved as aud_saved
 from core.consent import age, customers, deletion, optouts
+from core.consent import evidence
 from core.importing import deactivation, pos, service
 from core.messaging import inbox, providers, registration, texting
 from core.models import (
@@ -184,9 +185,9 @@ CASES = {
             make_customer(s)
         ),
     ),
-    "customers.proof_of_consent_csv": (
+    "evidence.proof_of_consent_csv": (
         "export",
-        lambda s: (lambda c: lambda s, by: customers.proof_of_consent_csv(s, c.id, by=by))(make_customer(s)),
+        lambda s: (lambda c: lambda s, by: evidence.proof_of_consent_csv(s, c.id, by=by))(make_customer(s)),
     ),
     "inbox.receive (simulator)": (
         "simulate_text",

@@ -27,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from core import paging, phones
 from core.consent import customers
+from core.consent import evidence
 from core.messaging import inbox
 from core.clock import shop_time
 from core.models import Channel, ConsentEvent, Customer, Message, MessageStatus, SmsStatus, Source
@@ -368,11 +369,11 @@ def view(
     return CustomerView(
         customer=customer,
         status=status,
-        sentence=customers.status_sentence(customer, events[0] if events else None, timezone),
+        sentence=evidence.status_sentence(customer, events[0] if events else None, timezone),
         phone_display=phones.format_display(customer.phone, region),
         source_label=source_label,
         timezone=timezone,
-        ledger=[(e, customers.describe_evidence(e)) for e in events],
+        ledger=[(e, evidence.describe_evidence(e)) for e in events],
         thread=inbox.thread(session, customer.phone, limit=thread_limit),
         request_refusal=customers.can_request_opt_in(session, customer, now),
         opt_out_refusal="This customer has already opted out." if status is SmsStatus.opted_out else "",

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from core import phones
 from core.clock import shop_date, shop_time, utcnow
 from core.consent import customers
+from core.consent import evidence
 from core.messaging import inbox
 from core.messaging.messages import deadline_state
 from core.messaging.texting import get_defaults
@@ -64,7 +65,7 @@ def sender_status(session: Session, phone: str) -> Optional[SenderStatus]:
         return SenderStatus(None, "Not a customer yet. Texting the Text To Join number, Y/YES or START makes them one.")
     session.refresh(c)
     events = customers.ledger(session, c.id)
-    return SenderStatus(c, customers.status_sentence(c, events[0] if events else None, defaults.timezone))
+    return SenderStatus(c, evidence.status_sentence(c, events[0] if events else None, defaults.timezone))
 
 
 @dataclass
